@@ -1,0 +1,261 @@
+"""Adversarial training of E (BDQ), T (action) and P (privacy): the paper's two-step game (§3.2).
+
+Per batch V:
+  1. P fixed: E and T minimise  CE(T(E(V)), action) - alpha * H(P(E(V)))          (Eq. 1)
+     H is the entropy of P's softmax, averaged over the frames of each clip and over the batch (or, as the
+     authors' code did, over one random frame per batch: privacy_frames="one").
+  2. E and T fixed: P minimises  CE(P(E(V)), identity)  on the same batch, E(V) recomputed without gradient to E
+     (Eq. 2), every frame labelled with the clip's identity.
+All three are trained (no frozen backbones), with separate optimizers for (E, T) and P: SGD, cosine annealing.
+After each epoch: validation-split accuracies, a per-epoch log (log.csv) and an atomic checkpoint (resume).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import torch
+import torch.nn.functional as F
+
+from .atomic import atomic_path
+from .checkpoint import TimeBudget, bind_run_dir, config_dict, load_checkpoint, save_checkpoint, seed_everything
+from .encoder import BDQEncoder
+from .metrics import clip_privacy_probs, entropy, top1
+from .models import PretrainedWeightsUnavailable, action_model, privacy_logits, privacy_model
+
+
+class _JointOptimizer(torch.optim.Optimizer):
+    """Two optimizers stepped together, so (E, T) keep one optimizer object (one scheduler, one state)."""
+
+    def __init__(self, *optimizers):
+        self.optimizers = optimizers
+        super().__init__([p for o in optimizers for g in o.param_groups for p in g["params"]], {})
+        self.param_groups = [g for o in optimizers for g in o.param_groups]  # shared: schedulers set each lr
+
+    def step(self, closure=None):
+        for o in self.optimizers:
+            o.step()
+
+    def zero_grad(self, set_to_none: bool = True):
+        for o in self.optimizers:
+            o.zero_grad(set_to_none=set_to_none)
+
+    def state_dict(self):
+        return {"optimizers": [o.state_dict() for o in self.optimizers]}
+
+    def load_state_dict(self, state):
+        for o, s in zip(self.optimizers, state["optimizers"]):
+            o.load_state_dict(s)
+
+
+class NonFiniteLoss(FloatingPointError):
+    """A loss became NaN or infinite; the run stops and its last good checkpoint is kept."""
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def make_encoder(cfg) -> BDQEncoder:
+    return BDQEncoder(kernel_size=cfg.kernel_size, sigma=cfg.sigma, learn_sigma=cfg.learn_sigma,
+                      num_bins=cfg.num_bins, hardness=cfg.hardness, normalization=cfg.normalization)
+
+
+def model_weights(cfg, kind: str):
+    """What to initialise T ("action") or P ("privacy") from: "none", "pretrained" or a file (small models)."""
+    name = cfg.action_model if kind == "action" else cfg.privacy_model
+    if cfg.weights == "pretrained" and name in ("small3d", "small2d"):
+        from .pretrain import weights_file
+        path = weights_file(cfg, kind)
+        if not path.is_file():
+            raise PretrainedWeightsUnavailable(
+                f"pretrained {name} weights not found at {path}: run bdqlib.pretrain.pretrain_small_models(cfg, ...) "
+                f"(notebook 02 does), or choose random initialisation explicitly with weights='none'")
+        return str(path)
+    return cfg.weights
+
+
+def make_models(cfg, num_actions: int, num_subjects: int, device):
+    """Fresh T and P as the config says (pretrained init when cfg.weights == "pretrained")."""
+    t = action_model(cfg.action_model, num_actions, weights=model_weights(cfg, "action"), width=cfg.action_width)
+    p = privacy_model(cfg.privacy_model, num_subjects, weights=model_weights(cfg, "privacy"), width=cfg.privacy_width)
+    return t.to(device), p.to(device)
+
+
+def make_optimizer(params, lr, cfg):
+    """SGD with momentum (the paper) or Adam (cpu profile: tiny networks trained from scratch learn several times
+    faster with it than with SGD in the same number of steps -- measured, see README)."""
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+    if cfg.optimizer == "adam":
+        return torch.optim.Adam(params, lr=lr, weight_decay=cfg.weight_decay)
+    raise ValueError(f"optimizer must be 'sgd' or 'adam', got {cfg.optimizer!r}")
+
+
+def select_frames(video: torch.Tensor, mode) -> torch.Tensor:
+    """The frames of a (B, C, T, H, W) batch that P trains on in one step.
+
+    "all": every frame (the paper). "one": one random frame index for the whole batch (the authors' code).
+    An integer k: k random frame indices, shared by the batch -- consecutive frames are nearly redundant for
+    identity, so the cpu profile trains P on a few per step; evaluation always averages over all frames.
+    """
+    t = video.shape[2]
+    if mode == "all":
+        return video
+    k = 1 if mode == "one" else int(mode)
+    if k >= t:
+        return video
+    idx = torch.randperm(t)[:k].sort().values
+    return video[:, :, idx]
+
+
+def _quiet(*args, **kwargs):
+    pass
+
+
+def _check_finite(loss, what, epoch, step, checkpoint):
+    if not torch.isfinite(loss):
+        raise NonFiniteLoss(f"{what} is {loss.item()} at epoch {epoch}, step {step}: run stopped; the last good "
+                            f"checkpoint ({checkpoint}) is kept")
+
+
+def adversarial_step(batch, encoder, action, privacy, opt_et, opt_p, *, alpha: float, privacy_frames: str,
+                     where=(0, 0, "")):
+    """One two-step update on a batch (x, action, subject); returns the batch's statistics."""
+    x, y_action, y_subject = batch
+    # Step 1 -- P fixed: update E and T with CE(T(E(V))) - alpha * H(P(E(V))).
+    privacy.requires_grad_(False)
+    v = encoder(x)
+    logits_t = action(v)
+    frame_logits = privacy_logits(privacy, select_frames(v, privacy_frames))
+    ce_action, h = F.cross_entropy(logits_t, y_action), entropy(frame_logits)
+    loss_et = ce_action - alpha * h
+    _check_finite(loss_et, "the E/T loss", *where)
+    opt_et.zero_grad(set_to_none=True)
+    loss_et.backward()
+    opt_et.step()
+    privacy.requires_grad_(True)
+    # Step 2 -- E and T fixed: update P with CE(P(E(V)), identity), E(V) recomputed after step 1.
+    with torch.no_grad():
+        v = encoder(x)
+    frame_logits = privacy_logits(privacy, select_frames(v, privacy_frames))
+    k = frame_logits.shape[1]
+    loss_p = F.cross_entropy(frame_logits.flatten(0, 1), y_subject.repeat_interleave(k))
+    _check_finite(loss_p, "the P loss", *where)
+    opt_p.zero_grad(set_to_none=True)
+    loss_p.backward()
+    opt_p.step()
+    return {"loss_action": ce_action.item(), "entropy": h.item(), "loss_et": loss_et.item(),
+            "loss_privacy": loss_p.item(), "train_action_top1": top1(logits_t.detach(), y_action),
+            "train_privacy_top1": top1(clip_privacy_probs(frame_logits.detach()), y_subject)}
+
+
+@torch.no_grad()
+def evaluate(encoder, action, privacy, dataset, *, batch_size: int, device, num_workers: int = 0) -> dict:
+    """Clip-level accuracies on a dataset: action top-1 of T, privacy top-1 of P's frame-averaged softmax."""
+    modes = [m.training for m in (encoder, action, privacy)]
+    for m in (encoder, action, privacy):
+        m.eval()
+    hits_a = hits_p = n = 0
+    loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=num_workers)
+    for x, ya, ys in loader:
+        x, ya, ys = x.to(device), ya.to(device), ys.to(device)
+        v = encoder(x)
+        hits_a += int((action(v).argmax(1) == ya).sum())
+        hits_p += int((clip_privacy_probs(privacy_logits(privacy, v)).argmax(1) == ys).sum())
+        n += len(ya)
+    for m, mode in zip((encoder, action, privacy), modes):
+        m.train(mode)
+    return {"action_top1": hits_a / max(n, 1), "privacy_top1": hits_p / max(n, 1), "n": n}
+
+
+def encoder_state(encoder: BDQEncoder) -> dict:
+    bins = encoder.bins.tolist()
+    return {"sigma": float(encoder.sigma.detach()), **{f"bin{i:02d}": b for i, b in enumerate(bins)}}
+
+
+@dataclass
+class AdversarialResult:
+    encoder: BDQEncoder
+    action: torch.nn.Module
+    privacy: torch.nn.Module
+    history: pd.DataFrame
+    status: str          # "completed" or "time_budget" (re-run to continue)
+    run_dir: Path
+
+
+def train_adversarial(cfg, data, run_dir, *, log=print) -> AdversarialResult:
+    """Train E, T, P adversarially in `run_dir` (resuming from its last checkpoint if there is one)."""
+    log = log or _quiet
+    device = resolve_device(cfg.device)
+    config = config_dict(cfg, num_actions=data.num_actions, num_subjects=data.num_subjects,
+                         train_clips=len(data.train))
+    run_dir = bind_run_dir(run_dir, config)
+    ckpt = run_dir / "checkpoints" / "last.pt"
+    seed_everything(cfg.seed)
+    encoder = make_encoder(cfg).to(device)
+    action, privacy = make_models(cfg, data.num_actions, data.num_subjects, device)
+    enc_groups = [{"params": [encoder.bin_centres], "lr": cfg.encoder_lr}]
+    if isinstance(encoder.log_sigma, torch.nn.Parameter):
+        enc_groups.append({"params": [encoder.log_sigma], "lr": cfg.sigma_lr})
+    if cfg.encoder_optimizer == "same":  # the paper: one optimizer for E and T
+        opt_et = make_optimizer(enc_groups + [{"params": list(action.parameters()), "lr": cfg.lr}], cfg.lr, cfg)
+    elif cfg.encoder_optimizer == "sgd":
+        opt_et = _JointOptimizer(torch.optim.SGD(enc_groups, lr=cfg.encoder_lr, momentum=cfg.momentum),
+                                 make_optimizer(action.parameters(), cfg.lr, cfg))
+    else:
+        raise ValueError(f"encoder_optimizer must be 'same' or 'sgd', got {cfg.encoder_optimizer!r}")
+    opt_p = make_optimizer(privacy.parameters(), cfg.lr, cfg)
+    sched_et = torch.optim.lr_scheduler.CosineAnnealingLR(opt_et, T_max=cfg.epochs)
+    sched_p = torch.optim.lr_scheduler.CosineAnnealingLR(opt_p, T_max=cfg.epochs)
+    objects = {"encoder": encoder, "action": action, "privacy": privacy, "opt_et": opt_et, "opt_p": opt_p,
+               "sched_et": sched_et, "sched_p": sched_p}
+    state = load_checkpoint(ckpt, objects=objects)
+    start, history = (state["epoch"], state["history"]) if state else (0, [])
+    if state:
+        log(f"[adversarial] resuming {run_dir} after epoch {start}/{cfg.epochs}")
+    generator = torch.Generator()
+    loader = torch.utils.data.DataLoader(data.train, batch_size=cfg.batch_size, shuffle=True, drop_last=True,
+                                         generator=generator, num_workers=cfg.num_workers)
+    budget, status = TimeBudget(cfg.time_budget_h), "completed"
+    for epoch in range(start + 1, cfg.epochs + 1):
+        if budget.exhausted():
+            status = "time_budget"
+            log(f"[adversarial] time budget of {cfg.time_budget_h} h reached after epoch {epoch - 1}; "
+                f"re-run with the same run directory to continue")
+            break
+        t0 = time.time()
+        generator.manual_seed(cfg.seed * 1_000_003 + epoch)  # the epoch's order depends on (seed, epoch) only
+        encoder.requires_grad_(epoch > cfg.warmup_epochs)  # frozen E: no gradient, so its optimizer skips it
+        sums, steps = {}, 0
+        for step, (x, ya, ys) in enumerate(loader, 1):
+            batch = (x.to(device), ya.to(device), ys.to(device))
+            stats = adversarial_step(batch, encoder, action, privacy, opt_et, opt_p, alpha=cfg.alpha,
+                                     privacy_frames=cfg.privacy_frames, where=(epoch, step, ckpt))
+            for k, v in stats.items():
+                sums[k] = sums.get(k, 0.0) + v
+            steps += 1
+        sched_et.step()
+        sched_p.step()
+        row = {"epoch": epoch, **{k: v / max(steps, 1) for k, v in sums.items()}}
+        if epoch % cfg.eval_every == 0 or epoch == cfg.epochs:
+            val = evaluate(encoder, action, privacy, data.val, batch_size=cfg.batch_size, device=device,
+                           num_workers=cfg.num_workers)
+            row.update(val_action_top1=val["action_top1"], val_privacy_top1=val["privacy_top1"])
+        row.update(encoder_state(encoder), lr=sched_et.get_last_lr()[-1], seconds=time.time() - t0)
+        history.append(row)
+        save_checkpoint(ckpt, objects=objects, epoch=epoch, history=history, config=config)
+        with atomic_path(run_dir / "log.csv") as tmp:
+            pd.DataFrame(history).to_csv(tmp, index=False)
+        log(f"[adversarial] epoch {epoch}/{cfg.epochs}  action CE {row['loss_action']:.3f}  "
+            f"entropy {row['entropy']:.3f}  P CE {row['loss_privacy']:.3f}  "
+            f"train acc a/p {row['train_action_top1']:.2f}/{row['train_privacy_top1']:.2f}  "
+            + (f"val acc a/p {row['val_action_top1']:.2f}/{row['val_privacy_top1']:.2f}  "
+               if "val_action_top1" in row else "")
+            + f"sigma {row['sigma']:.3f}  ({row['seconds']:.1f}s)")
+        budget.record(time.time() - t0)
+    return AdversarialResult(encoder, action, privacy, pd.DataFrame(history), status, run_dir)

@@ -1,0 +1,90 @@
+"""Video file I/O with OpenCV (torchvision.io.read_video is gone in torchvision 0.29).
+
+Frames are numpy uint8 arrays (T, H, W, 3) in RGB order. Every writer goes through a temporary file in the target
+directory and an atomic rename, so a crash never leaves a half-written file under the final name.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ..atomic import atomic_path
+
+
+class VideoReadError(IOError):
+    """A video file exists but cannot be decoded (corrupt, truncated, unsupported)."""
+
+
+def _check_exists(path: Path) -> None:
+    if not path.is_file():
+        raise FileNotFoundError(f"video file not found: {path}")
+
+
+def video_info(path: str | os.PathLike) -> dict:
+    """Frame count, fps, width and height as the container declares them (no decoding)."""
+    path = Path(path)
+    _check_exists(path)
+    cap = cv2.VideoCapture(str(path))
+    try:
+        if not cap.isOpened():
+            raise VideoReadError(f"cannot open video file: {path}")
+        return {"frames": int(cap.get(cv2.CAP_PROP_FRAME_COUNT)), "fps": float(cap.get(cv2.CAP_PROP_FPS)),
+                "width": int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), "height": int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))}
+    finally:
+        cap.release()
+
+
+def read_frames(path: str | os.PathLike, *, start: int = 1, end: int | None = None,
+                strict: bool = True) -> np.ndarray:
+    """Decode frames start..end (1-based, inclusive; default: every frame) as (T, H, W, 3) uint8 RGB.
+
+    Raises FileNotFoundError for a missing file and VideoReadError for one that cannot be decoded; with `strict`,
+    also when the decoder stops before the frame count the container declares (a truncated file).
+    """
+    path = Path(path)
+    _check_exists(path)
+    cap = cv2.VideoCapture(str(path))
+    try:
+        if not cap.isOpened():
+            raise VideoReadError(f"cannot open video file: {path}")
+        declared = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
+        last = end if end is not None else declared
+        if start > 1:
+            cap.set(cv2.CAP_PROP_POS_FRAMES, start - 1)
+        frames = []
+        while end is None or len(frames) < last - start + 1:
+            ok, frame = cap.read()
+            if not ok:
+                break
+            frames.append(frame)
+    finally:
+        cap.release()
+    if not frames:
+        raise VideoReadError(f"no frame could be decoded from video file: {path}")
+    wanted = (last - start + 1) if (end is not None or declared > 0) else len(frames)
+    if strict and len(frames) < wanted:
+        raise VideoReadError(f"video file is truncated or corrupt: decoded {len(frames)} of {wanted} frames "
+                             f"(frames {start}..{last}) from {path}")
+    video = np.stack(frames)
+    return video[..., ::-1].copy()  # BGR -> RGB
+
+
+def write_video(path: str | os.PathLike, frames: np.ndarray, *, fps: float = 25.0, fourcc: str = "DIVX") -> Path:
+    """Write (T, H, W, 3) uint8 RGB frames as an AVI (MPEG-4 part 2 by default, as KTH is distributed), atomically."""
+    frames = np.asarray(frames)
+    if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
+        raise ValueError(f"frames must be (T, H, W, 3) uint8, got {frames.shape} {frames.dtype}")
+    t, h, w, _ = frames.shape
+    with atomic_path(path, suffix=Path(path).suffix) as tmp:
+        writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*fourcc), fps, (w, h))
+        if not writer.isOpened():
+            raise IOError(f"OpenCV cannot write {fourcc} video to {path}")
+        try:
+            for frame in frames:
+                writer.write(np.ascontiguousarray(frame[..., ::-1]))
+        finally:
+            writer.release()
+    return Path(path)

@@ -1,0 +1,173 @@
+"""Action model T (3-D CNN on a clip) and privacy model P (2-D CNN on each frame), built by name.
+
+Both return logits; every loss in bdqlib takes logits (a softmax fed to CrossEntropyLoss was one of the student
+reproduction's bugs).
+
+T: (B, C, T, H, W) -> (B, num_classes)       `i3d_r50` (paper), `r3d_18`, `small3d` (cpu profile)
+P: (N, C, H, W)    -> (N, num_classes)       `resnet50` (paper), `resnet18`, `small2d` (cpu profile)
+   `privacy_logits(P, video)` applies P to every frame of a (B, C, T, H, W) clip -> (B, T, num_classes).
+
+Pretrained weights (Kinetics-400 for T, ImageNet for P, as in the paper) come from `weights=`:
+  "pretrained"  the known file, looked up in $BDQ_WEIGHTS_DIR, then torch's hub cache, else downloaded;
+                if that is impossible, an error says which file to put where;
+  a path       a local checkpoint file (optionally verified with `sha256=`);
+  "none"       random initialisation -- always an explicit choice, never a silent fallback.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import torch
+from torch import nn
+
+# name -> (download URL, what it was trained on)
+WEIGHTS = {
+    "i3d_r50": ("https://dl.fbaipublicfiles.com/pytorchvideo/model_zoo/kinetics/I3D_8x8_R50.pyth", "Kinetics-400"),
+    "r3d_18": ("https://download.pytorch.org/models/r3d_18-b3b3357e.pth", "Kinetics-400"),
+    "resnet50": ("https://download.pytorch.org/models/resnet50-0676ba61.pth", "ImageNet-1k"),
+    "resnet18": ("https://download.pytorch.org/models/resnet18-f37072fd.pth", "ImageNet-1k"),
+}
+ACTION_MODELS = ("i3d_r50", "r3d_18", "small3d")
+PRIVACY_MODELS = ("resnet50", "resnet18", "small2d")
+
+
+class PretrainedWeightsUnavailable(RuntimeError):
+    """Pretrained weights were asked for but neither a local file nor a download could provide them."""
+
+
+def weights_dir(configured: str = "") -> Path:
+    """The weight-file cache: `configured`, else $BDQ_WEIGHTS_DIR, else torch's hub checkpoint folder."""
+    if configured:
+        return Path(configured)
+    return Path(os.environ.get("BDQ_WEIGHTS_DIR", Path(torch.hub.get_dir()) / "checkpoints"))
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def load_checkpoint(name: str, weights, sha256: str | None = None) -> dict:
+    """The state dict of `name`'s pretrained weights, from a file path or "pretrained" (see module docstring)."""
+    if weights == "pretrained":
+        if name not in WEIGHTS:
+            raise PretrainedWeightsUnavailable(
+                f"{name} has no downloadable weights: pretrain it with bdqlib.pretrain.pretrain_small_models "
+                f"(notebook 02 does) and pass the file, or choose weights='none'")
+        url, source = WEIGHTS[name]
+        candidates = [weights_dir() / Path(url).name, Path(torch.hub.get_dir()) / "checkpoints" / Path(url).name]
+        path = next((p for p in candidates if p.is_file()), None)
+        if path is None:
+            try:
+                path = candidates[0]
+                path.parent.mkdir(parents=True, exist_ok=True)
+                torch.hub.download_url_to_file(url, str(path), progress=False)
+            except Exception as exc:  # offline, proxy, disk: say exactly what to do instead
+                raise PretrainedWeightsUnavailable(
+                    f"{name} needs its {source} weights, which could not be downloaded ({type(exc).__name__}: "
+                    f"{exc}). Download {url} and put it at {candidates[0]} (or set BDQ_WEIGHTS_DIR, or pass "
+                    f"weights=<path to the file>), or choose random initialisation explicitly with "
+                    f"weights='none'.") from None
+    else:
+        path = Path(weights)
+        if not path.is_file():
+            raise FileNotFoundError(f"weights file for {name} not found: {path}")
+    if sha256 is not None and _sha256(path) != sha256.lower():
+        raise ValueError(f"SHA-256 of {path} does not match the expected {sha256}")
+    state = torch.load(path, map_location="cpu", weights_only=False)
+    if isinstance(state, dict) and "model_state" in state:  # pytorchvideo checkpoints wrap the state dict
+        state = state["model_state"]
+    return state
+
+
+def _block3d(ci, co, stride):
+    return nn.Sequential(nn.Conv3d(ci, co, 3, stride=stride, padding=1, bias=False), nn.BatchNorm3d(co),
+                         nn.ReLU(inplace=True))
+
+
+def _block2d(ci, co, stride):
+    return nn.Sequential(nn.Conv2d(ci, co, 3, stride=stride, padding=1, bias=False), nn.BatchNorm2d(co),
+                         nn.ReLU(inplace=True))
+
+
+def _replace_head(model: nn.Sequential, num_classes: int) -> nn.Module:
+    model[-1] = nn.Linear(model[-1].in_features, num_classes)
+    return model
+
+
+def small3d(num_classes: int, width: int = 16) -> nn.Module:
+    """A 4-block 3-D CNN for the cpu profile: ~0.1 M parameters, global average pool, linear head."""
+    w = width
+    return nn.Sequential(_block3d(3, w, (1, 2, 2)), _block3d(w, 2 * w, 2), _block3d(2 * w, 4 * w, 2),
+                         _block3d(4 * w, 4 * w, 2), nn.AdaptiveAvgPool3d(1), nn.Flatten(), nn.Linear(4 * w, num_classes))
+
+
+def small2d(num_classes: int, width: int = 16) -> nn.Module:
+    """A 4-block 2-D CNN for the cpu profile: per-frame identity classifier."""
+    w = width
+    return nn.Sequential(_block2d(3, w, 2), _block2d(w, 2 * w, 2), _block2d(2 * w, 4 * w, 2),
+                         _block2d(4 * w, 4 * w, 2), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4 * w, num_classes))
+
+
+def action_model(name: str, num_classes: int, *, weights="none", sha256: str | None = None, width: int = 16):
+    """T by name; `weights` as in the module docstring (small3d: "none" or a file from bdqlib.pretrain)."""
+    if name == "small3d":
+        if weights == "none":
+            return small3d(num_classes, width)
+        state = load_checkpoint(name, weights, sha256)  # pretrained head: replaced, as for the big models
+        model = small3d(state["6.weight"].shape[0], width)
+        model.load_state_dict(state)
+        return _replace_head(model, num_classes)
+    if name == "i3d_r50":
+        from pytorchvideo.models.hub import i3d_r50
+        model = i3d_r50(pretrained=False)
+        if weights != "none":
+            model.load_state_dict(load_checkpoint(name, weights, sha256))
+        head = model.blocks[-1]
+        head.pool = nn.AdaptiveAvgPool3d(1)  # the hub head pools a fixed 4x7x7 (8 frames at 224 px)
+        head.proj = nn.Linear(head.proj.in_features, num_classes)
+        return model
+    if name == "r3d_18":
+        from torchvision.models.video import r3d_18
+        model = r3d_18(weights=None)
+        if weights != "none":
+            model.load_state_dict(load_checkpoint(name, weights, sha256))
+        model.fc = nn.Linear(model.fc.in_features, num_classes)
+        return model
+    raise ValueError(f"unknown action model {name!r}; choose from {ACTION_MODELS}")
+
+
+def privacy_model(name: str, num_classes: int, *, weights="none", sha256: str | None = None, width: int = 16):
+    """P by name; `weights` as in the module docstring (small2d: "none" or a file from bdqlib.pretrain)."""
+    if name == "small2d":
+        if weights == "none":
+            return small2d(num_classes, width)
+        state = load_checkpoint(name, weights, sha256)
+        model = small2d(state["6.weight"].shape[0], width)
+        model.load_state_dict(state)
+        return _replace_head(model, num_classes)
+    if name in ("resnet50", "resnet18"):
+        import torchvision.models as tvm
+        model = getattr(tvm, name)(weights=None)
+        if weights != "none":
+            model.load_state_dict(load_checkpoint(name, weights, sha256))
+        model.fc = nn.Linear(model.fc.in_features, num_classes)
+        return model
+    raise ValueError(f"unknown privacy model {name!r}; choose from {PRIVACY_MODELS}")
+
+
+def video_frames(video: torch.Tensor) -> torch.Tensor:
+    """(B, C, T, H, W) -> (B*T, C, H, W), frame-major within each clip."""
+    b, c, t, h, w = video.shape
+    return video.transpose(1, 2).reshape(b * t, c, h, w)
+
+
+def privacy_logits(model: nn.Module, video: torch.Tensor) -> torch.Tensor:
+    """P on every frame of a clip batch: (B, C, T, H, W) -> (B, T, num_classes)."""
+    b, t = video.shape[0], video.shape[2]
+    return model(video_frames(video)).view(b, t, -1)

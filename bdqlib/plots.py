@@ -1,0 +1,207 @@
+"""Figures of the report, drawn from results.csv / log.csv only. Each function saves a PNG and returns the figure."""
+from __future__ import annotations
+
+import re
+
+import matplotlib
+
+matplotlib.use("Agg") if matplotlib.get_backend().lower() == "agg" else None
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import torch  # noqa: E402
+
+from .metrics import f_lambda  # noqa: E402
+
+FAMILY_COLOURS = {"raw": "black", "bdq": "tab:red", "pixelate": "tab:blue", "blur": "tab:green",
+                  "downsample": "tab:purple", "module": "tab:orange"}
+
+
+def family(method: str) -> str:
+    if method in ("raw", "bdq"):
+        return method
+    for name in ("pixelate", "blur", "downsample"):
+        if method.startswith(name):
+            return name
+    return "module"
+
+
+def strength(row) -> float:
+    """A degradation rank for marker sizes: block size, blur kernel, 1/resolution, alpha."""
+    m = row["method"]
+    if m == "bdq":
+        return float(row["alpha"]) if row["alpha"] == row["alpha"] else 1.0
+    if m.startswith("pixelate"):
+        return int(m[8:]) / 4
+    if m.startswith("downsample"):
+        return 112 / int(m[10:])
+    return {"blur_weak": 1.0, "blur_strong": 2.0}.get(m, 1.0)
+
+
+def _save(fig, path):
+    if path is not None:
+        fig.savefig(path, dpi=120, bbox_inches="tight")
+    return fig
+
+
+def plot_tradeoff(results: pd.DataFrame, path=None, *, protocol: str = "retrain"):
+    """Action vs privacy accuracy of every method (paper Fig. 3 row 1): top-left is ideal."""
+    df = results[results["protocol"] == protocol]
+    fig, ax = plt.subplots(figsize=(6.5, 5))
+    for fam, group in df.groupby(df["method"].map(family)):
+        sizes = 40 + 50 * group.apply(strength, axis=1)
+        ax.scatter(group["privacy_top1"], group["action_top1"], s=sizes, c=FAMILY_COLOURS[fam], alpha=0.8,
+                   label=fam, edgecolors="white")
+        for _, r in group.iterrows():
+            label = r["method"] + (f" a={r['alpha']:g}" if r["method"] == "bdq" else "")
+            ax.annotate(label, (r["privacy_top1"], r["action_top1"]), fontsize=7, xytext=(4, 3),
+                        textcoords="offset points")
+    chance_p, chance_a = df["privacy_chance"].mean(), df["action_chance"].mean()
+    ax.scatter([chance_p], [1.0], marker="*", s=250, c="gold", edgecolors="black", label="ideal", zorder=5)
+    ax.axvline(chance_p, ls=":", c="grey", lw=1)
+    ax.axhline(chance_a, ls=":", c="grey", lw=1)
+    ax.set_xlabel("privacy (identity) top-1 -- lower is better")
+    ax.set_ylabel("action top-1 -- higher is better")
+    ax.set_xlim(0, 1.02)
+    ax.set_ylim(0, 1.02)
+    ax.set_title(f"Trade-off ({protocol}); bigger marker = stronger degradation")
+    ax.legend(fontsize=8, loc="lower right")
+    return _save(fig, path)
+
+
+def staircase(bins, hardness: float = 5.0, num_bins: int = 15, points: int = 600):
+    z = torch.linspace(0, num_bins, points, dtype=torch.float64)
+    b = torch.as_tensor(np.asarray(bins, dtype=np.float64))
+    return z.numpy(), torch.sigmoid(hardness * (z[:, None] - b[None, :])).sum(1).numpy()
+
+
+def plot_quant_steps(bins_by_name: dict, path=None, *, hardness: float = 5.0):
+    """The quantizer's transfer function, normalised input -> output (paper Fig. 3 row 2)."""
+    fig, ax = plt.subplots(figsize=(5.5, 4.5))
+    for name, bins in bins_by_name.items():
+        z, y = staircase(bins, hardness)
+        ax.plot(z, y, label=name, lw=1.8 if "initial" not in name else 1.2, ls="--" if "initial" in name else "-")
+    ax.plot([0, 15], [0, 15], c="grey", lw=0.6, ls=":")
+    ax.set_xlabel("normalised input z (0 = clip min, 15 = clip max)")
+    ax.set_ylabel("quantizer output")
+    ax.set_title("Learned quantization steps")
+    ax.legend(fontsize=8)
+    return _save(fig, path)
+
+
+def plot_ablation(results: pd.DataFrame, bins_by_alpha: dict, path=None, *, hardness: float = 5.0):
+    """Module combinations and the alpha sweep (paper Fig. 4), with the learned staircase per alpha."""
+    df = results[results["protocol"] == "retrain"]
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(12, 4.8))
+    modules = df[df["method"].map(family) == "module"]
+    ax.scatter(modules["privacy_top1"], modules["action_top1"], c="tab:orange", s=60, label="modules (trained E)")
+    for _, r in modules.iterrows():
+        ax.annotate(r["method"], (r["privacy_top1"], r["action_top1"]), fontsize=8, xytext=(4, 3),
+                    textcoords="offset points")
+    sweep = df[df["method"] == "bdq"].sort_values("alpha")
+    ax.scatter(sweep["privacy_top1"], sweep["action_top1"], marker="*", s=80 + 60 * sweep["alpha"], c="tab:red",
+               label="B+D+Q trained at alpha (bigger = larger)")
+    for _, r in sweep.iterrows():
+        ax.annotate(f"a={r['alpha']:g}", (r["privacy_top1"], r["action_top1"]), fontsize=8, xytext=(4, -10),
+                    textcoords="offset points")
+    raw = df[df["method"] == "raw"]
+    ax.scatter(raw["privacy_top1"], raw["action_top1"], c="black", s=60, label="raw")
+    ax.set_xlabel("privacy top-1")
+    ax.set_ylabel("action top-1")
+    ax.set_xlim(0, 1.02)
+    ax.set_ylim(0, 1.02)
+    ax.legend(fontsize=8, loc="lower right")
+    ax.set_title("Ablation: modules of the trained encoder, and alpha")
+    cmap = plt.get_cmap("viridis")
+    alphas = sorted(bins_by_alpha)
+    for i, alpha in enumerate(alphas):
+        z, y = staircase(bins_by_alpha[alpha], hardness)
+        ax2.plot(z, y, c=cmap(i / max(len(alphas) - 1, 1)), label=f"alpha={alpha:g}")
+    z, y = staircase(np.arange(15) + 0.5, hardness)
+    ax2.plot(z, y, c="grey", ls="--", lw=1, label="initial")
+    ax2.set_xlabel("normalised input z")
+    ax2.set_ylabel("quantizer output")
+    ax2.set_title("Learned quantization steps per alpha")
+    ax2.legend(fontsize=8)
+    return _save(fig, path)
+
+
+def plot_training_curves(history: pd.DataFrame, path=None):
+    """Per-epoch accuracies, losses and sigma of an adversarial run."""
+    fig, axes = plt.subplots(1, 3, figsize=(14, 3.8))
+    e = history["epoch"]
+    ax = axes[0]
+    for col, style in (("train_action_top1", "tab:blue"), ("val_action_top1", "tab:blue"),
+                       ("train_privacy_top1", "tab:red"), ("val_privacy_top1", "tab:red")):
+        if col in history:
+            ax.plot(e, history[col], c=style, ls="-" if col.startswith("val") else "--", label=col)
+    ax.set_title("accuracy (clip level)")
+    ax.set_ylim(0, 1.02)
+    ax.legend(fontsize=7)
+    ax = axes[1]
+    for col in ("loss_action", "loss_privacy", "entropy"):
+        ax.plot(e, history[col], label=col)
+    ax.set_title("losses (nats)")
+    ax.legend(fontsize=7)
+    axes[2].plot(e, history["sigma"], c="k")
+    axes[2].set_title("blur sigma")
+    for ax in axes:
+        ax.set_xlabel("epoch")
+    return _save(fig, path)
+
+
+def plot_flambda(results: pd.DataFrame, path=None, *, protocol: str = "retrain"):
+    """f_lambda = (1 - lambda) a + lambda (1 - p) over lambda in [0, 1], per method (SPPA Fig. 7)."""
+    df = results[results["protocol"] == protocol]
+    lam = np.linspace(0, 1, 51)
+    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    for _, r in df.iterrows():
+        label = r["method"] + (f" a={r['alpha']:g}" if r["method"] == "bdq" else "")
+        ax.plot(lam, [f_lambda(r["action_top1"], r["privacy_top1"], x) for x in lam], label=label,
+                c=FAMILY_COLOURS[family(r["method"])], alpha=0.9 if r["method"] in ("bdq", "raw") else 0.5,
+                lw=2 if r["method"] == "bdq" else 1)
+    ax.set_xlabel("lambda (weight of privacy)")
+    ax.set_ylabel("f_lambda")
+    ax.set_title("Trade-off score over lambda")
+    ax.legend(fontsize=6, ncol=2)
+    return _save(fig, path)
+
+
+def results_table(results: pd.DataFrame) -> pd.DataFrame:
+    """Rows with f_0.5 and the share of raw's above-chance privacy each method removes, sorted by f_0.5."""
+    df = results.copy()
+    df["f_0.5"] = [f_lambda(a, p, 0.5) for a, p in zip(df["action_top1"], df["privacy_top1"])]
+    raw = df[(df["method"] == "raw") & (df["protocol"] == "retrain")]
+    if len(raw):
+        p_raw = float(raw["privacy_top1"].iloc[0])
+        df["privacy_removed"] = (p_raw - df["privacy_top1"]) / (p_raw - df["privacy_chance"])
+    return df.sort_values(["protocol", "f_0.5"], ascending=[True, False]).reset_index(drop=True)
+
+
+def frame_grid(frames, titles, path=None, *, ncols: int = 6, cmap=None):
+    """Show a list of (H, W, 3) float/uint8 images with titles."""
+    n = len(frames)
+    nrows = int(np.ceil(n / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(2.1 * ncols, 1.9 * nrows), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, img, title in zip(axes.flat, frames, titles):
+        ax.imshow(img, cmap=cmap)
+        ax.set_title(title, fontsize=7)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def to_image(frame: torch.Tensor, *, mean=None, std=None, symmetric: bool = False) -> np.ndarray:
+    """(C, H, W) tensor -> (H, W, 3) float in [0, 1]: undo normalisation, or map a signed frame around grey."""
+    x = frame.detach().float().cpu()
+    if symmetric:
+        m = float(x.abs().max()) or 1.0
+        return (x / (2 * m) + 0.5).permute(1, 2, 0).clamp(0, 1).numpy()
+    if mean is not None:
+        x = x * torch.tensor(std).view(3, 1, 1) + torch.tensor(mean).view(3, 1, 1)
+    return x.permute(1, 2, 0).clamp(0, 1).numpy()
+
+
+def safe_name(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.+-]", "_", text)

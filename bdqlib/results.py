@@ -1,0 +1,45 @@
+"""results.csv: one row per evaluated configuration, written atomically, re-runs replacing their own rows."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from .atomic import atomic_path
+
+KEY = ["dataset", "method", "alpha", "protocol", "split", "seed"]
+COLUMNS = KEY[:4] + ["action_top1", "privacy_top1", "action_chance", "privacy_chance", "n_test", "epochs",
+                     "split", "seed"]
+
+
+def _norm(value) -> str:
+    if isinstance(value, float):
+        return "nan" if value != value else repr(float(value))
+    return str(value)
+
+
+def row_keys(df: pd.DataFrame) -> list:
+    """The identifying key of every row as a tuple of strings (NaN alpha is "nan"; 1 and 1.0 agree)."""
+    return [tuple(_norm(float(v)) if k == "alpha" else _norm(v) for k, v in zip(KEY, row))
+            for row in df[KEY].itertuples(index=False)]
+
+
+def read_results(path) -> pd.DataFrame:
+    path = Path(path)
+    return pd.read_csv(path) if path.is_file() else pd.DataFrame(columns=COLUMNS)
+
+
+def record_results(path, rows) -> pd.DataFrame:
+    """Add `rows` (dicts) to the CSV at `path`, replacing earlier rows with the same key; returns the table."""
+    new = pd.DataFrame(list(rows))
+    new["alpha"] = new["alpha"].astype(float)  # 1 and 1.0 must be the same key
+    old = read_results(path)
+    if len(old):
+        keys = set(row_keys(new))
+        old = old[[k not in keys for k in row_keys(old)]]
+    table = pd.concat([old, new], ignore_index=True) if len(old) else new
+    extra = [c for c in table.columns if c not in COLUMNS]
+    table = table[[c for c in COLUMNS if c in table.columns] + extra]
+    with atomic_path(path) as tmp:
+        table.to_csv(tmp, index=False)
+    return table

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# The main job: run notebooks 01-05 headless with papermill into outputs/<run_id>/ and print that folder last.
+#
+#   ./run_all.sh                                    # synthetic data, cpu profile
+#   ./run_all.sh -p DATASET kth -p DATA_DIR /data/kth -p PROFILE paper
+#   ./run_all.sh -p RUN_DIR outputs/20261122-101500  # resume an interrupted run in its folder
+#
+# Any papermill option can be passed (e.g. -p SMOKE True); RUN_DIR picks the output folder. The folder gets the
+# executed notebooks (.ipynb and .html), run.log, run.json (the parameters), results.csv, figures and checkpoints;
+# outputs/latest points at it. Stops at the first failing notebook (exit code 1), keeping its partial output.
+set -euo pipefail
+cd "$(dirname "$0")"
+scripts/bootstrap.sh
+export JUPYTER_PATH="$PWD/.venv/share/jupyter${JUPYTER_PATH:+:$JUPYTER_PATH}"
+export PYTHONUNBUFFERED=1
+py=.venv/bin/python
+
+run_dir=""
+args=("$@")
+for ((i = 0; i < ${#args[@]}; i++)); do
+  if [[ "${args[i]}" == "-p" || "${args[i]}" == "--parameters" ]] && [[ "${args[i + 1]:-}" == "RUN_DIR" ]]; then
+    run_dir="${args[i + 2]:-}"
+  fi
+done
+if [[ -z "$run_dir" ]]; then
+  run_dir="outputs/$(date +%Y%m%d-%H%M%S)"
+  args+=(-p RUN_DIR "$run_dir")
+fi
+mkdir -p "$run_dir"
+log="$run_dir/run.log"
+echo "[run_all] run folder: $run_dir" | tee -a "$log"
+
+"$py" scripts/sync_notebooks.py | tee -a "$log"  # the .py sources are the truth; refresh their .ipynb
+status=0
+for source in notebooks/[0-9][0-9]_*.py; do
+  name="$(basename "$source" .py)"
+  start=$(date +%s)
+  echo "[run_all] $name ..." | tee -a "$log"
+  if "$py" -m papermill "notebooks/$name.ipynb" "$run_dir/$name.ipynb" -k python3 --cwd "$PWD" \
+      --log-output --no-progress-bar "${args[@]}" >>"$log" 2>&1; then
+    echo "[run_all] $name done in $(( $(date +%s) - start ))s" | tee -a "$log"
+  else
+    status=1
+    echo "[run_all] $name FAILED after $(( $(date +%s) - start ))s; see $run_dir/$name.ipynb and $log" | tee -a "$log"
+  fi
+  # an HTML rendering for reading without Jupyter (also of a failed, partial notebook)
+  "$py" -m nbconvert --to html --log-level WARN "$run_dir/$name.ipynb" >>"$log" 2>&1 || true
+  [[ $status -eq 0 ]] || break
+done
+
+# outputs/latest -> the newest run (for runs kept under outputs/)
+if [[ "$(cd "$(dirname "$run_dir")" && pwd)" == "$PWD/outputs" ]]; then ln -sfn "$(basename "$run_dir")" outputs/latest; fi
+echo "$run_dir"
+exit $status

@@ -1,0 +1,32 @@
+from pathlib import Path
+
+import pytest
+
+from bdqlib.config import make_config
+from bdqlib.data.synthetic import make_kth_like
+
+KTH_SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "data" / "kth-sample"
+needs_kth_sample = pytest.mark.skipif(not (KTH_SAMPLE / "00sequences.txt").is_file(),
+                                      reason="real KTH sample (../shared/data/kth-sample) not present")
+
+
+@pytest.fixture(scope="session")
+def tiny_synthetic(tmp_path_factory):
+    """A small synthetic KTH-format dataset: 3 people, 6 actions, 2 scenarios, short clips."""
+    root = tmp_path_factory.mktemp("synthetic")
+    return make_kth_like(root, subjects=3, scenarios=("d1", "d4"), clip_frames=14, workers=1, log=None)
+
+
+@pytest.fixture(scope="session")
+def tiny_cfg(tiny_synthetic):
+    """A config for seconds-long runs on the tiny dataset (random init, small crops)."""
+    return make_config("cpu", dataset="kth", data_dir=str(tiny_synthetic), num_frames=4, size=24, cache_short_side=24,
+                       weights="none", epochs=2, warmup_epochs=1, val_epochs=1, batch_size=6, action_width=4,
+                       privacy_width=4, privacy_frames=2)
+
+
+@pytest.fixture(scope="session")
+def tiny_data(tiny_cfg, tmp_path_factory):
+    from bdqlib.data import prepare_data
+    root = tmp_path_factory.mktemp("data-root")
+    return prepare_data(tiny_cfg, root=root, log=None)

@@ -1,0 +1,193 @@
+import math
+from dataclasses import replace
+
+import pandas as pd
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+import bdqlib.adversarial as adversarial
+from bdqlib import BDQEncoder
+from bdqlib.adversarial import NonFiniteLoss, adversarial_step, select_frames, train_adversarial
+from bdqlib.checkpoint import ConfigMismatch, TimeBudget, bind_run_dir
+from bdqlib.metrics import entropy
+
+
+class FixedLogits(nn.Module):
+    """A 'network' whose output logits are given, with one parameter so that optimizers accept it."""
+
+    def __init__(self, logits):
+        super().__init__()
+        self.scale = nn.Parameter(torch.ones(()))
+        self.logits = logits
+
+    def forward(self, x):
+        shape = (x.shape[0], self.logits.shape[-1])
+        return (self.logits.expand(shape) * self.scale) + 0 * x.flatten(1).sum(1, keepdim=True)
+
+
+class SpyOptimizer(torch.optim.SGD):
+    """SGD with lr 0 that records the gradients it sees at each step."""
+
+    def __init__(self, params):
+        self.params_list = list(params)
+        super().__init__(self.params_list, lr=0.0)
+        self.seen = []
+
+    def step(self, closure=None):
+        self.seen.append([None if p.grad is None else p.grad.clone() for p in self.params_list])
+
+
+def batch(b=3, t=4, classes=3):
+    g = torch.Generator().manual_seed(0)
+    return torch.rand(b, 3, t, 10, 10, generator=g), torch.tensor([0, 1, 2][:b]), torch.tensor([1, 0, 1][:b])
+
+
+def test_losses_take_logits_not_probabilities():
+    # T is certain and right: CE on logits is ~0; CE on softmax(logits) (a double softmax) would be ~0.55.
+    x, ya, ys = batch()
+    logits = torch.full((1, 3), -20.0)
+    action = FixedLogits(logits)
+    action.logits = torch.eye(3)[ya] * 40 - 20
+    action.forward = lambda v: action.logits * action.scale + 0 * v.flatten(1).sum(1, keepdim=True)
+    privacy = FixedLogits(torch.zeros(1, 2))  # uniform: maximal entropy log 2
+    enc = BDQEncoder()
+    stats = adversarial_step((x, ya, ys), enc, action, privacy, SpyOptimizer(list(enc.parameters())),
+                             SpyOptimizer(privacy.parameters()), alpha=1.0, privacy_frames="all")
+    assert stats["loss_action"] < 1e-6
+    assert stats["entropy"] == pytest.approx(math.log(2), abs=1e-6)
+    assert stats["loss_et"] == pytest.approx(stats["loss_action"] - math.log(2), abs=1e-6)
+    double = F.cross_entropy(F.softmax(action.logits, -1), ya)
+    assert double > 0.5  # what the student reproduction's loss would have reported
+
+
+def test_entropy_of_logits():
+    logits = torch.tensor([[0.0, 0.0, 0.0, 0.0], [10.0, -10.0, -10.0, -10.0]])
+    assert float(entropy(logits[:1])) == pytest.approx(math.log(4))
+    assert float(entropy(logits[1:])) < 1e-6
+    p = torch.softmax(torch.tensor([[1.0, 2.0, 0.5]]), -1)
+    assert float(entropy(torch.log(p))) == pytest.approx(float(-(p * p.log()).sum()), rel=1e-6)
+
+
+def test_step_one_reaches_the_encoder_and_step_two_does_not():
+    torch.manual_seed(0)
+    x, ya, ys = batch(t=5)
+    enc = BDQEncoder()
+    action = nn.Sequential(nn.Conv3d(3, 4, 3, padding=1), nn.AdaptiveAvgPool3d(1), nn.Flatten(), nn.Linear(4, 3))
+    privacy = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 2))
+    opt_et = SpyOptimizer(list(enc.parameters()) + list(action.parameters()))
+    opt_p = SpyOptimizer(privacy.parameters())
+    adversarial_step((x, ya, ys), enc, action, privacy, opt_et, opt_p, alpha=1.0, privacy_frames="all")
+    sigma_grad, bins_grad = opt_et.seen[0][:2]
+    assert sigma_grad.abs() > 0 and (bins_grad != 0).sum() >= 5  # step 1 reaches sigma and the bins
+    # after step 2 the encoder's gradients are still exactly step 1's: nothing flowed back from P's update
+    assert torch.equal(enc.log_sigma.grad, sigma_grad) and torch.equal(enc.bin_centres.grad, bins_grad)
+    assert all(g is not None and g.abs().sum() > 0 for g in opt_p.seen[0])  # P learned in step 2
+    assert all(p.requires_grad for p in privacy.parameters())  # P is trainable again afterwards
+
+
+def test_entropy_term_pushes_the_encoder():
+    """With alpha > 0 the encoder gets the entropy's gradient on top of the action loss's."""
+    torch.manual_seed(0)
+    x, ya, ys = batch(t=5)
+    grads = {}
+    for alpha in (0.0, 5.0):
+        torch.manual_seed(1)
+        enc = BDQEncoder()
+        action = nn.Sequential(nn.Conv3d(3, 4, 3, padding=1), nn.AdaptiveAvgPool3d(1), nn.Flatten(), nn.Linear(4, 3))
+        privacy = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 2))
+        opt = SpyOptimizer(list(enc.parameters()) + list(action.parameters()))
+        adversarial_step((x, ya, ys), enc, action, privacy, opt, SpyOptimizer(privacy.parameters()), alpha=alpha,
+                         privacy_frames="all")
+        grads[alpha] = opt.seen[0][1]
+    assert not torch.allclose(grads[0.0], grads[5.0])
+
+
+def test_select_frames():
+    v = torch.arange(2 * 3 * 6).float().view(2, 3, 6, 1, 1).expand(2, 3, 6, 4, 4)
+    assert select_frames(v, "all") is v
+    torch.manual_seed(0)
+    one = select_frames(v, "one")
+    assert one.shape == (2, 3, 1, 4, 4)
+    some = select_frames(v, 3)
+    assert some.shape == (2, 3, 3, 4, 4)
+    assert select_frames(v, 10).shape == v.shape
+    with pytest.raises(ValueError):
+        select_frames(v, "half")
+
+
+def test_tiny_adversarial_run_logs_every_epoch(tmp_path, tiny_cfg, tiny_data):
+    result = train_adversarial(tiny_cfg, tiny_data, tmp_path / "run", log=None)
+    assert result.status == "completed"
+    log = pd.read_csv(tmp_path / "run" / "log.csv")
+    assert log["epoch"].tolist() == [1, 2]
+    for column in ("loss_action", "entropy", "loss_privacy", "train_action_top1", "train_privacy_top1",
+                   "val_action_top1", "val_privacy_top1", "sigma", "bin00", "bin14"):
+        assert column in log and log[column].notna().all()
+    assert log.loc[0, "sigma"] == pytest.approx(tiny_cfg.sigma)  # epoch 1 is warm-up: E frozen
+    assert (tmp_path / "run" / "config.json").is_file() and (tmp_path / "run" / "checkpoints" / "last.pt").is_file()
+
+
+def run_in(directory, cfg, data, interrupt_after_epoch=None, monkeypatch=None):
+    """Train in `directory`; with interrupt_after_epoch, die right after that epoch's checkpoint."""
+    if interrupt_after_epoch is not None:
+        real_save = adversarial.save_checkpoint
+
+        def save_then_die(path, **kwargs):
+            real_save(path, **kwargs)
+            if kwargs["epoch"] == interrupt_after_epoch:
+                raise KeyboardInterrupt("simulated kill")
+        monkeypatch.setattr(adversarial, "save_checkpoint", save_then_die)
+        with pytest.raises(KeyboardInterrupt):
+            train_adversarial(cfg, data, directory, log=None)
+        monkeypatch.setattr(adversarial, "save_checkpoint", real_save)
+    return train_adversarial(cfg, data, directory, log=None)
+
+
+def test_resume_after_kill_gives_exactly_the_uninterrupted_run(tmp_path, tiny_cfg, tiny_data, monkeypatch):
+    cfg = replace(tiny_cfg, epochs=3)
+    straight = run_in(tmp_path / "straight", cfg, tiny_data)
+    resumed = run_in(tmp_path / "killed", cfg, tiny_data, interrupt_after_epoch=2, monkeypatch=monkeypatch)
+    a = straight.history.drop(columns="seconds")
+    b = resumed.history.drop(columns="seconds")
+    pd.testing.assert_frame_equal(a, b, check_exact=True)
+    for m1, m2 in ((straight.encoder, resumed.encoder), (straight.action, resumed.action),
+                   (straight.privacy, resumed.privacy)):
+        for (k, v1), v2 in zip(m1.state_dict().items(), m2.state_dict().values()):
+            assert torch.equal(v1, v2), k
+
+
+def test_resume_refuses_a_different_config(tmp_path, tiny_cfg, tiny_data):
+    train_adversarial(replace(tiny_cfg, epochs=1), tiny_data, tmp_path / "run", log=None)
+    with pytest.raises(ConfigMismatch, match="alpha"):
+        train_adversarial(replace(tiny_cfg, epochs=1, alpha=2.0), tiny_data, tmp_path / "run", log=None)
+    bind_run_dir(tmp_path / "other", {"a": 1, "num_workers": 0})
+    bind_run_dir(tmp_path / "other", {"a": 1, "num_workers": 4})  # fields that do not change results may differ
+
+
+def test_non_finite_loss_stops_and_keeps_the_last_checkpoint(tmp_path, tiny_cfg, tiny_data, monkeypatch):
+    cfg = replace(tiny_cfg, epochs=3)
+    real_step = adversarial.adversarial_step
+
+    def poisoned(batch, encoder, *args, where, **kwargs):
+        if where[0] == 2:  # epoch 2: the encoder's output becomes NaN
+            with torch.no_grad():
+                encoder.bin_centres.fill_(float("nan"))
+        return real_step(batch, encoder, *args, where=where, **kwargs)
+    monkeypatch.setattr(adversarial, "adversarial_step", poisoned)
+    with pytest.raises(NonFiniteLoss, match=r"epoch 2, step 1"):
+        train_adversarial(cfg, tiny_data, tmp_path / "run", log=None)
+    state = torch.load(tmp_path / "run" / "checkpoints" / "last.pt", weights_only=False)
+    assert state["epoch"] == 1 and torch.isfinite(state["states"]["encoder"]["bin_centres"]).all()
+
+
+def test_time_budget_stops_cleanly_and_resumes(tmp_path, tiny_cfg, tiny_data):
+    cfg = replace(tiny_cfg, epochs=3, time_budget_h=1e-9)
+    first = train_adversarial(cfg, tiny_data, tmp_path / "run", log=None)
+    assert first.status == "time_budget" and len(first.history) == 1
+    rest = train_adversarial(replace(cfg, time_budget_h=0.0), tiny_data, tmp_path / "run", log=None)
+    assert rest.status == "completed" and rest.history["epoch"].tolist() == [1, 2, 3]
+    budget = TimeBudget(0)
+    budget.record(1e9)
+    assert not budget.exhausted()  # no budget: never exhausted

@@ -1,0 +1,285 @@
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from bdqlib.atomic import atomic_path
+from bdqlib.data import prepare_data
+from bdqlib.data.cache import FrameCache, build_cache
+from bdqlib.data.dataset import (CachedFrames, DecodedFrames, VideoClipDataset, add_labels, spatial_transform,
+                                 temporal_window)
+from bdqlib.data.ixmas import STUDENT_ACTIONS, ixmas_manifest, parse_ixmas_name
+from bdqlib.data.kth import ACTIONS, SequencesFormatError, assign_split, kth_manifest, parse_sequences
+from bdqlib.data.synthetic import make_kth_like
+from bdqlib.data.video import VideoReadError, read_frames, video_info, write_video
+
+from .conftest import KTH_SAMPLE, needs_kth_sample
+
+
+# ----------------------------------------------------------------------------------------------- synthetic data
+def test_synthetic_generation_is_deterministic(tmp_path):
+    args = dict(subjects=2, scenarios=("d2",), clip_frames=10, seed=3, workers=1, log=None)
+    a = make_kth_like(tmp_path / "a", **args)
+    b = make_kth_like(tmp_path / "b", **args)
+    assert (a / "00sequences.txt").read_bytes() == (b / "00sequences.txt").read_bytes()
+    names = sorted(p.name for p in a.glob("*.avi"))
+    assert names == sorted(p.name for p in b.glob("*.avi")) and len(names) == 2 * 6
+    for name in names[:3]:
+        assert np.array_equal(read_frames(a / name), read_frames(b / name))
+    other = make_kth_like(tmp_path / "c", **{**args, "seed": 4})
+    assert not np.array_equal(read_frames(a / names[0]), read_frames(other / names[0]))
+
+
+def test_synthetic_files_have_kths_format(tiny_synthetic):
+    info = video_info(tiny_synthetic / "person01_walking_d1_uncomp.avi")
+    assert (info["width"], info["height"], info["fps"]) == (160, 120, 25.0)
+    raw = (tiny_synthetic / "00sequences.txt").read_bytes()
+    assert b"\r\n" in raw and b"person03_running_d4\t\tframes\t1-" in raw
+    clips = parse_sequences(tiny_synthetic / "00sequences.txt")
+    assert len(clips) == 3 * 6 * 2 * 4 and set(clips["clip"]) == {1, 2, 3, 4}
+    last = clips[clips["video"] == "person01_walking_d1"]["end"].max()
+    assert info["frames"] >= last
+
+
+def test_synthetic_is_read_through_the_kth_path(tiny_synthetic):
+    m = kth_manifest(tiny_synthetic, log=None)
+    assert set(m["action"]) == set(ACTIONS) and set(m["subject"]) == {1, 2, 3}
+    assert m.groupby("split").size().to_dict() == {"test": 36, "train": 72, "val": 36}
+    # every identity is in train and test (the split is by clip, never by person)
+    assert set(m[m["split"] == "train"]["subject"]) == set(m[m["split"] == "test"]["subject"])
+
+
+def test_existing_synthetic_dataset_is_kept(tmp_path):
+    args = dict(subjects=1, scenarios=("d1",), clip_frames=8, workers=1, log=None)
+    root = make_kth_like(tmp_path / "s", **args)
+    stamp = (root / "00sequences.txt").stat().st_mtime_ns
+    make_kth_like(tmp_path / "s", **args)
+    assert (root / "00sequences.txt").stat().st_mtime_ns == stamp
+    with pytest.raises(ValueError, match="scenarios"):
+        make_kth_like(tmp_path / "x", subjects=1, scenarios=("d9",), log=None)
+
+
+# ----------------------------------------------------------------------------------------------- KTH
+@needs_kth_sample
+def test_official_sequences_file_parses_to_2391_clips_of_599_videos():
+    clips = parse_sequences(KTH_SAMPLE / "00sequences.txt")
+    assert len(clips) == 2391 and clips["video"].nunique() == 599
+    assert list(clips.columns) == ["video", "subject", "action", "scenario", "clip", "start", "end"]
+    assert "person13_handclapping_d3" not in set(clips["video"])  # the *missing* entry
+    assert clips["subject"].between(1, 25).all() and set(clips["scenario"]) == {"d1", "d2", "d3", "d4"}
+    three = clips[clips["video"] == "person11_boxing_d4"]
+    assert three["clip"].tolist() == [1, 2, 3] and three["end"].tolist() == [106, 194, 250]
+    unordered = clips[clips["video"] == "person07_jogging_d4"]  # segments written out of order stay as written
+    assert unordered[["clip", "start", "end"]].values.tolist() == [[1, 1, 64], [2, 270, 332], [3, 194, 264],
+                                                                    [4, 490, 570]]
+
+
+@needs_kth_sample
+def test_real_kth_videos_decode_to_their_annotated_length():
+    clips = parse_sequences(KTH_SAMPLE / "00sequences.txt")
+    for action in ACTIONS:
+        video = f"person01_{action}_d1"
+        frames = read_frames(KTH_SAMPLE / f"{video}_uncomp.avi")
+        assert frames.shape[1:] == (120, 160, 3) and frames.dtype == np.uint8
+        assert len(frames) == clips[clips["video"] == video]["end"].max()
+    assert len(read_frames(KTH_SAMPLE / "person01_boxing_d1_uncomp.avi")) == 360
+
+
+@needs_kth_sample
+def test_kth_manifest_on_a_partial_copy():
+    with pytest.raises(FileNotFoundError, match="missing from"):
+        kth_manifest(KTH_SAMPLE)
+    m = kth_manifest(KTH_SAMPLE, missing="skip", log=None)
+    assert m["video"].nunique() == 6 and set(m["split"]) == {"train", "val", "test"}
+
+
+def write_sequences(tmp_path, *lines):
+    path = tmp_path / "00sequences.txt"
+    path.write_bytes(("\r\n".join(["Some header", "", *lines]) + "\r\n").encode())
+    return path
+
+
+@pytest.mark.parametrize("line, message", [
+    ("person01_boxing_d1\t\tframes\t1-95, 96-x", "segment 2"),
+    ("person01_boxing_d1\t\tframes\t95-10", "start <= end"),
+    ("person01_swimming_d1\tframes\t1-10", "unknown action"),
+    ("person01_boxing_d7\tframes\t1-10", "unknown scenario"),
+    ("person1_boxing_d1\tframes\t1-10", "not a"),
+    ("persn01_boxing_d1\tframes\t1-10", "not a"),
+])
+def test_malformed_line_names_line_number_and_text(tmp_path, line, message):
+    path = write_sequences(tmp_path, "person02_walking_d1\t\tframes\t1-20", line)
+    with pytest.raises(SequencesFormatError, match=message) as err:
+        parse_sequences(path)
+    assert "line 4" in str(err.value) and repr(line) in str(err.value)
+
+
+def test_duplicate_video_is_an_error(tmp_path):
+    path = write_sequences(tmp_path, "person02_walking_d1\tframes\t1-20", "person02_walking_d1\tframes\t3-9")
+    with pytest.raises(SequencesFormatError, match="already listed on line 3"):
+        parse_sequences(path)
+
+
+def test_splits_by_clip_and_by_scenario(tiny_synthetic):
+    clips = parse_sequences(tiny_synthetic / "00sequences.txt")
+    by_clip = assign_split(clips, "clip")
+    assert set(by_clip[by_clip["split"] == "test"]["clip"]) == {4}
+    assert set(by_clip[by_clip["split"] == "train"]["clip"]) == {1, 2}
+    student = assign_split(clips, "clip", train_clips=(2,))
+    assert (student["clip"] == 1).sum() == (student["split"] == "unused").sum()
+    by_scenario = assign_split(clips, "scenario", train_scenarios=("d1",), val_scenarios=(), test_scenarios=("d4",))
+    assert set(by_scenario[by_scenario["split"] == "test"]["scenario"]) == {"d4"}
+    with pytest.raises(ValueError, match="split protocol"):
+        assign_split(clips, "subject")
+
+
+# ----------------------------------------------------------------------------------------------- IXMAS
+def test_ixmas_names_parse():
+    info = parse_ixmas_name("alba1_01_check-watch_cam1_frames_0053_0097.avi")
+    assert info == {"video": "alba1_01_check-watch_cam1_frames_0053_0097", "actor": "alba", "take": 1,
+                    "action": "check-watch", "camera": 1, "source_first": 53, "source_last": 97}
+    assert parse_ixmas_name("daniel3_04_sit_down_cam2_frames_0001_0050.avi")["action"] == "sit-down"
+    with pytest.raises(ValueError, match="not an IXMAS clip file name"):
+        parse_ixmas_name("alba_check-watch.avi")
+
+
+def test_ixmas_manifest_selection_and_split(tmp_path):
+    frames = np.zeros((5, 24, 32, 3), np.uint8)
+    for actor in ("alba", "daniel"):
+        for take in (1, 2, 3):
+            for number, action in ((1, "check-watch"), (2, "cross-arms")):
+                for cam in (0, 1, 3):
+                    write_video(tmp_path / f"{actor}{take}_{number:02d}_{action}_cam{cam}_frames_0001_0005.avi",
+                                frames)
+    m = ixmas_manifest(tmp_path, actions=("check-watch",), log=None)
+    assert set(m["action"]) == {"check-watch"} and set(m["camera"]) == {0, 1}  # two lowest cameras per take
+    group = m[m["actor"] == "alba"]
+    assert group[["take", "camera", "split"]].values.tolist() == [
+        [1, 0, "train"], [1, 1, "train"], [2, 0, "train"], [2, 1, "val"], [3, 0, "test"], [3, 1, "test"]]
+    assert (m["end"] == 5).all() and sorted(m["subject"].unique()) == ["alba", "daniel"]
+    for cam in (1, 3):  # take 3 of alba keeps one view only
+        (tmp_path / f"alba3_01_check-watch_cam{cam}_frames_0001_0005.avi").unlink()
+    with pytest.raises(ValueError, match="expected 6 clips"):
+        ixmas_manifest(tmp_path, actions=("check-watch",), log=None)
+    assert len(ixmas_manifest(tmp_path, actions=("check-watch",), strict=False, log=None)) == 11
+    assert STUDENT_ACTIONS == ("check-watch", "point", "kick", "sit-down", "get-up", "walk")
+
+
+# ----------------------------------------------------------------------------------------------- video files
+def test_missing_and_corrupt_files_are_named(tmp_path):
+    missing = tmp_path / "nope.avi"
+    with pytest.raises(FileNotFoundError, match="nope.avi"):
+        read_frames(missing)
+    corrupt = tmp_path / "corrupt.avi"
+    corrupt.write_bytes(os.urandom(4096))
+    with pytest.raises(VideoReadError, match="corrupt.avi"):
+        read_frames(corrupt)
+
+
+def test_truncated_file_is_detected(tmp_path, tiny_synthetic):
+    source = (tiny_synthetic / "person01_walking_d1_uncomp.avi").read_bytes()
+    cut = tmp_path / "cut.avi"
+    cut.write_bytes(source[: len(source) // 2])
+    with pytest.raises(VideoReadError, match="cut.avi"):
+        read_frames(cut)
+
+
+def test_read_a_range_of_frames(tiny_synthetic):
+    path = tiny_synthetic / "person02_boxing_d4_uncomp.avi"
+    full = read_frames(path)
+    part = read_frames(path, start=5, end=9)
+    assert np.array_equal(part, full[4:9])
+    with pytest.raises(VideoReadError, match="truncated"):
+        read_frames(path, start=len(full) - 1, end=len(full) + 5)
+
+
+def test_atomic_writes_leave_nothing_half_written(tmp_path):
+    target = tmp_path / "x.txt"
+    with pytest.raises(RuntimeError):
+        with atomic_path(target) as tmp:
+            tmp.write_text("partial")
+            raise RuntimeError("crash")
+    assert not target.exists() and list(tmp_path.iterdir()) == []
+    with pytest.raises(ValueError, match="uint8"):
+        write_video(tmp_path / "v.avi", np.zeros((2, 8, 8, 3), np.float32))
+    assert list(tmp_path.iterdir()) == []
+
+
+# ----------------------------------------------------------------------------------------------- cache
+def test_cache_round_trip_and_reuse(tmp_path, tiny_synthetic):
+    videos = kth_manifest(tiny_synthetic, log=None).drop_duplicates("video").head(4)
+    lines = []
+    cache = build_cache(videos, tmp_path / "c", short_side=48, log=lines.append, every=2)
+    assert any("4/4 videos ready (4 decoded" in line for line in lines)
+    video, path = videos.iloc[0]["video"], videos.iloc[0]["path"]
+    cached = cache.frames(video)
+    assert isinstance(cached, np.memmap) and cached.shape[1:] == (48, 64, 3)
+    decoded = DecodedFrames({video: path}, short_side=48)
+    assert np.array_equal(np.asarray(cached[3:8]), decoded.clip(video, 4, 5))
+    lines.clear()
+    build_cache(videos, tmp_path / "c", short_side=48, log=lines.append)
+    assert any("(0 decoded" in line for line in lines)  # nothing decoded again
+    os.utime(path, ns=(0, 0))  # a changed source is decoded again
+    lines.clear()
+    build_cache(videos, tmp_path / "c", short_side=48, log=lines.append)
+    assert any("(1 decoded" in line for line in lines)
+    assert len(FrameCache(tmp_path / "c").index) == 4
+
+
+# ----------------------------------------------------------------------------------------------- sampling
+def test_temporal_window():
+    torch.manual_seed(0)
+    for _ in range(50):
+        idx = temporal_window(10, 29, 8, train=True)
+        assert idx[0] >= 10 and idx[-1] <= 29 and np.all(np.diff(idx) == 1)
+    assert temporal_window(10, 29, 8, train=False).tolist() == list(range(16, 24))  # centre, no shift
+    assert temporal_window(5, 7, 5, train=False).tolist() == [5, 6, 7, 5, 6]  # looped
+
+
+def test_spatial_transform_shapes_and_scales():
+    x = torch.rand(4, 3, 48, 64)
+    assert spatial_transform(x, 48, train=False).shape == (4, 3, 48, 48)
+    assert torch.equal(spatial_transform(x, 48, train=False), x[:, :, :, 8:56])  # centre crop, no scaling
+    small = torch.rand(4, 3, 120, 160)
+    assert spatial_transform(small, 224, train=False).shape == (4, 3, 224, 224)  # resized, not padded
+    torch.manual_seed(1)
+    for _ in range(20):
+        assert spatial_transform(x, 32, train=True).shape == (4, 3, 32, 32)
+
+
+def test_dataset_items(tiny_cfg, tiny_data):
+    clip, action, subject = tiny_data.train[0]
+    assert clip.shape == (3, tiny_cfg.num_frames, tiny_cfg.size, tiny_cfg.size) and clip.dtype == torch.float32
+    assert 0 <= action < 6 and 0 <= subject < 3
+    lo, hi = (0 - 0.45) / 0.225, (1 - 0.45) / 0.225
+    assert clip.min() >= lo - 1e-5 and clip.max() <= hi + 1e-5
+    a, b = tiny_data.test[3][0], tiny_data.test[3][0]
+    assert torch.equal(a, b)  # test sampling is deterministic
+    assert tiny_data.num_subjects == 3 and len(tiny_data.test) == 36
+
+
+def test_short_clips_are_skipped_or_looped(tiny_data):
+    m = tiny_data.train.manifest.copy()
+    m.loc[0, "end"] = m.loc[0, "start"] + 1  # a 2-frame segment
+    source = CachedFrames(tiny_data.cache)
+    skip = VideoClipDataset(m, source, num_frames=4, size=24, train=False)
+    loop = VideoClipDataset(m, source, num_frames=4, size=24, train=False, short_clips="loop")
+    assert skip.skipped == 1 and len(skip) == len(m) - 1
+    assert loop.skipped == 0 and len(loop) == len(m) and loop[0][0].shape[1] == 4
+    with pytest.raises(ValueError, match="short_clips"):
+        VideoClipDataset(m, source, num_frames=4, size=24, train=False, short_clips="pad")
+
+
+def test_labels_need_known_actions():
+    df = pd.DataFrame({"action": ["boxing", "swimming"], "subject": [1, 2]})
+    with pytest.raises(ValueError, match="swimming"):
+        add_labels(df, ACTIONS)
+
+
+def test_prepare_data_clips_annotations_to_the_file(tmp_path, tiny_cfg, tiny_synthetic):
+    data = prepare_data(tiny_cfg, root=tmp_path, log=None)
+    frames = data.manifest["video"].map(data.cache.num_frames)
+    assert (data.manifest["end"] <= frames).all()
+    assert "identities" in data.summary()
