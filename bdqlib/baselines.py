@@ -30,6 +30,7 @@ class Pixelate(nn.Module):
     def __init__(self, block_224: int, size: int):
         super().__init__()
         self.block = max(1, round(block_224 * size / 224))
+        self.identity = self.block == 1  # e.g. pixelate4 at S = 48: 1-px blocks change nothing
 
     def forward(self, video):
         def pixelate(frames):
@@ -54,6 +55,7 @@ class Downsample(nn.Module):
     def __init__(self, resolution_224: int, size: int):
         super().__init__()
         self.resolution = max(1, round(resolution_224 * size / 224))
+        self.identity = self.resolution >= size
 
     def forward(self, video):
         def down_up(frames):
@@ -61,6 +63,11 @@ class Downsample(nn.Module):
             small = F.interpolate(frames, size=(self.resolution, self.resolution), mode="area")
             return F.interpolate(small, size=(h, w), mode="bilinear", align_corners=False)
         return _per_frame(down_up, video)
+
+
+def is_identity(encoder: nn.Module) -> bool:
+    """True for a baseline that leaves every clip unchanged at its size (its result is the raw encoder's)."""
+    return bool(getattr(encoder, "identity", False))
 
 
 def make_baseline(name: str, size: int) -> nn.Module:

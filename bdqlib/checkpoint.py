@@ -80,19 +80,32 @@ def load_checkpoint(path, *, objects: dict) -> dict | None:
     return state
 
 
+_PROCESS_START = time.monotonic()  # a notebook kernel's session starts (about) when it imports bdqlib
+
+
+class TimeBudgetReached(RuntimeError):
+    """Training stopped cleanly at the time budget; re-running with the same run folder continues it."""
+
+
 class TimeBudget:
-    """Stop before an epoch that would end past the budget (estimated from the longest epoch so far)."""
+    """Stop before an epoch that would end past the budget (estimated from the longest epoch so far).
+
+    The budget counts from the start of the process (the notebook's kernel), so a session's several trainings
+    share it. The first epoch of each training always runs (there is no estimate yet, and every session must make
+    progress).
+    """
 
     def __init__(self, hours: float):
         self.seconds = hours * 3600 if hours and hours > 0 else None
-        self.start = time.monotonic()
         self.longest = 0.0
 
     def record(self, epoch_seconds: float) -> None:
         self.longest = max(self.longest, epoch_seconds)
 
     def exhausted(self) -> bool:
-        return self.seconds is not None and time.monotonic() - self.start + self.longest > self.seconds
+        if self.seconds is None or self.longest == 0.0:
+            return False
+        return time.monotonic() - _PROCESS_START + self.longest > self.seconds
 
 
 def config_dict(cfg: Config, **extra) -> dict:

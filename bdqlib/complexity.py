@@ -53,12 +53,13 @@ def bdq_elementwise_flops(enc: BDQEncoder, shape=CLIP) -> int:
 
 def complexity_table(encoders: dict, shape=CLIP) -> pd.DataFrame:
     """One row per named encoder: params, bytes on disk, FLOPs (conv-only and total) on a clip of `shape`."""
-    x = torch.rand(shape)
+    # The input requires grad so the blur runs as torch convolutions, which the FLOP counter sees (without
+    # autograd it runs in OpenCV; the arithmetic is the same).
+    x = torch.rand(shape, requires_grad=True)
     rows = []
     for name, enc in encoders.items():
         enc = enc.eval()
-        with torch.no_grad():
-            conv = count_conv_flops(enc, x)
+        conv = count_conv_flops(enc, x)
         row = {"method": name, "params": sum(p.numel() for p in enc.parameters()), "bytes_on_disk": size_on_disk(enc),
                "flops_conv": conv, "flops_total": conv}
         if isinstance(enc, BDQEncoder):  # count only the modules that run (the identity has none)
@@ -66,8 +67,7 @@ def complexity_table(encoders: dict, shape=CLIP) -> pd.DataFrame:
             row["bytes_on_disk"] = row["bytes_on_disk"] if enc.use_blur or enc.use_quantize else 0
             row["flops_total"] = conv + bdq_elementwise_flops(enc, shape)
             if enc.use_blur:  # the paper's way: the blur as one full k x k convolution, nothing else
-                with torch.no_grad():
-                    row["flops_paper_count"] = count_conv_flops(
-                        lambda v: gaussian_blur(v, enc.sigma, enc.kernel_size, separable=False), x)
+                row["flops_paper_count"] = count_conv_flops(
+                    lambda v: gaussian_blur(v, enc.sigma, enc.kernel_size, separable=False), x)
         rows.append(row)
     return pd.DataFrame(rows)

@@ -7,6 +7,7 @@ so a notebook re-run after an interruption (or a new Kaggle session) picks up wh
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,16 +15,17 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from .adversarial import AdversarialResult, make_encoder, resolve_device, train_adversarial
+from .adversarial import AdversarialResult, _quiet, make_encoder, resolve_device, train_adversarial
 from .atomic import write_json_atomic
-from .checkpoint import ConfigMismatch
-from .config import Config, make_config
+from .checkpoint import ConfigMismatch, TimeBudgetReached
+from .config import RESUME_IGNORES, Config, make_config
 from .data import DataBundle, prepare_data
 from .encoder import BDQEncoder
 from .platform import default_roots, detect_platform, find_repo_root
 from .results import read_results, record_results, row_keys
 from .validate import evaluate_frozen_clean, validate_encoder
 
+KAGGLE_TIME_BUDGET_H = 11.0  # hours of training per Kaggle session (the session limit is 12 h); $BDQ_TIME_BUDGET_H
 # SMOKE: the whole chain on a tiny dataset in seconds (tests); never a result to read.
 SMOKE_OVERRIDES = dict(synthetic_subjects=3, epochs=1, warmup_epochs=0, val_epochs=1, pretrain_epochs=1, batch_size=8)
 
@@ -49,11 +51,21 @@ class Run:
     def results(self) -> pd.DataFrame:
         return read_results(self.results_path)
 
-    def has_result(self, method: str, alpha=float("nan"), protocol: str = "retrain") -> bool:
-        df = self.results()
+    def _key(self, method: str, alpha, protocol: str) -> tuple:
         want = pd.DataFrame([{"dataset": self.cfg.dataset, "method": method, "alpha": float(alpha),
                               "protocol": protocol, "split": self.cfg.protocol, "seed": self.cfg.seed}])
-        return len(df) > 0 and row_keys(want)[0] in set(row_keys(df))
+        return row_keys(want)[0]
+
+    def result(self, method: str, alpha=float("nan"), protocol: str = "retrain") -> dict | None:
+        """This run's recorded row for (method, alpha, protocol), or None."""
+        df = self.results()
+        if len(df) == 0:
+            return None
+        hits = [i for i, key in enumerate(row_keys(df)) if key == self._key(method, alpha, protocol)]
+        return df.iloc[hits[-1]].to_dict() if hits else None
+
+    def has_result(self, method: str, alpha=float("nan"), protocol: str = "retrain") -> bool:
+        return self.result(method, alpha, protocol) is not None
 
     def record(self, *rows) -> pd.DataFrame:
         return record_results(self.results_path, rows)
@@ -64,7 +76,10 @@ def start_run(*, dataset="synthetic", data_dir="", profile="cpu", alpha=1.0, epo
     """The run of the notebooks' parameters: its config (saved as run.json, refused if it differs), its folder."""
     platform = detect_platform()
     data_root, outputs_root = default_roots(platform, find_repo_root())
-    fields = {"weights_dir": str(data_root / "weights"), **(SMOKE_OVERRIDES if smoke else {}), **overrides}
+    fields = {"weights_dir": os.environ.get("BDQ_WEIGHTS_DIR", str(data_root / "weights")), **(SMOKE_OVERRIDES if smoke else {}), **overrides}
+    if "time_budget_h" not in overrides:  # Kaggle ends a session at 12 h: stop cleanly before, resumable
+        budget = os.environ.get("BDQ_TIME_BUDGET_H", KAGGLE_TIME_BUDGET_H if platform == "kaggle" else 0)
+        fields["time_budget_h"] = float(budget)
     if smoke and dataset == "synthetic" and not data_dir:
         data_dir = str(data_root / "synthetic-smoke")
     if epochs is not None:  # explicit parameters win over smoke defaults, which win over the profile
@@ -77,7 +92,7 @@ def start_run(*, dataset="synthetic", data_dir="", profile="cpu", alpha=1.0, epo
     if saved.is_file():
         old = json.loads(saved.read_text())
         diff = sorted(k for k in set(old) | set(record)
-                      if k not in ("platform", "num_workers", "device", "time_budget_h") and old.get(k) != record.get(k))
+                      if k not in ("platform", *RESUME_IGNORES) and old.get(k) != record.get(k))
         if diff:
             raise ConfigMismatch(f"{saved} belongs to a run with other parameters ({', '.join(diff)}); use another "
                                  f"RUN_DIR or the same parameters")
@@ -108,8 +123,11 @@ def train_encoder(run: Run, data: DataBundle, alpha: float, log=print) -> Advers
     """Adversarial training at `alpha` in its own sub-folder (resuming); saves encoder.pt when complete."""
     cfg = make_config_like(run.cfg, alpha=float(alpha))
     result = train_adversarial(cfg, data, run.adversarial_dir(alpha), log=log)
-    if result.status == "completed":
-        torch.save(result.encoder.state_dict(), encoder_path(run, alpha))
+    if result.status != "completed":  # stop the notebook here: what follows needs the finished encoder
+        raise TimeBudgetReached(f"time budget of {cfg.time_budget_h} h reached: adversarial training (alpha="
+                                f"{alpha:g}) stopped after epoch {len(result.history)}/{cfg.epochs}, checkpoint in "
+                                f"{run.adversarial_dir(alpha)}; re-run with RUN_DIR={run.run_dir} to continue")
+    torch.save(result.encoder.state_dict(), encoder_path(run, alpha))
     return result
 
 
@@ -133,11 +151,21 @@ def adversarial_history(run: Run, alpha: float) -> pd.DataFrame:
 
 
 def validate(run: Run, data: DataBundle, encoder, *, method: str, alpha=float("nan"), log=print,
-             keep_models: bool = False):
-    """The frozen-encoder protocol for one encoder, recorded in results.csv (skipped if already there)."""
+             keep_models: bool = False, same_as: tuple | None = None):
+    """The frozen-encoder protocol for one encoder, recorded in results.csv (skipped if already there).
+
+    same_as=(method, alpha): this encoder is that row's encoder (same modules and parameters), and validation is
+    deterministic for a seed, so that row's result is recorded under this name instead of being computed twice.
+    """
     if run.has_result(method, alpha) and not keep_models:
-        log(f"[validate {method}] already in {run.results_path.name}; skipped")
+        (log or _quiet)(f"[validate {method}] already in {run.results_path.name}; skipped")
         return None
+    if same_as is not None and run.has_result(*same_as) and not keep_models:
+        row = {**run.result(*same_as), "method": method, "alpha": float(alpha)}
+        (log or _quiet)(f"[validate {method}] the same encoder as {same_as[0]} alpha={same_as[1]:g}: its result is "
+                        f"recorded (action {row['action_top1']:.3f}, privacy {row['privacy_top1']:.3f})")
+        run.record(row)
+        return row
     path = run.validation_checkpoint(method, alpha)
     path.parent.mkdir(parents=True, exist_ok=True)
     out = validate_encoder(encoder, data, run.cfg, method=method, alpha=alpha, checkpoint=path, log=log,

@@ -12,10 +12,9 @@ import time
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
 from .atomic import atomic_path
-from .models import privacy_logits, small2d, small3d, weights_dir
+from .models import small2d, small3d, weights_dir
 
 POPULATION_SEED_OFFSET = 1000  # the pretraining population's seed: synthetic_seed + this
 
@@ -31,7 +30,8 @@ def weights_file(cfg, kind: str) -> Path:
 
 def pretrain_small_models(cfg, *, data_root, log=print) -> dict:
     """Train (once) and cache small3d/small2d on a separate population's raw clips; returns the two paths."""
-    from .adversarial import make_optimizer, select_frames
+    from .adversarial import make_optimizer
+    from .validate import supervised_step
     from .config import Config
     from .data import prepare_data
 
@@ -54,16 +54,8 @@ def pretrain_small_models(cfg, *, data_root, log=print) -> dict:
     for epoch in range(1, cfg.pretrain_epochs + 1):
         lt_sum = lp_sum = 0.0
         for x, ya, ys in loader:
-            lt = F.cross_entropy(action(x), ya)
-            opt_t.zero_grad(set_to_none=True)
-            lt.backward()
-            opt_t.step()
-            logits = privacy_logits(privacy, select_frames(x, cfg.privacy_frames))
-            lp = F.cross_entropy(logits.flatten(0, 1), ys.repeat_interleave(logits.shape[1]))
-            opt_p.zero_grad(set_to_none=True)
-            lp.backward()
-            opt_p.step()
-            lt_sum, lp_sum = lt_sum + lt.item(), lp_sum + lp.item()
+            lt, lp = supervised_step(x, ya, ys, action, privacy, opt_t, opt_p, privacy_frames=cfg.privacy_frames)
+            lt_sum, lp_sum = lt_sum + lt, lp_sum + lp
         sched_t.step()
         sched_p.step()
         if log:

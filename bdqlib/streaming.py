@@ -12,9 +12,9 @@ frames and scales the difference per channel by 1 / (255 std).
 Two precisions:
 * "float" (default): float32 frames, blur with OpenCV's separable filter (zero border), output as the batch
   encoder's within float rounding.
-* "uint8": blur in 8-bit fixed point and look the quantizer up in two 256-entry tables (|difference| and its
-  sign): ~5x faster, with the blurred frames rounded to whole grey levels (output within ~1 grey level of the
-  float path). This is what a cheap camera would run.
+* "uint8": blur in 8-bit fixed point and look the quantizer up in two 256-entry tables (cv2.LUT on the rising
+  and the falling part of the difference): ~20x faster, with the blurred frames rounded to whole grey levels
+  (output within ~1 grey level of the float path). This is what a cheap camera would run.
 """
 from __future__ import annotations
 
@@ -79,10 +79,14 @@ class StreamingBDQ:
 
     @torch.no_grad()
     def _uint8_tables(self):
-        """Per channel, the output for a blurred difference of +k and -k grey levels, k = 0..255."""
+        """Two cv2.LUT tables (256, 1, 3) float32, per channel: rising[k] = f(+k), falling[k] = f(-k) - f(0).
+
+        f(d) is the output for a blurred difference of d grey levels. Per pixel one of the two saturating
+        differences (blurred - previous, previous - blurred) is 0, so rising[pos] + falling[neg] = f(d).
+        """
         k = torch.arange(256, dtype=torch.float32)[:, None] * torch.from_numpy(self.scale)[None, :]  # (256, 3)
         pos, neg = self._quantize(k).numpy(), self._quantize(-k).numpy()
-        return [(np.ascontiguousarray(pos[:, c]), np.ascontiguousarray(neg[:, c])) for c in range(3)]
+        return pos[:, None, :].copy(), (neg - pos[:1])[:, None, :].copy()
 
     @torch.no_grad()
     def encode(self, frame: np.ndarray):
@@ -96,13 +100,9 @@ class StreamingBDQ:
             d = cv2.subtract(blurred, previous)
             d *= self.scale
             return self._quantize(torch.from_numpy(d)).numpy()
-        magnitude = cv2.absdiff(blurred, previous)
-        rising = blurred > previous
-        out = np.empty(frame.shape, np.float32)
-        for c, (pos, neg) in enumerate(self._tables):
-            m = magnitude[..., c]
-            out[..., c] = np.where(rising[..., c], pos[m], neg[m])
-        return out
+        rising, falling = self._tables
+        out = cv2.LUT(cv2.subtract(blurred, previous), rising)  # saturating uint8 differences
+        return cv2.add(out, cv2.LUT(cv2.subtract(previous, blurred), falling), dst=out)
 
 
 class ExportedBDQ(torch.nn.Module):

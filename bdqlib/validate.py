@@ -21,7 +21,8 @@ import torch
 import torch.nn.functional as F
 
 from .adversarial import _quiet, evaluate, make_models, make_optimizer, resolve_device, select_frames
-from .checkpoint import ConfigMismatch, load_checkpoint, save_checkpoint, seed_everything
+from .checkpoint import (ConfigMismatch, TimeBudget, TimeBudgetReached, load_checkpoint, save_checkpoint,
+                         seed_everything)
 from .metrics import chance_level
 from .models import privacy_logits
 
@@ -32,6 +33,24 @@ def result_row(cfg, data, *, method: str, alpha, protocol: str, scores: dict, ep
             "split": cfg.protocol, "action_top1": scores["action_top1"], "privacy_top1": scores["privacy_top1"],
             "action_chance": chance_level(test["action_idx"]), "privacy_chance": chance_level(test["subject_idx"]),
             "n_test": scores["n"], "epochs": epochs, "seed": cfg.seed}
+
+
+def supervised_step(v, y_action, y_subject, action, privacy, opt_t, opt_p, *, privacy_frames) -> tuple:
+    """One plain training step of T and P on encoded clips v (B, C, T, H, W); returns the two losses (floats).
+
+    T learns the action of each clip; P the identity from each of its frames (or a random subset, see
+    `select_frames`). Used by the validation protocol and by the cpu profile's pretraining.
+    """
+    loss_t = F.cross_entropy(action(v), y_action)
+    opt_t.zero_grad(set_to_none=True)
+    loss_t.backward()
+    opt_t.step()
+    logits = privacy_logits(privacy, select_frames(v, privacy_frames))  # (B, k, classes)
+    loss_p = F.cross_entropy(logits.flatten(0, 1), y_subject.repeat_interleave(logits.shape[1]))
+    opt_p.zero_grad(set_to_none=True)
+    loss_p.backward()
+    opt_p.step()
+    return loss_t.item(), loss_p.item()
 
 
 def validate_encoder(encoder, data, cfg, *, method: str, alpha=float("nan"), checkpoint=None, log=print,
@@ -67,7 +86,12 @@ def validate_encoder(encoder, data, cfg, *, method: str, alpha=float("nan"), che
     generator = torch.Generator()
     loader = torch.utils.data.DataLoader(data.train, batch_size=cfg.batch_size, shuffle=True, drop_last=True,
                                          generator=generator, num_workers=cfg.num_workers)
+    budget = TimeBudget(cfg.time_budget_h)
     for epoch in range(start + 1, cfg.val_epochs + 1):
+        if checkpoint is not None and budget.exhausted():
+            raise TimeBudgetReached(f"time budget of {cfg.time_budget_h} h reached: validation of {method} stopped "
+                                    f"after epoch {epoch - 1}/{cfg.val_epochs} (saved in {checkpoint}); re-run with "
+                                    f"the same run folder to continue")
         t0 = time.time()
         generator.manual_seed(cfg.seed * 1_000_003 + epoch)
         loss_t = loss_p = 0.0
@@ -76,22 +100,15 @@ def validate_encoder(encoder, data, cfg, *, method: str, alpha=float("nan"), che
             x, ya, ys = x.to(device), ya.to(device), ys.to(device)
             with torch.no_grad():
                 v = frozen(x)
-            lt = F.cross_entropy(action(v), ya)
-            opt_t.zero_grad(set_to_none=True)
-            lt.backward()
-            opt_t.step()
-            logits = privacy_logits(privacy, select_frames(v, cfg.privacy_frames))
-            lp = F.cross_entropy(logits.flatten(0, 1), ys.repeat_interleave(logits.shape[1]))
-            opt_p.zero_grad(set_to_none=True)
-            lp.backward()
-            opt_p.step()
-            loss_t, loss_p, steps = loss_t + lt.item(), loss_p + lp.item(), steps + 1
+            lt, lp = supervised_step(v, ya, ys, action, privacy, opt_t, opt_p, privacy_frames=cfg.privacy_frames)
+            loss_t, loss_p, steps = loss_t + lt, loss_p + lp, steps + 1
         sched_t.step()
         sched_p.step()
         history.append({"epoch": epoch, "loss_action": loss_t / max(steps, 1), "loss_privacy": loss_p / max(steps, 1),
                         "seconds": time.time() - t0})
         if checkpoint is not None:
             save_checkpoint(checkpoint, objects=objects, epoch=epoch, history=history, config=config)
+        budget.record(time.time() - t0)
     scores = evaluate(frozen, action, privacy, data.test, batch_size=cfg.batch_size, device=device,
                       num_workers=cfg.num_workers)
     row = result_row(cfg, data, method=method, alpha=alpha, protocol="retrain", scores=scores, epochs=cfg.val_epochs)

@@ -45,7 +45,7 @@ if importlib.util.find_spec("bdqlib") is None:
 import time  # noqa: E402
 
 from bdqlib import BDQEncoder, pipeline, plots  # noqa: E402
-from bdqlib.baselines import describe, make_baseline  # noqa: E402
+from bdqlib.baselines import describe, is_identity, make_baseline  # noqa: E402
 
 run = pipeline.start_run(dataset=DATASET, data_dir=DATA_DIR, profile=PROFILE, alpha=ALPHA, epochs=EPOCHS,
                          seed=SEED, run_dir=RUN_DIR, smoke=SMOKE)
@@ -75,7 +75,8 @@ print(f"alpha sweep done ({time.time() - t0:.0f}s)")
 headline = pipeline.trained_encoder(run, ALPHA)
 for name in modules:
     encoders[(name, ALPHA)] = headline.with_modules(name)
-    pipeline.validate(run, data, encoders[(name, ALPHA)], method=name, alpha=ALPHA)
+    same = ("bdq", ALPHA) if name == "B+D+Q" else None  # all three modules: the headline encoder itself
+    pipeline.validate(run, data, encoders[(name, ALPHA)], method=name, alpha=ALPHA, same_as=same)
 print(f"modules done ({time.time() - t0:.0f}s)")
 
 # %% [markdown]
@@ -86,7 +87,8 @@ nan = float("nan")
 for name in baselines:
     encoders[(name, nan)] = make_baseline(name, run.cfg.size)
     print(f"{name}: {describe(encoders[(name, nan)])} at S={run.cfg.size}")
-    pipeline.validate(run, data, encoders[(name, nan)], method=name)
+    same = ("raw", nan) if is_identity(encoders[(name, nan)]) else None  # changes nothing at this size
+    pipeline.validate(run, data, encoders[(name, nan)], method=name, same_as=same)
 print(f"baselines done ({time.time() - t0:.0f}s)")
 
 # %% [markdown]

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from bdqlib import BDQEncoder
-from bdqlib.baselines import BASELINES, Downsample, FixedBlur, Pixelate, describe, make_baseline
+from bdqlib.baselines import BASELINES, Downsample, FixedBlur, Pixelate, describe, is_identity, make_baseline
 from bdqlib.complexity import complexity_table
 
 
@@ -44,3 +44,14 @@ def test_complexity_reproduces_the_papers_flop_count():
     assert table.loc["bdq", "flops_conv"] == 2 * 10 * 16 * 3 * 224 * 224  # separable: 5 + 5 taps
     assert table.loc["bdq", "flops_total"] > table.loc["bdq", "flops_conv"]
     assert table.loc["raw", "flops_total"] == 0 and table.loc["bdq", "bytes_on_disk"] > 64
+
+
+def test_identity_baselines_are_recognised():
+    # pixelate4 at S=48 has 1-px blocks and downsample to >= S changes nothing: 04 records raw's result for them.
+    video = torch.rand(1, 3, 2, 48, 48)
+    for name, size in (("pixelate4", 48), ("downsample224", 48)):
+        enc = make_baseline(name, size)
+        assert is_identity(enc) and torch.allclose(enc(video), video, atol=1e-6)
+    for name in ("pixelate16", "downsample28", "blur_weak"):
+        enc = make_baseline(name, 48)
+        assert not is_identity(enc) and not torch.allclose(enc(video), video, atol=1e-3)

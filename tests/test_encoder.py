@@ -7,6 +7,7 @@ import torch.nn.functional as F
 
 from bdqlib import BDQEncoder
 from bdqlib.encoder import MODULE_NAMES, frame_difference, gaussian_blur, gaussian_kernel1d, gaussian_kernel2d
+from bdqlib.quantize import soft_staircase_exact, soft_staircase_lut
 
 
 def video(*shape, seed=0, dtype=torch.float32):
@@ -232,3 +233,27 @@ def test_bad_arguments_are_named(kwargs, message):
 def test_wrong_input_rank_is_named():
     with pytest.raises(ValueError, match=r"\(B, C, T, H, W\)"):
         BDQEncoder()(torch.zeros(3, 4, 8, 8))
+
+
+@pytest.mark.parametrize("normalization", ["clip", "batch"])
+def test_inference_path_equals_training_path(normalization):
+    # Without autograd the encoder takes other routes (OpenCV blur, the folded table quantizer): same values.
+    x = video(3, 3, 6, 19, 23) * 3 - 1
+    enc = BDQEncoder(normalization=normalization)
+    perturb_bins(enc)
+    training = enc(x.clone().requires_grad_()).detach()
+    with torch.no_grad():
+        inference = enc(x)
+    reference = BDQEncoder(normalization=normalization, impl="exact").double()
+    reference.load_state_dict(enc.state_dict())
+    exact = reference(x.double())
+    assert torch.allclose(inference, training, atol=1e-5)
+    assert torch.allclose(inference.double(), exact, atol=1e-5)
+
+
+def test_table_quantizer_is_exact_outside_the_unit_range():
+    # A fixed range (streaming) puts z below 0 and above num_bins; the table covers the saturated tails.
+    bins = torch.arange(15, dtype=torch.float32) + 0.5
+    z = torch.linspace(-6, 21, 5001)
+    exact = soft_staircase_exact(z.double(), bins.double(), 5.0)
+    assert torch.allclose(soft_staircase_lut(z, bins, 5.0, 15.0).double(), exact, atol=1e-5)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import cv2
@@ -74,34 +75,43 @@ def _valid(entry, source: Path, npy: Path) -> bool:
     return arr.shape == (int(entry["frames"]), int(entry["height"]), int(entry["width"]), 3) and arr.dtype == np.uint8
 
 
+def _decode_into(source: Path, npy: Path, short_side: int | None) -> dict:
+    frames = resize_frames(read_frames(source), short_side)
+    save_npy_atomic(npy, frames)
+    st = source.stat()
+    return {"source": str(source), "source_bytes": st.st_size, "source_mtime": st.st_mtime,
+            "frames": frames.shape[0], "height": frames.shape[1], "width": frames.shape[2]}
+
+
 def build_cache(videos: pd.DataFrame, directory, *, short_side: int | None, log=print,
-                every: int = 50) -> FrameCache:
+                every: int = 50, workers: int = 2) -> FrameCache:
     """Decode each distinct (video, path) of `videos` once into `directory`; returns the FrameCache.
 
-    `videos` needs columns `video` (a unique name) and `path` (the file). A progress line is logged every
-    `every` videos and at the end.
+    `videos` needs columns `video` (a unique name) and `path` (the file). Videos are decoded by `workers` threads
+    (OpenCV releases the GIL while decoding). A progress line is logged every `every` videos and at the end.
     """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     index_path = directory / "index.csv"
     old = pd.read_csv(index_path).set_index("video") if index_path.is_file() else pd.DataFrame(columns=INDEX_COLUMNS).set_index("video")
     todo = videos[["video", "path"]].drop_duplicates("video")
-    rows, decoded, t0 = [], 0, time.time()
-    for i, (video, path) in enumerate(todo.itertuples(index=False), 1):
+    rows, decoded, t0 = {}, 0, time.time()
+    pending = []
+    for video, path in todo.itertuples(index=False):
         source, npy = Path(path), directory / f"{video}.npy"
         if video in old.index and _valid(old.loc[video], source, npy):
-            rows.append({"video": video, **old.loc[video].to_dict()})
+            rows[video] = {"video": video, **old.loc[video].to_dict()}
         else:
-            frames = resize_frames(read_frames(source), short_side)
-            save_npy_atomic(npy, frames)
-            st = source.stat()
-            rows.append({"video": video, "source": str(source), "source_bytes": st.st_size,
-                         "source_mtime": st.st_mtime, "frames": frames.shape[0], "height": frames.shape[1],
-                         "width": frames.shape[2]})
-            decoded += 1
-        if log and (i % every == 0 or i == len(todo)):
-            log(f"[cache] {i}/{len(todo)} videos ready ({decoded} decoded, {time.time() - t0:.1f}s) in {directory}")
-    index = pd.DataFrame(rows, columns=INDEX_COLUMNS)
+            pending.append((video, source, npy))
+    with ThreadPoolExecutor(max(1, workers)) as pool:
+        jobs = {video: pool.submit(_decode_into, source, npy, short_side) for video, source, npy in pending}
+        for i, video in enumerate(todo["video"], 1):
+            if video in jobs:
+                rows[video] = {"video": video, **jobs[video].result()}
+                decoded += 1
+            if log and (i % every == 0 or i == len(todo)):
+                log(f"[cache] {i}/{len(todo)} videos ready ({decoded} decoded, {time.time() - t0:.1f}s) in {directory}")
+    index = pd.DataFrame([rows[v] for v in todo["video"]], columns=INDEX_COLUMNS)
     kept = old.drop(index=[v for v in index["video"] if v in old.index], errors="ignore").reset_index()
     index = pd.concat([kept, index], ignore_index=True) if len(kept) else index
     with atomic_path(index_path) as tmp:

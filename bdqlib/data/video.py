@@ -5,6 +5,7 @@ directory and an atomic rename, so a crash never leaves a half-written file unde
 """
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -18,23 +19,26 @@ class VideoReadError(IOError):
     """A video file exists but cannot be decoded (corrupt, truncated, unsupported)."""
 
 
-def _check_exists(path: Path) -> None:
+@contextlib.contextmanager
+def _capture(path: Path):
+    """An opened cv2.VideoCapture of `path`, released afterwards; named errors for missing or unreadable files."""
     if not path.is_file():
         raise FileNotFoundError(f"video file not found: {path}")
+    cap = cv2.VideoCapture(str(path))
+    try:
+        if not cap.isOpened():
+            raise VideoReadError(f"cannot open video file: {path}")
+        yield cap
+    finally:
+        cap.release()
 
 
 def video_info(path: str | os.PathLike) -> dict:
     """Frame count, fps, width and height as the container declares them (no decoding)."""
     path = Path(path)
-    _check_exists(path)
-    cap = cv2.VideoCapture(str(path))
-    try:
-        if not cap.isOpened():
-            raise VideoReadError(f"cannot open video file: {path}")
+    with _capture(path) as cap:
         return {"frames": int(cap.get(cv2.CAP_PROP_FRAME_COUNT)), "fps": float(cap.get(cv2.CAP_PROP_FPS)),
                 "width": int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), "height": int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))}
-    finally:
-        cap.release()
 
 
 def read_frames(path: str | os.PathLike, *, start: int = 1, end: int | None = None,
@@ -45,11 +49,7 @@ def read_frames(path: str | os.PathLike, *, start: int = 1, end: int | None = No
     also when the decoder stops before the frame count the container declares (a truncated file).
     """
     path = Path(path)
-    _check_exists(path)
-    cap = cv2.VideoCapture(str(path))
-    try:
-        if not cap.isOpened():
-            raise VideoReadError(f"cannot open video file: {path}")
+    with _capture(path) as cap:
         declared = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
         last = end if end is not None else declared
         if start > 1:
@@ -60,8 +60,6 @@ def read_frames(path: str | os.PathLike, *, start: int = 1, end: int | None = No
             if not ok:
                 break
             frames.append(frame)
-    finally:
-        cap.release()
     if not frames:
         raise VideoReadError(f"no frame could be decoded from video file: {path}")
     wanted = (last - start + 1) if (end is not None or declared > 0) else len(frames)

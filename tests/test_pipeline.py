@@ -1,0 +1,62 @@
+import json
+
+import pytest
+
+from bdqlib import BDQEncoder, pipeline
+from bdqlib.checkpoint import ConfigMismatch, TimeBudgetReached
+from bdqlib.pipeline import SMOKE_OVERRIDES
+
+
+@pytest.fixture
+def roots(tmp_path, monkeypatch):
+    monkeypatch.setenv("BDQ_DATA_ROOT", str(tmp_path / "data"))
+    monkeypatch.setenv("BDQ_OUTPUTS_ROOT", str(tmp_path / "outputs"))
+    monkeypatch.delenv("BDQ_TIME_BUDGET_H", raising=False)
+    monkeypatch.delenv("KAGGLE_KERNEL_RUN_TYPE", raising=False)
+    return tmp_path
+
+
+def test_parameters_override_smoke_which_overrides_the_profile(roots):
+    run = pipeline.start_run(smoke=True, run_dir=roots / "a")
+    assert run.cfg.epochs == SMOKE_OVERRIDES["epochs"] and run.cfg.synthetic_subjects == 3
+    run = pipeline.start_run(smoke=True, epochs=3, run_dir=roots / "b")
+    assert run.cfg.epochs == 3 and run.cfg.val_epochs == SMOKE_OVERRIDES["val_epochs"]
+    assert json.loads((roots / "b" / "run.json").read_text())["epochs"] == 3
+
+
+def test_a_run_folder_refuses_other_parameters(roots):
+    pipeline.start_run(run_dir=roots / "run", alpha=1.0)
+    pipeline.start_run(run_dir=roots / "run", alpha=1.0)  # same parameters: resumes
+    with pytest.raises(ConfigMismatch, match="alpha"):
+        pipeline.start_run(run_dir=roots / "run", alpha=2.0)
+
+
+def test_time_budget_from_the_environment_and_on_kaggle(roots, monkeypatch):
+    assert pipeline.start_run(run_dir=roots / "a").cfg.time_budget_h == 0
+    monkeypatch.setenv("KAGGLE_KERNEL_RUN_TYPE", "Batch")
+    assert pipeline.start_run(run_dir=roots / "a").cfg.time_budget_h == pipeline.KAGGLE_TIME_BUDGET_H
+    monkeypatch.setenv("BDQ_TIME_BUDGET_H", "2.5")
+    assert pipeline.start_run(run_dir=roots / "a").cfg.time_budget_h == 2.5  # resuming with another budget is fine
+
+
+def test_same_encoder_records_the_existing_result(roots):
+    run = pipeline.start_run(run_dir=roots / "run")
+    row = {"dataset": "synthetic", "method": "bdq", "alpha": 1.0, "protocol": "retrain", "split": "clip",
+           "action_top1": 0.9, "privacy_top1": 0.2, "action_chance": 1 / 6, "privacy_chance": 0.1, "n_test": 9,
+           "epochs": 8, "seed": 0}
+    run.record(row)
+    out = pipeline.validate(run, None, BDQEncoder(), method="B+D+Q", alpha=1.0, same_as=("bdq", 1.0), log=None)
+    assert out["method"] == "B+D+Q" and out["privacy_top1"] == 0.2
+    assert run.has_result("B+D+Q", 1.0) and len(run.results()) == 2
+    run.record({**row, "method": "raw", "alpha": float("nan"), "privacy_top1": 0.9})  # NaN alpha finds its row
+    out = pipeline.validate(run, None, None, method="pixelate4", same_as=("raw", float("nan")), log=None)
+    assert out["privacy_top1"] == 0.9 and run.result("pixelate4")["privacy_top1"] == 0.9
+
+
+def test_time_budget_stops_the_notebook_with_a_resumable_message(roots, tiny_cfg, tiny_data, monkeypatch):
+    run = pipeline.start_run(dataset="kth", data_dir=tiny_cfg.data_dir, run_dir=roots / "run", num_frames=4,
+                             size=24, cache_short_side=24, weights="none", epochs=3, warmup_epochs=1,
+                             batch_size=6, action_width=4, privacy_width=4, privacy_frames=2, time_budget_h=1e-9)
+    with pytest.raises(TimeBudgetReached, match="stopped after epoch 1/3.*RUN_DIR"):
+        pipeline.train_encoder(run, tiny_data, 1.0, log=None)
+    assert not pipeline.encoder_path(run, 1.0).exists()
