@@ -119,8 +119,10 @@ class VideoClipDataset(torch.utils.data.Dataset):
         self.manifest = (manifest[~short] if short_clips == "skip" else manifest).reset_index(drop=True)
         self.frames, self.num_frames, self.size, self.train = frames, num_frames, size, train
         self.scales = tuple(scales)
-        self.mean = torch.tensor(mean, dtype=torch.float32).view(3, 1, 1, 1)
-        self.std = torch.tensor(std, dtype=torch.float32).view(3, 1, 1, 1)
+        # (x / 255 - mean) / std as one multiply-add on grey levels: x * gain + bias, per channel
+        std_t, mean_t = torch.tensor(std, dtype=torch.float32), torch.tensor(mean, dtype=torch.float32)
+        self.gain = (1.0 / (255.0 * std_t)).view(3, 1, 1, 1)
+        self.bias = (-mean_t / std_t).view(3, 1, 1, 1)
         self._rows = list(zip(self.manifest["video"], self.manifest["start"], self.manifest["end"],
                               self.manifest["action_idx"], self.manifest["subject_idx"]))
 
@@ -132,7 +134,8 @@ class VideoClipDataset(torch.utils.data.Dataset):
         idx = temporal_window(int(start), int(end), self.num_frames, train=self.train)
         first = int(idx.min())
         raw = self.frames.clip(video, first, int(idx.max()) - first + 1)[idx - first]  # (T, H, W, 3) uint8
-        x = torch.from_numpy(np.ascontiguousarray(raw)).permute(0, 3, 1, 2).float().div_(255)
-        x = spatial_transform(x, self.size, train=self.train, scales=self.scales)  # (T, 3, S, S)
-        x = x.permute(1, 0, 2, 3).sub_(self.mean).div_(self.std)  # (C, T, S, S)
-        return x.contiguous(), int(action), int(subject)
+        x = torch.from_numpy(np.ascontiguousarray(raw)).permute(0, 3, 1, 2).float()  # grey levels 0..255
+        x = spatial_transform(x, self.size, train=self.train, scales=self.scales)  # (T, 3, S, S); linear, so
+        out = torch.empty(x.shape[1], x.shape[0], *x.shape[2:])  # (C, T, S, S), contiguous
+        torch.addcmul(self.bias, x.permute(1, 0, 2, 3), self.gain, out=out)  # normalising after it is the same
+        return out, int(action), int(subject)
