@@ -98,6 +98,9 @@ def soft_staircase_lut(z: torch.Tensor, bins: torch.Tensor, hardness: float, z_m
     return _SoftStaircaseLUT.apply(z, bins, float(hardness), float(z_max))
 
 
+INFERENCE_CHUNK = 1 << 18  # elements per pass of the inference quantizer: temporaries stay in cache
+
+
 @torch.no_grad()
 def quantize_lut_inference(x: torch.Tensor, lo, hi, bins: torch.Tensor, hardness: float, num_bins: int,
                            eps: float) -> torch.Tensor:
@@ -105,26 +108,28 @@ def quantize_lut_inference(x: torch.Tensor, lo, hi, bins: torch.Tensor, hardness
 
     Clip by clip (lo, hi are scalars or of shape (B, 1, ...)), the input's min-max map is folded into the grid
     index and the output's map (y * scale + lo) into the table, so each element is read once, converted to a cell,
-    and gathered twice.
+    and gathered twice; chunks of INFERENCE_CHUNK elements keep the temporaries small.
     """
-    y_tab = _tables(bins, hardness, float(num_bins))[0]
+    y_tab = _tables(bins, hardness, float(num_bins))[0].to(x.dtype)
     margin = _margin(hardness)
-    lo, hi = torch.as_tensor(lo, dtype=x.dtype), torch.as_tensor(hi, dtype=x.dtype)
+    lo, hi = torch.as_tensor(lo, dtype=torch.float64), torch.as_tensor(hi, dtype=torch.float64)
     span = hi - lo
     gain = num_bins / (span + eps) * LUT_STEPS_PER_UNIT               # input units -> grid cells
     shift = margin * LUT_STEPS_PER_UNIT - lo * gain
     scale = torch.clamp(span / num_bins, min=eps)
     rows = 1 if lo.numel() == 1 else x.shape[0]  # one range for all (batch / fixed streaming range) or per clip
     x2 = x.reshape(rows, -1)
-    lo, gain, shift, scale = (v.reshape(rows) for v in (lo, gain, shift, scale))
     out = torch.empty_like(x2)
     top = y_tab.numel() - 2
-    for b in range(x2.shape[0]):
-        u = torch.addcmul(shift[b], x2[b], gain[b]).clamp_(0, top)
-        idx = u.int()
-        frac = u.sub_(idx)
-        table = torch.addcmul(lo[b], y_tab.to(x.dtype), scale[b])
-        value = torch.index_select(table, 0, idx)
-        slope = torch.index_select(table[1:] - table[:-1], 0, idx)
-        torch.addcmul(value, frac, slope, out=out[b])
+    for b in range(rows):
+        g, sh = float(gain.reshape(-1)[b]), float(shift.reshape(-1)[b])
+        table = y_tab * float(scale.reshape(-1)[b]) + float(lo.reshape(-1)[b])
+        slope = table[1:] - table[:-1]
+        xb, ob = x2[b], out[b]
+        for s in range(0, xb.numel(), INFERENCE_CHUNK):
+            u = torch.mul(xb[s:s + INFERENCE_CHUNK], g).add_(sh).clamp_(0, top)
+            idx = u.int()  # truncation == floor, as u >= 0
+            frac = u.sub_(idx)
+            torch.addcmul(torch.index_select(table, 0, idx), frac, torch.index_select(slope, 0, idx),
+                          out=ob[s:s + INFERENCE_CHUNK])
     return out.view(x.shape)

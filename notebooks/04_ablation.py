@@ -81,6 +81,10 @@ print(f"modules done ({time.time() - t0:.0f}s)")
 
 # %% [markdown]
 # ## Baselines
+# Sizes are given at 224 px (as in SPPA) and scaled to the crop size S, so each baseline removes the same share of
+# the image as it would at 224 px. At the cpu profile's S = 48, pixelate4 becomes 1-px blocks: it changes nothing,
+# and its row is the raw row (recorded as such, not trained again). Identity and action are judged by fresh
+# networks retrained on each baseline's output, exactly like BDQ.
 
 # %%
 nan = float("nan")
