@@ -76,6 +76,7 @@ def start_run(*, dataset="synthetic", data_dir="", profile="cpu", alpha=1.0, epo
     """The run of the notebooks' parameters: its config (saved as run.json, refused if it differs), its folder."""
     platform = detect_platform()
     data_root, outputs_root = default_roots(platform, find_repo_root())
+    overrides = {k: v for k, v in overrides.items() if v is not None}  # None: "the profile's value"
     fields = {"weights_dir": os.environ.get("BDQ_WEIGHTS_DIR", str(data_root / "weights")), **(SMOKE_OVERRIDES if smoke else {}), **overrides}
     if "time_budget_h" not in overrides:  # Kaggle ends a session at 12 h: stop cleanly before, resumable
         budget = os.environ.get("BDQ_TIME_BUDGET_H", KAGGLE_TIME_BUDGET_H if platform == "kaggle" else 0)

@@ -30,6 +30,7 @@ DATA_DIR = ""          # KTH: folder with the .avi files and 00sequences.txt; IX
 PROFILE = "cpu"        # cpu (small models, minutes) | paper (i3d_r50 + resnet50, 224 px, 50 epochs)
 ALPHA = 1.0            # adversarial weight of the headline encoder (paper: 1 for KTH)
 EPOCHS = None          # adversarial epochs (None: the profile's)
+VAL_EPOCHS = None      # epochs of the validation networks (None: the profile's; cpu 8, paper 50)
 SEED = 0
 RUN_DIR = ""           # output folder of this run ("" = a new folder under outputs/)
 SMOKE = False          # tiny and fast, for tests only
@@ -52,7 +53,7 @@ import torch  # noqa: E402
 from bdqlib import pipeline, plots  # noqa: E402
 
 run = pipeline.start_run(dataset=DATASET, data_dir=DATA_DIR, profile=PROFILE, alpha=ALPHA, epochs=EPOCHS,
-                         seed=SEED, run_dir=RUN_DIR, smoke=SMOKE)
+                         val_epochs=VAL_EPOCHS, seed=SEED, run_dir=RUN_DIR, smoke=SMOKE)
 print("run folder:", run.run_dir)
 print("config:", run.cfg)
 

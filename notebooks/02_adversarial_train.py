@@ -34,6 +34,7 @@ DATA_DIR = ""
 PROFILE = "cpu"
 ALPHA = 1.0
 EPOCHS = None
+VAL_EPOCHS = None
 SEED = 0
 RUN_DIR = ""
 SMOKE = False
@@ -51,7 +52,7 @@ import torch  # noqa: E402
 from bdqlib import BDQEncoder, pipeline, plots  # noqa: E402
 
 run = pipeline.start_run(dataset=DATASET, data_dir=DATA_DIR, profile=PROFILE, alpha=ALPHA, epochs=EPOCHS,
-                         seed=SEED, run_dir=RUN_DIR, smoke=SMOKE)
+                         val_epochs=VAL_EPOCHS, seed=SEED, run_dir=RUN_DIR, smoke=SMOKE)
 data = pipeline.load_data(run)
 pipeline.pretrain(run, log=print)
 

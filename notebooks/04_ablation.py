@@ -26,6 +26,7 @@ DATA_DIR = ""
 PROFILE = "cpu"
 ALPHA = 1.0
 EPOCHS = None
+VAL_EPOCHS = None
 SEED = 0
 RUN_DIR = ""
 SMOKE = False
@@ -48,7 +49,7 @@ from bdqlib import BDQEncoder, pipeline, plots  # noqa: E402
 from bdqlib.baselines import describe, is_identity, make_baseline  # noqa: E402
 
 run = pipeline.start_run(dataset=DATASET, data_dir=DATA_DIR, profile=PROFILE, alpha=ALPHA, epochs=EPOCHS,
-                         seed=SEED, run_dir=RUN_DIR, smoke=SMOKE)
+                         val_epochs=VAL_EPOCHS, seed=SEED, run_dir=RUN_DIR, smoke=SMOKE)
 data = pipeline.load_data(run)
 pipeline.pretrain(run, log=print)
 alphas = [float(a) for a in str(ALPHAS).split(",") if a.strip()]

@@ -17,6 +17,7 @@ DATA_DIR = ""
 PROFILE = "cpu"
 ALPHA = 1.0
 EPOCHS = None
+VAL_EPOCHS = None
 SEED = 0
 RUN_DIR = ""
 SMOKE = False
@@ -36,7 +37,7 @@ from bdqlib.baselines import BASELINES, make_baseline  # noqa: E402
 from bdqlib.complexity import complexity_table  # noqa: E402
 
 run = pipeline.start_run(dataset=DATASET, data_dir=DATA_DIR, profile=PROFILE, alpha=ALPHA, epochs=EPOCHS,
-                         seed=SEED, run_dir=RUN_DIR, smoke=SMOKE)
+                         val_epochs=VAL_EPOCHS, seed=SEED, run_dir=RUN_DIR, smoke=SMOKE)
 results = run.results()
 table = plots.results_table(results)
 table.to_csv(run.run_dir / "results_table.csv", index=False)

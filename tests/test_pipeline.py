@@ -19,7 +19,7 @@ def roots(tmp_path, monkeypatch):
 def test_parameters_override_smoke_which_overrides_the_profile(roots):
     run = pipeline.start_run(smoke=True, run_dir=roots / "a")
     assert run.cfg.epochs == SMOKE_OVERRIDES["epochs"] and run.cfg.synthetic_subjects == 3
-    run = pipeline.start_run(smoke=True, epochs=3, run_dir=roots / "b")
+    run = pipeline.start_run(smoke=True, epochs=3, val_epochs=None, run_dir=roots / "b")  # None: not given
     assert run.cfg.epochs == 3 and run.cfg.val_epochs == SMOKE_OVERRIDES["val_epochs"]
     assert json.loads((roots / "b" / "run.json").read_text())["epochs"] == 3
 
