@@ -64,7 +64,7 @@ pipeline.validate(run, data, pipeline.trained_encoder(run, ALPHA), method="bdq",
 #
 # Read it as privacy *at equal attacker effort*: the cpu profile trains the new networks for 8 epochs (the paper:
 # 50). On raw video P has converged by then; on encoded video its training loss (printed above) is still high, and
-# trained longer it recovers part of the identity (README, "How stable these numbers are"). For a converged
+# trained longer it recovers part of the identity (README, "Results of the default run"). For a converged
 # attacker, run with `VAL_EPOCHS = 30` or the paper profile.
 
 # %%
