@@ -85,7 +85,9 @@ PROFILES = {
         pretrain_epochs=10,                               # (bdqlib.pretrain: our Kinetics / ImageNet)
         optimizer="adam", lr=2e-3, val_lr=2e-3,           # tiny nets: Adam learns in the few steps we have
         encoder_optimizer="sgd", encoder_lr=0.15, sigma_lr=0.06,  # E follows the mean gradient (SGD), fast
-        epochs=12, warmup_epochs=4, val_epochs=8,         # 4 epochs with E frozen: competent T and P first
+        epochs=20, warmup_epochs=4, val_epochs=8,         # 4 epochs with E frozen: competent T and P first;
+                                                          # 16 of play: 8 left the attacker able to re-learn
+        eval_every=4,                                     # the game's val accuracies: every 4th epoch (time)
         privacy_frames=4,                                 # P trains on 4 random frames of each clip per step
     ),
 }

@@ -37,7 +37,7 @@ def test_run_all_smoke(tmp_path):
     retrain = results[results["protocol"] == "retrain"]
     expected = {"raw", "bdq", *MODULE_NAMES, *BASELINES}
     assert set(retrain["method"]) == expected
-    assert sorted(retrain.loc[retrain["method"] == "bdq", "alpha"]) == [0.0, 0.5, 1.0, 2.0, 4.0]
+    assert sorted(retrain.loc[retrain["method"] == "bdq", "alpha"]) == [0.0, 1.0, 2.0, 4.0]
     assert set(results[results["protocol"] == "frozen_clean"]["method"]) == expected
     assert results[["action_top1", "privacy_top1"]].apply(lambda c: c.between(0, 1)).all().all()
     assert (results["privacy_chance"] == 1 / 3).all() and (results["seed"] == 0).all()
