@@ -22,7 +22,7 @@ def tiny_cfg(tiny_synthetic):
     """A config for seconds-long runs on the tiny dataset (random init, small crops)."""
     return make_config("cpu", dataset="kth", data_dir=str(tiny_synthetic), num_frames=4, size=24, cache_short_side=24,
                        weights="none", epochs=2, warmup_epochs=1, val_epochs=1, batch_size=6, action_width=4,
-                       privacy_width=4, privacy_frames=2)
+                       privacy_width=4, privacy_frames=2, eval_every=1)
 
 
 @pytest.fixture(scope="session")
