@@ -1,19 +1,27 @@
 #!/usr/bin/env bash
 # The main job: run notebooks 01-05 headless with papermill into outputs/<run_id>/ and print that folder last.
 #
+#   ./run_all.sh --help                             # every parameter with its default, profiles, env variables
 #   ./run_all.sh                                    # synthetic data, cpu profile
 #   ./run_all.sh -p DATASET kth -p DATA_DIR /data/kth -p PROFILE paper
 #   ./run_all.sh -p RUN_DIR outputs/20261122-101500  # resume an interrupted run in its folder
 #
-# Any papermill option can be passed (e.g. -p SMOKE True); RUN_DIR picks the output folder. The folder gets the
-# executed notebooks (.ipynb and .html), run.log, run.json (the parameters), results.csv, figures and checkpoints;
-# outputs/latest points at it. Stops at the first failing notebook (exit code 1), keeping its partial output.
+# Parameters are checked before anything runs (an unknown name or a value of the wrong type stops here, naming
+# it), and each notebook receives only the parameters it declares. Other papermill options are passed through.
+# The folder gets the executed notebooks (.ipynb and .html), run.log, run.json (the parameters), results.csv,
+# figures and checkpoints; outputs/latest points at it once the run completes. Stops at the first failing
+# notebook (exit code 1), keeping its partial output.
 set -euo pipefail
 cd "$(dirname "$0")"
+if [[ " $* " == *" --help "* || " $* " == *" -h "* ]]; then
+  scripts/bootstrap.sh >&2
+  exec .venv/bin/python scripts/params.py usage
+fi
 scripts/bootstrap.sh
 export JUPYTER_PATH="$PWD/.venv/share/jupyter${JUPYTER_PATH:+:$JUPYTER_PATH}"
 export PYTHONUNBUFFERED=1
 py=.venv/bin/python
+"$py" scripts/params.py check -- "$@" || exit 2
 
 run_dir=""
 args=("$@")
@@ -23,7 +31,7 @@ for ((i = 0; i < ${#args[@]}; i++)); do
   fi
 done
 if [[ -z "$run_dir" ]]; then
-  run_dir="outputs/$(date +%Y%m%d-%H%M%S)"
+  run_dir="${BDQ_OUTPUTS_ROOT:-outputs}/$(date +%Y%m%d-%H%M%S)"
   args+=(-p RUN_DIR "$run_dir")
 fi
 mkdir -p "$run_dir"
@@ -34,10 +42,11 @@ echo "[run_all] run folder: $run_dir" | tee -a "$log"
 status=0
 for source in notebooks/[0-9][0-9]_*.py; do
   name="$(basename "$source" .py)"
+  mapfile -t mine < <("$py" scripts/params.py args "$name" -- "${args[@]}")  # only what it declares
   start=$(date +%s)
   echo "[run_all] $name ..." | tee -a "$log"
   if "$py" -m papermill "notebooks/$name.ipynb" "$run_dir/$name.ipynb" -k python3 --cwd "$PWD" \
-      --log-output --no-progress-bar "${args[@]}" >>"$log" 2>&1; then
+      --log-output --no-progress-bar "${mine[@]}" >>"$log" 2>&1; then
     echo "[run_all] $name done in $(( $(date +%s) - start ))s" | tee -a "$log"
   else
     status=1
@@ -48,7 +57,9 @@ for source in notebooks/[0-9][0-9]_*.py; do
   [[ $status -eq 0 ]] || break
 done
 
-# outputs/latest -> the newest run (for runs kept under outputs/)
-if [[ "$(cd "$(dirname "$run_dir")" && pwd)" == "$PWD/outputs" ]]; then ln -sfn "$(basename "$run_dir")" outputs/latest; fi
+# outputs/latest -> the newest completed run (for runs kept under outputs/)
+if [[ $status -eq 0 && "$(cd "$(dirname "$run_dir")" && pwd)" == "$PWD/outputs" ]]; then
+  ln -sfn "$(basename "$run_dir")" outputs/latest
+fi
 echo "$run_dir"
 exit $status

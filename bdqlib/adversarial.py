@@ -23,7 +23,9 @@ from .atomic import atomic_path
 from .checkpoint import TimeBudget, bind_run_dir, config_dict, load_checkpoint, save_checkpoint, seed_everything
 from .encoder import BDQEncoder
 from .metrics import clip_privacy_probs, entropy, top1
-from .models import PretrainedWeightsUnavailable, action_model, privacy_logits, privacy_model
+from .models import make_encoder, make_models, privacy_logits
+from .training import (accuracies, check_finite, clip_loss, make_optimizer, quiet, resolve_device, run_epoch,
+                       select_frames)
 
 
 class _JointOptimizer(torch.optim.Optimizer):
@@ -50,81 +52,8 @@ class _JointOptimizer(torch.optim.Optimizer):
             o.load_state_dict(s)
 
 
-class NonFiniteLoss(FloatingPointError):
-    """A loss became NaN or infinite; the run stops and its last good checkpoint is kept."""
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
-
-
-def make_encoder(cfg) -> BDQEncoder:
-    return BDQEncoder(kernel_size=cfg.kernel_size, sigma=cfg.sigma, learn_sigma=cfg.learn_sigma,
-                      num_bins=cfg.num_bins, hardness=cfg.hardness, normalization=cfg.normalization)
-
-
-def model_weights(cfg, kind: str):
-    """What to initialise T ("action") or P ("privacy") from: "none", "pretrained" or a file (small models)."""
-    name = cfg.action_model if kind == "action" else cfg.privacy_model
-    if cfg.weights == "pretrained" and name in ("small3d", "small2d"):
-        from .pretrain import weights_file
-        path = weights_file(cfg, kind)
-        if not path.is_file():
-            raise PretrainedWeightsUnavailable(
-                f"pretrained {name} weights not found at {path}: run bdqlib.pretrain.pretrain_small_models(cfg, ...) "
-                f"(notebook 02 does), or choose random initialisation explicitly with weights='none'")
-        return str(path)
-    return cfg.weights
-
-
-def make_models(cfg, num_actions: int, num_subjects: int, device):
-    """Fresh T and P as the config says (pretrained init when cfg.weights == "pretrained")."""
-    t = action_model(cfg.action_model, num_actions, weights=model_weights(cfg, "action"), width=cfg.action_width)
-    p = privacy_model(cfg.privacy_model, num_subjects, weights=model_weights(cfg, "privacy"), width=cfg.privacy_width)
-    return t.to(device), p.to(device)
-
-
-def make_optimizer(params, lr, cfg):
-    """SGD with momentum (the paper) or Adam (cpu profile: tiny networks trained from scratch learn several times
-    faster with it than with SGD in the same number of steps -- measured, see README)."""
-    if cfg.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
-    if cfg.optimizer == "adam":
-        return torch.optim.Adam(params, lr=lr, weight_decay=cfg.weight_decay)
-    raise ValueError(f"optimizer must be 'sgd' or 'adam', got {cfg.optimizer!r}")
-
-
-def select_frames(video: torch.Tensor, mode) -> torch.Tensor:
-    """The frames of a (B, C, T, H, W) batch that P trains on in one step.
-
-    "all": every frame (the paper). "one": one random frame index for the whole batch (the authors' code).
-    An integer k: k random frame indices, shared by the batch -- consecutive frames are nearly redundant for
-    identity, so the cpu profile trains P on a few per step; evaluation always averages over all frames.
-    """
-    t = video.shape[2]
-    if mode == "all":
-        return video
-    k = 1 if mode == "one" else int(mode)
-    if k >= t:
-        return video
-    idx = torch.randperm(t)[:k].sort().values
-    return video[:, :, idx]
-
-
-def _quiet(*args, **kwargs):
-    pass
-
-
-def _check_finite(loss, what, epoch, step, checkpoint):
-    if not torch.isfinite(loss):
-        raise NonFiniteLoss(f"{what} is {loss.item()} at epoch {epoch}, step {step}: run stopped; the last good "
-                            f"checkpoint ({checkpoint}) is kept")
-
-
-def adversarial_step(batch, encoder, action, privacy, opt_et, opt_p, *, alpha: float, privacy_frames: str,
-                     where=(0, 0, "")):
+def adversarial_step(batch, encoder, action, privacy, opt_et, opt_p, *, alpha: float, privacy_frames,
+                     where: str = ""):
     """One two-step update on a batch (x, action, subject); returns the batch's statistics."""
     x, y_action, y_subject = batch
     # Step 1 -- P fixed: update E and T with CE(T(E(V))) - alpha * H(P(E(V))).
@@ -134,7 +63,7 @@ def adversarial_step(batch, encoder, action, privacy, opt_et, opt_p, *, alpha: f
     frame_logits = privacy_logits(privacy, select_frames(v, privacy_frames))
     ce_action, h = F.cross_entropy(logits_t, y_action), entropy(frame_logits)
     loss_et = ce_action - alpha * h
-    _check_finite(loss_et, "the E/T loss", *where)
+    check_finite(loss_et, "the E/T loss", where)
     opt_et.zero_grad(set_to_none=True)
     loss_et.backward()
     opt_et.step()
@@ -142,35 +71,14 @@ def adversarial_step(batch, encoder, action, privacy, opt_et, opt_p, *, alpha: f
     # Step 2 -- E and T fixed: update P with CE(P(E(V)), identity), E(V) recomputed after step 1.
     with torch.no_grad():
         v = encoder(x)
-    frame_logits = privacy_logits(privacy, select_frames(v, privacy_frames))
-    k = frame_logits.shape[1]
-    loss_p = F.cross_entropy(frame_logits.flatten(0, 1), y_subject.repeat_interleave(k))
-    _check_finite(loss_p, "the P loss", *where)
+    loss_p, frame_logits = clip_loss(privacy, "frame", v, y_subject, frames=privacy_frames)
+    check_finite(loss_p, "the P loss", where)
     opt_p.zero_grad(set_to_none=True)
     loss_p.backward()
     opt_p.step()
     return {"loss_action": ce_action.item(), "entropy": h.item(), "loss_et": loss_et.item(),
             "loss_privacy": loss_p.item(), "train_action_top1": top1(logits_t.detach(), y_action),
             "train_privacy_top1": top1(clip_privacy_probs(frame_logits.detach()), y_subject)}
-
-
-@torch.no_grad()
-def evaluate(encoder, action, privacy, dataset, *, batch_size: int, device, num_workers: int = 0) -> dict:
-    """Clip-level accuracies on a dataset: action top-1 of T, privacy top-1 of P's frame-averaged softmax."""
-    modes = [m.training for m in (encoder, action, privacy)]
-    for m in (encoder, action, privacy):
-        m.eval()
-    hits_a = hits_p = n = 0
-    loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=num_workers)
-    for x, ya, ys in loader:
-        x, ya, ys = x.to(device), ya.to(device), ys.to(device)
-        v = encoder(x)
-        hits_a += int((action(v).argmax(1) == ya).sum())
-        hits_p += int((clip_privacy_probs(privacy_logits(privacy, v)).argmax(1) == ys).sum())
-        n += len(ya)
-    for m, mode in zip((encoder, action, privacy), modes):
-        m.train(mode)
-    return {"action_top1": hits_a / max(n, 1), "privacy_top1": hits_p / max(n, 1), "n": n}
 
 
 def encoder_state(encoder: BDQEncoder) -> dict:
@@ -190,7 +98,7 @@ class AdversarialResult:
 
 def train_adversarial(cfg, data, run_dir, *, log=print) -> AdversarialResult:
     """Train E, T, P adversarially in `run_dir` (resuming from its last checkpoint if there is one)."""
-    log = log or _quiet
+    log = log or quiet
     device = resolve_device(cfg.device)
     config = config_dict(cfg, num_actions=data.num_actions, num_subjects=data.num_subjects,
                          train_clips=len(data.train))
@@ -231,21 +139,18 @@ def train_adversarial(cfg, data, run_dir, *, log=print) -> AdversarialResult:
         t0 = time.time()
         generator.manual_seed(cfg.seed * 1_000_003 + epoch)  # the epoch's order depends on (seed, epoch) only
         encoder.requires_grad_(epoch > cfg.warmup_epochs)  # frozen E: no gradient, so its optimizer skips it
-        sums, steps = {}, 0
-        for step, (x, ya, ys) in enumerate(loader, 1):
-            batch = (x.to(device), ya.to(device), ys.to(device))
-            stats = adversarial_step(batch, encoder, action, privacy, opt_et, opt_p, alpha=cfg.alpha,
-                                     privacy_frames=cfg.privacy_frames, where=(epoch, step, ckpt))
-            for k, v in stats.items():
-                sums[k] = sums.get(k, 0.0) + v
-            steps += 1
+        where = f"epoch {epoch}; last good checkpoint {ckpt}"
+        row = {"epoch": epoch, **run_epoch(loader, lambda *batch: adversarial_step(
+            batch, encoder, action, privacy, opt_et, opt_p, alpha=cfg.alpha, privacy_frames=cfg.privacy_frames,
+            where=where), device=device)}
         sched_et.step()
         sched_p.step()
-        row = {"epoch": epoch, **{k: v / max(steps, 1) for k, v in sums.items()}}
         if epoch % cfg.eval_every == 0 or epoch == cfg.epochs:
-            val = evaluate(encoder, action, privacy, data.val, batch_size=cfg.batch_size, device=device,
-                           num_workers=cfg.num_workers)
-            row.update(val_action_top1=val["action_top1"], val_privacy_top1=val["privacy_top1"])
+            heads = {"action": (action, "clip", "action"), "privacy": (privacy, "frame", "identity")}
+            val = accuracies(torch.utils.data.DataLoader(data.val, batch_size=cfg.batch_size,
+                                                         num_workers=cfg.num_workers), heads, device=device,
+                             encoder=encoder)
+            row.update(val_action_top1=val["action"], val_privacy_top1=val["privacy"])
         row.update(encoder_state(encoder), lr=sched_et.get_last_lr()[-1], seconds=time.time() - t0)
         history.append(row)
         save_checkpoint(ckpt, objects=objects, epoch=epoch, history=history, config=config)

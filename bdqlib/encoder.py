@@ -57,7 +57,8 @@ def gaussian_blur(video: torch.Tensor, sigma: torch.Tensor, kernel_size: int, *,
     ~6x faster, with the same result within float rounding (bench/bench_encoder.py, tests/test_encoder.py).
     """
     needs_grad = torch.is_grad_enabled() and (video.requires_grad or sigma.requires_grad)
-    if separable and not needs_grad and video.device.type == "cpu" and video.dtype == torch.float32:
+    on_cpu = video.device.type == "cpu" and sigma.device.type == "cpu"  # a CUDA sigma cannot go to OpenCV
+    if separable and not needs_grad and on_cpu and video.dtype == torch.float32:
         return _blur_opencv(video, sigma, kernel_size)
     b, c, t, h, w = video.shape
     n = b * c * t

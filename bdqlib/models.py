@@ -22,6 +22,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from .config import POPULATION_SEED_OFFSET
+from .encoder import BDQEncoder
+
 # name -> (download URL, what it was trained on)
 WEIGHTS = {
     "i3d_r50": ("https://dl.fbaipublicfiles.com/pytorchvideo/model_zoo/kinetics/I3D_8x8_R50.pyth", "Kinetics-400"),
@@ -29,8 +32,9 @@ WEIGHTS = {
     "resnet50": ("https://download.pytorch.org/models/resnet50-0676ba61.pth", "ImageNet-1k"),
     "resnet18": ("https://download.pytorch.org/models/resnet18-f37072fd.pth", "ImageNet-1k"),
 }
-ACTION_MODELS = ("i3d_r50", "r3d_18", "small3d")
-PRIVACY_MODELS = ("resnet50", "resnet18", "small2d")
+ACTION_MODELS = ("i3d_r50", "r3d_18", "small3d")  # clip-level: (B, C, T, H, W) -> (B, K)
+PRIVACY_MODELS = ("resnet50", "resnet18", "small2d")  # frame-level; any torchvision image classifier works too
+SMALL_MODELS = ("small3d", "small2d")  # the cpu profile's; "pretrained" means bdqlib.pretrain's weights
 
 
 class PretrainedWeightsUnavailable(RuntimeError):
@@ -55,11 +59,11 @@ def _sha256(path: Path) -> str:
 def load_checkpoint(name: str, weights, sha256: str | None = None) -> dict:
     """The state dict of `name`'s pretrained weights, from a file path or "pretrained" (see module docstring)."""
     if weights == "pretrained":
-        if name not in WEIGHTS:
+        if name not in WEIGHTS and _torchvision_weights(name) is None:
             raise PretrainedWeightsUnavailable(
                 f"{name} has no downloadable weights: pretrain it with bdqlib.pretrain.pretrain_small_models "
                 f"(notebook 02 does) and pass the file, or choose weights='none'")
-        url, source = WEIGHTS[name]
+        url, source = WEIGHTS[name] if name in WEIGHTS else (_torchvision_weights(name).url, "ImageNet-1k")
         candidates = [weights_dir() / Path(url).name, Path(torch.hub.get_dir()) / "checkpoints" / Path(url).name]
         path = next((p for p in candidates if p.is_file()), None)
         if path is None:
@@ -83,6 +87,23 @@ def load_checkpoint(name: str, weights, sha256: str | None = None) -> dict:
     if isinstance(state, dict) and "model_state" in state:  # pytorchvideo checkpoints wrap the state dict
         state = state["model_state"]
     return state
+
+
+def _torchvision_weights(name: str):
+    """torchvision's default weights entry of an image classifier by name (its URL, no download), or None."""
+    import torchvision.models as tvm
+    if name not in tvm.list_models(module=tvm):
+        return None
+    return tvm.get_model_weights(name).DEFAULT
+
+
+def _replace_last_linear(model: nn.Module, num_classes: int) -> nn.Module:
+    """Give a torchvision classifier a new head: its last nn.Linear, wherever the architecture keeps it."""
+    name = [n for n, m in model.named_modules() if isinstance(m, nn.Linear)][-1]
+    parent = model.get_submodule(name.rpartition(".")[0]) if "." in name else model
+    last = getattr(parent, name.rpartition(".")[2])
+    setattr(parent, name.rpartition(".")[2], nn.Linear(last.in_features, num_classes))
+    return model
 
 
 def _block3d(ci, co, stride):
@@ -151,14 +172,66 @@ def privacy_model(name: str, num_classes: int, *, weights="none", sha256: str | 
         model = small2d(state["6.weight"].shape[0], width)
         model.load_state_dict(state)
         return _replace_head(model, num_classes)
-    if name in ("resnet50", "resnet18"):
+    if _torchvision_weights(name) is not None:  # resnet50 (paper), resnet18, mobilenet_v3_large, vit_b_16, ...
         import torchvision.models as tvm
-        model = getattr(tvm, name)(weights=None)
+        model = tvm.get_model(name, weights=None)
         if weights != "none":
             model.load_state_dict(load_checkpoint(name, weights, sha256))
-        model.fc = nn.Linear(model.fc.in_features, num_classes)
-        return model
-    raise ValueError(f"unknown privacy model {name!r}; choose from {PRIVACY_MODELS}")
+        return _replace_last_linear(model, num_classes)
+    raise ValueError(f"unknown privacy model {name!r}; choose from {PRIVACY_MODELS} or a torchvision classifier")
+
+
+def model_level(name: str) -> str:
+    """"clip" for the 3-D (action-type) networks, "frame" for 2-D ones applied to every frame."""
+    return "clip" if name in ACTION_MODELS else "frame"
+
+
+def build_model(name: str, num_classes: int, *, weights="none", width: int = 16) -> nn.Module:
+    """Any known network by name with a `num_classes` head: 3-D networks (clips) or 2-D ones (frames)."""
+    maker = action_model if model_level(name) == "clip" else privacy_model
+    return maker(name, num_classes, weights=weights, width=width)
+
+
+# --------------------------------------------------------------------------- factories from a run config
+def small_weights_file(cfg, name: str) -> Path:
+    """Where bdqlib.pretrain keeps the pretrained small3d (actions) or small2d (identities) for this config."""
+    width = cfg.action_width if name == "small3d" else cfg.privacy_width
+    key = (f"{name}-w{width}-t{cfg.num_frames}-s{cfg.size}-pop{cfg.synthetic_seed + POPULATION_SEED_OFFSET}"
+           f"x{cfg.synthetic_subjects}-e{cfg.pretrain_epochs}-v2")
+    return weights_dir(cfg.weights_dir) / f"{key}.pt"
+
+
+def init_weights(cfg, name: str, init: str = "pretrained"):
+    """What to initialise network `name` from: "none", "pretrained", or (small models) bdqlib.pretrain's file."""
+    if init == "none" or cfg.weights == "none":
+        return "none"
+    if name in SMALL_MODELS:
+        path = small_weights_file(cfg, name)
+        if not path.is_file():
+            raise PretrainedWeightsUnavailable(
+                f"pretrained {name} weights not found at {path}: run bdqlib.pretrain.pretrain_small_models(cfg, ...) "
+                f"(notebook 02 does), or choose random initialisation explicitly with weights='none'")
+        return str(path)
+    return cfg.weights
+
+
+def model_width(cfg, name: str) -> int:
+    return cfg.action_width if name == "small3d" else cfg.privacy_width
+
+
+def make_models(cfg, num_actions: int, num_subjects: int, device):
+    """Fresh T and P as the config says (pretrained init when cfg.weights == "pretrained")."""
+    t = build_model(cfg.action_model, num_actions, weights=init_weights(cfg, cfg.action_model),
+                    width=model_width(cfg, cfg.action_model))
+    p = build_model(cfg.privacy_model, num_subjects, weights=init_weights(cfg, cfg.privacy_model),
+                    width=model_width(cfg, cfg.privacy_model))
+    return t.to(device), p.to(device)
+
+
+def make_encoder(cfg) -> BDQEncoder:
+    """The BDQ encoder of a config (its initial state)."""
+    return BDQEncoder(kernel_size=cfg.kernel_size, sigma=cfg.sigma, learn_sigma=cfg.learn_sigma,
+                      num_bins=cfg.num_bins, hardness=cfg.hardness, normalization=cfg.normalization)
 
 
 def video_frames(video: torch.Tensor) -> torch.Tensor:

@@ -15,19 +15,25 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from .adversarial import AdversarialResult, _quiet, make_encoder, resolve_device, train_adversarial
+from .adversarial import AdversarialResult, train_adversarial
+from .attacks import Probe, parse_probes
 from .atomic import write_json_atomic
 from .checkpoint import ConfigMismatch, TimeBudgetReached
 from .config import RESUME_IGNORES, Config, make_config
 from .data import DataBundle, prepare_data
 from .encoder import BDQEncoder
+from .models import SMALL_MODELS, build_model, make_encoder, model_width
 from .platform import default_roots, detect_platform, find_repo_root
-from .results import read_results, record_results, row_keys
-from .validate import evaluate_frozen_clean, validate_encoder
+from .pretrain import pretrain_small_models
+from .results import KEY, read_results, record_results, row_keys
+from .training import quiet, resolve_device
+from .validate import STRONGEST, evaluate_frozen_clean, validate_encoder
 
+KEY_ATTACKER = KEY.index("attacker")
 KAGGLE_TIME_BUDGET_H = 11.0  # hours of training per Kaggle session (the session limit is 12 h); $BDQ_TIME_BUDGET_H
 # SMOKE: the whole chain on a tiny dataset in seconds (tests); never a result to read.
-SMOKE_OVERRIDES = dict(synthetic_subjects=3, epochs=1, warmup_epochs=0, val_epochs=1, pretrain_epochs=1, batch_size=8)
+SMOKE_OVERRIDES = dict(synthetic_subjects=3, epochs=1, warmup_epochs=0, val_epochs=1, pretrain_epochs=1, batch_size=8,
+                       val_views=1, val_min_epochs=1)
 
 
 @dataclass
@@ -44,25 +50,32 @@ class Run:
     def adversarial_dir(self, alpha: float) -> Path:
         return self.run_dir / "adversarial" / f"alpha_{alpha:g}"
 
-    def validation_checkpoint(self, method: str, alpha) -> Path:
+    def validation_dir(self, method: str, alpha) -> Path:
+        """Where the validation networks of one encoder keep their checkpoints."""
         tag = method.replace("+", "") + ("" if alpha != alpha else f"_alpha_{alpha:g}")
-        return self.run_dir / "validation" / f"{tag}.pt"
+        return self.run_dir / "validation" / tag
 
-    def results(self) -> pd.DataFrame:
-        return read_results(self.results_path)
+    def results(self, attacker: str | None = STRONGEST) -> pd.DataFrame:
+        """results.csv: the "strongest" rows (the headline numbers), or one attacker's, or all (attacker=None)."""
+        df = read_results(self.results_path)
+        return df if attacker is None or len(df) == 0 else df[df["attacker"] == attacker].reset_index(drop=True)
 
-    def _key(self, method: str, alpha, protocol: str) -> tuple:
+    def rows(self, method: str, alpha=float("nan"), protocol: str = "retrain") -> list:
+        """Every recorded row of one encoder under one protocol (each attacker's and the strongest)."""
+        df = self.results(None)
+        if len(df) == 0:
+            return []
         want = pd.DataFrame([{"dataset": self.cfg.dataset, "method": method, "alpha": float(alpha),
-                              "protocol": protocol, "split": self.cfg.protocol, "seed": self.cfg.seed}])
-        return row_keys(want)[0]
+                              "protocol": protocol, "attacker": "", "split": self.cfg.protocol, "seed": self.cfg.seed}])
+        key = row_keys(want)[0]
+        ignore = KEY_ATTACKER
+        return [df.iloc[i].to_dict() for i, k in enumerate(row_keys(df))
+                if k[:ignore] + k[ignore + 1:] == key[:ignore] + key[ignore + 1:]]
 
     def result(self, method: str, alpha=float("nan"), protocol: str = "retrain") -> dict | None:
-        """This run's recorded row for (method, alpha, protocol), or None."""
-        df = self.results()
-        if len(df) == 0:
-            return None
-        hits = [i for i, key in enumerate(row_keys(df)) if key == self._key(method, alpha, protocol)]
-        return df.iloc[hits[-1]].to_dict() if hits else None
+        """This run's headline row (strongest attacker) for (method, alpha, protocol), or None."""
+        hits = [r for r in self.rows(method, alpha, protocol) if r["attacker"] == STRONGEST]
+        return hits[-1] if hits else None
 
     def has_result(self, method: str, alpha=float("nan"), protocol: str = "retrain") -> bool:
         return self.result(method, alpha, protocol) is not None
@@ -109,10 +122,9 @@ def load_data(run: Run, log=print) -> DataBundle:
 
 
 def pretrain(run: Run, log=print) -> None:
-    """Make sure T and P have their pretrained weights (cpu profile: trained once here, then cached)."""
-    small = run.cfg.action_model == "small3d" or run.cfg.privacy_model == "small2d"
-    if run.cfg.weights == "pretrained" and small:
-        from .pretrain import pretrain_small_models
+    """Make sure the small models have their pretrained weights (cpu profile: trained once here, then cached)."""
+    names = {run.cfg.action_model, run.cfg.privacy_model} | {p.arch for p in parse_probes(run.cfg.attackers)}
+    if run.cfg.weights == "pretrained" and names & set(SMALL_MODELS):
         pretrain_small_models(run.cfg, data_root=run.data_root, log=log)
 
 
@@ -152,50 +164,83 @@ def adversarial_history(run: Run, alpha: float) -> pd.DataFrame:
 
 
 def validate(run: Run, data: DataBundle, encoder, *, method: str, alpha=float("nan"), log=print,
-             keep_models: bool = False, same_as: tuple | None = None):
-    """The frozen-encoder protocol for one encoder, recorded in results.csv (skipped if already there).
+             same_as: tuple | None = None) -> list | None:
+    """The validation protocol for one encoder (T and the attack suite), recorded in results.csv.
 
-    same_as=(method, alpha): this encoder is that row's encoder (same modules and parameters), and validation is
-    deterministic for a seed, so that row's result is recorded under this name instead of being computed twice.
+    Skipped if the encoder's rows are already there. same_as=(method, alpha): this encoder is that row's encoder
+    (same modules and parameters), and validation is deterministic for a seed, so that encoder's rows are
+    recorded under this name instead of being computed twice.
     """
-    if run.has_result(method, alpha) and not keep_models:
-        (log or _quiet)(f"[validate {method}] already in {run.results_path.name}; skipped")
+    log = log or quiet
+    if run.has_result(method, alpha):
+        log(f"[validate {method}] already in {run.results_path.name}; skipped")
         return None
-    if same_as is not None and run.has_result(*same_as) and not keep_models:
-        row = {**run.result(*same_as), "method": method, "alpha": float(alpha)}
-        (log or _quiet)(f"[validate {method}] the same encoder as {same_as[0]} alpha={same_as[1]:g}: its result is "
-                        f"recorded (action {row['action_top1']:.3f}, privacy {row['privacy_top1']:.3f})")
-        run.record(row)
-        return row
-    path = run.validation_checkpoint(method, alpha)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    out = validate_encoder(encoder, data, run.cfg, method=method, alpha=alpha, checkpoint=path, log=log,
-                           return_models=keep_models)
-    row = out[0] if keep_models else out
-    run.record(row)
-    return out
+    if same_as is not None and run.has_result(*same_as):
+        rows = [{**r, "method": method, "alpha": float(alpha)} for r in run.rows(*same_as)]
+        top = run.result(*same_as)
+        log(f"[validate {method}] the same encoder as {same_as[0]} alpha={same_as[1]:g}: its rows are recorded "
+            f"(action {top['action_top1']:.3f}, privacy {top['privacy_top1']:.3f})")
+        run.record(*rows)
+        return rows
+    rows = validate_encoder(encoder, data, run.cfg, method=method, alpha=alpha,
+                            checkpoint_dir=run.validation_dir(method, alpha), log=log)
+    run.record(*rows)
+    return rows
 
 
-def clean_models_path(run: Run) -> Path:
-    return run.run_dir / "validation" / "clean_models.pt"
+def clean_models(run: Run, data: DataBundle) -> tuple:
+    """The raw video's T and attackers (best-validation weights from 03's checkpoints): frozen_clean's models."""
+    folder = run.validation_dir("raw", float("nan"))
+    probes = [Probe(run.cfg.action_model, "action")] + parse_probes(run.cfg.attackers)
+    models = {}
+    for probe in probes:
+        path = folder / f"{probe.target}-{probe.name}.pt"
+        if not path.is_file():
+            raise FileNotFoundError(f"{path} not found: run 03_validate_frozen_encoder first (it trains the networks "
+                                    f"on raw video that the frozen_clean protocol applies)")
+        classes = data.num_actions if probe.target == "action" else data.num_subjects
+        model = build_model(probe.arch, classes, width=model_width(run.cfg, probe.arch))
+        model.load_state_dict(torch.load(path, map_location="cpu", weights_only=False)["best"]["state"])
+        models[probe.name if probe.target == "identity" else "action"] = (model.to(resolve_device(run.cfg.device)),
+                                                                          probe.level)
+    return models.pop("action")[0], models
 
 
-def save_clean_models(run: Run, action, privacy) -> None:
-    """T and P trained on raw (clean) data: the models of the frozen_clean protocol."""
-    torch.save({"action": action.state_dict(), "privacy": privacy.state_dict()}, clean_models_path(run))
+def frozen_clean(run: Run, data: DataBundle, encoder, *, method: str, alpha=float("nan"), models=None) -> list:
+    """SPPA's protocol for one encoder, with the raw video's networks (`clean_models`); recorded in results.csv."""
+    action, attackers = models or clean_models(run, data)
+    rows = evaluate_frozen_clean(encoder, data, run.cfg, action, attackers, method=method, alpha=alpha)
+    run.record(*rows)
+    return rows
 
 
-def frozen_clean(run: Run, data: DataBundle, encoder, *, method: str, alpha=float("nan")) -> dict:
-    """SPPA's protocol for one encoder, using the clean models saved by 03; recorded in results.csv."""
-    from .adversarial import make_models
-    path = clean_models_path(run)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} not found: run 03_validate_frozen_encoder first (it trains the clean models)")
-    action, privacy = make_models(make_config_like(run.cfg, weights="none"), data.num_actions, data.num_subjects,
-                                  resolve_device(run.cfg.device))
-    state = torch.load(path, map_location="cpu")
-    action.load_state_dict(state["action"])
-    privacy.load_state_dict(state["privacy"])
-    row = evaluate_frozen_clean(encoder, action, privacy, data, run.cfg, method=method, alpha=alpha)
-    run.record(row)
-    return row
+def probe_histories(run: Run, method: str, alpha=float("nan")) -> pd.DataFrame:
+    """Per-epoch validation accuracy of every network validated on one encoder (from their checkpoints)."""
+    frames = []
+    for path in sorted(run.validation_dir(method, alpha).glob("*.pt")):
+        state = torch.load(path, map_location="cpu", weights_only=False)
+        target, _, name = path.stem.partition("-")
+        history = pd.DataFrame(state["history"])
+        history["network"], history["target"], history["best_epoch"] = name, target, state["best"]["epoch"]
+        frames.append(history)
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def headline(run: Run, alpha: float) -> str:
+    """The run's headline sentence, computed from results.csv: raw vs BDQ at `alpha` (and alpha = 0)."""
+    raw, bdq, bdq0 = run.result("raw"), run.result("bdq", alpha), run.result("bdq", 0.0)
+    if raw is None or bdq is None:
+        return "raw or BDQ not validated yet in this run"
+
+    def removed(r):
+        return (raw["privacy_top1"] - r["privacy_top1"]) / (raw["privacy_top1"] - r["privacy_chance"])
+
+    text = (f"Against the strongest of {len(run.rows('bdq', alpha)) - 1} attackers, BDQ (alpha={alpha:g}) removes "
+            f"{removed(bdq):.0%} of raw's above-chance privacy accuracy ({raw['privacy_top1']:.3f} by "
+            f"{raw['strongest_attacker']} -> {bdq['privacy_top1']:.3f} by {bdq['strongest_attacker']}, chance "
+            f"{bdq['privacy_chance']:.3f}); action {raw['action_top1']:.3f} -> {bdq['action_top1']:.3f} "
+            f"({bdq['action_top1'] / raw['action_top1']:.0%} of raw).")
+    if bdq0 is not None and alpha != 0:
+        text += (f" Without the adversary (alpha=0) it removes {removed(bdq0):.0%} (privacy "
+                 f"{bdq0['privacy_top1']:.3f}, action {bdq0['action_top1']:.3f}).")
+    return text

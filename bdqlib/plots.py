@@ -44,34 +44,68 @@ def _save(fig, path):
     return fig
 
 
+def row_label(r) -> str:
+    return r["method"] + (f" a={r['alpha']:g}" if r["alpha"] == r["alpha"] else "")
+
+
+def merged_points(df: pd.DataFrame) -> pd.DataFrame:
+    """One point per distinct (privacy, action): rows of the same encoder (e.g. B+D+Q and the headline BDQ) share it,
+    their labels joined with " = "."""
+    df = df.assign(label=df.apply(row_label, axis=1), key=list(zip(df["privacy_top1"].round(9),
+                                                                     df["action_top1"].round(9))))
+    return (df.groupby("key", sort=False)
+              .agg(privacy_top1=("privacy_top1", "first"), action_top1=("action_top1", "first"),
+                   method=("method", "first"), alpha=("alpha", "first"), label=("label", " = ".join))
+              .reset_index(drop=True))
+
+
+OFFSETS = [(4, 3), (4, -10), (-6, 6), (4, 12), (4, -19), (-6, -14), (4, 21), (4, -28)]  # points, tried in order
+
+
+def place_labels(ax, points: pd.DataFrame, *, fontsize=7) -> list:
+    """Annotate each point at the first offset whose text box overlaps no label placed before; returns the texts."""
+    fig = ax.figure
+    fig.canvas.draw()
+    renderer, placed, texts = fig.canvas.get_renderer(), [], []
+    for _, r in points.sort_values("action_top1", ascending=False).iterrows():
+        for k, (dx, dy) in enumerate(OFFSETS):
+            text = ax.annotate(r["label"], (r["privacy_top1"], r["action_top1"]), fontsize=fontsize,
+                               xytext=(dx, dy), textcoords="offset points", ha="right" if dx < 0 else "left")
+            box = text.get_window_extent(renderer)
+            if not any(box.overlaps(b) for b in placed) or k == len(OFFSETS) - 1:
+                placed.append(box)
+                texts.append(text)
+                break
+            text.remove()
+    return texts
+
+
 def plot_tradeoff(results: pd.DataFrame, path=None, *, protocol: str = "retrain"):
     """Action vs privacy accuracy of every method (paper Fig. 3 row 1): top-left is ideal."""
     df = results[results["protocol"] == protocol]
-    fig, ax = plt.subplots(figsize=(6.5, 5))
-    for fam, group in df.groupby(df["method"].map(family)):
+    fig, ax = plt.subplots(figsize=(7, 5.5))
+    points = merged_points(df)
+    for fam, group in points.groupby(points["method"].map(family)):
         sizes = 40 + 50 * group.apply(strength, axis=1)
         ax.scatter(group["privacy_top1"], group["action_top1"], s=sizes, c=FAMILY_COLOURS[fam], alpha=0.8,
                    label=fam, edgecolors="white")
-        for _, r in group.iterrows():
-            label = r["method"] + (f" a={r['alpha']:g}" if r["method"] == "bdq" else "")
-            ax.annotate(label, (r["privacy_top1"], r["action_top1"]), fontsize=7, xytext=(4, 3),
-                        textcoords="offset points")
     chance_p, chance_a = df["privacy_chance"].mean(), df["action_chance"].mean()
     ax.scatter([chance_p], [1.0], marker="*", s=250, c="gold", edgecolors="black", label="ideal", zorder=5)
     ax.axvline(chance_p, ls=":", c="grey", lw=1)
     ax.axhline(chance_a, ls=":", c="grey", lw=1)
-    ax.set_xlabel("privacy (identity) top-1 -- lower is better")
+    ax.set_xlabel("privacy (identity) top-1, strongest attacker -- lower is better")
     ax.set_ylabel("action top-1 -- higher is better")
     ax.set_xlim(0, 1.02)
     ax.set_ylim(0, 1.02)
     ax.set_title(f"Trade-off ({protocol}); bigger marker = stronger degradation")
     ax.legend(fontsize=8, loc="lower right")
+    place_labels(ax, points)
     return _save(fig, path)
 
 
 def staircase(bins, hardness: float = 5.0, num_bins: int = 15, points: int = 600):
     z = torch.linspace(0, num_bins, points, dtype=torch.float64)
-    b = torch.as_tensor(np.asarray(bins, dtype=np.float64))
+    b = torch.as_tensor(bins).detach().to("cpu", torch.float64)  # bins may live on a GPU
     return z.numpy(), torch.sigmoid(hardness * (z[:, None] - b[None, :])).sum(1).numpy()
 
 
@@ -147,6 +181,25 @@ def plot_training_curves(history: pd.DataFrame, path=None):
     axes[2].set_title("blur sigma")
     for ax in axes:
         ax.set_xlabel("epoch")
+    return _save(fig, path)
+
+
+def plot_probe_curves(curves: dict, path=None):
+    """Validation accuracy over epochs of every network validated on each encoder: curves name -> DataFrame
+    (bdqlib.pipeline.probe_histories); a marker at the epoch whose weights were tested."""
+    curves = {k: v for k, v in curves.items() if len(v)}
+    fig, axes = plt.subplots(1, max(len(curves), 1), figsize=(5.5 * max(len(curves), 1), 4), squeeze=False)
+    for ax, (title, df) in zip(axes[0], curves.items()):
+        for (network, target), g in df.groupby(["network", "target"]):
+            line, = ax.plot(g["epoch"], g["val_top1"], lw=1.4, ls="-" if target == "identity" else "--",
+                            label=f"{network} ({'attacker' if target == 'identity' else 'action T'})")
+            best = g[g["epoch"] == g["best_epoch"]]
+            ax.scatter(best["epoch"], best["val_top1"], c=[line.get_color()], s=40, zorder=3)
+        ax.set_title(title)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("validation top-1")
+        ax.set_ylim(0, 1.02)
+        ax.legend(fontsize=7)
     return _save(fig, path)
 
 

@@ -2,68 +2,53 @@
 
 The paper starts T and P from weights learned on large *other* datasets; that is what makes its adversary
 competent from the first step and its validation attacker strong. The small CPU models have no such weights to
-download, so we make the equivalent once per machine: generate a separate synthetic population (other people,
-another seed), train small3d on its actions and small2d on its identities from raw clips, and cache both like
-a download. The evaluated people are never seen in pretraining.
+download, so we make the equivalent once per machine: generate a separate synthetic population (other people
+who share no outfit, hair or body with the evaluated ones; other videos), train small3d on its actions and
+small2d on its identities from raw clips -- each to its best validation accuracy on that population, at most
+`pretrain_epochs` epochs -- and cache both like a download.
 """
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 
 import torch
 
 from .atomic import atomic_path
-from .models import small2d, small3d, weights_dir
+from .attacks import EncodedData, Probe, train_probe
+from .config import POPULATION_SEED_OFFSET
+from .data import prepare_data
+from .encoder import BDQEncoder
+from .models import small_weights_file
+from .training import resolve_device
 
-POPULATION_SEED_OFFSET = 1000  # the pretraining population's seed: synthetic_seed + this
 
-
-def weights_file(cfg, kind: str) -> Path:
-    """Where the pretrained `kind` ("action" or "privacy") weights for this config live (cfg.weights_dir)."""
-    width = cfg.action_width if kind == "action" else cfg.privacy_width
-    arch = "small3d" if kind == "action" else "small2d"
-    key = (f"{arch}-w{width}-t{cfg.num_frames}-s{cfg.size}-pop{cfg.synthetic_seed + POPULATION_SEED_OFFSET}"
-           f"x{cfg.synthetic_subjects}-e{cfg.pretrain_epochs}")
-    return weights_dir(cfg.weights_dir) / f"{key}.pt"
+def population_config(cfg, data_root):
+    """The config of the pretraining population: synthetic, another seed, sharing nobody with cfg's people."""
+    seed = cfg.synthetic_seed + POPULATION_SEED_OFFSET
+    return dataclasses.replace(cfg, dataset="synthetic", protocol="video", weights="none",
+                               data_dir=str(Path(data_root) / f"synthetic-pretrain-{seed}"), synthetic_seed=seed,
+                               synthetic_avoid=(cfg.synthetic_seed, cfg.synthetic_subjects),
+                               val_epochs=cfg.pretrain_epochs, val_views=max(cfg.val_views, 1))
 
 
 def pretrain_small_models(cfg, *, data_root, log=print) -> dict:
-    """Train (once) and cache small3d/small2d on a separate population's raw clips; returns the two paths."""
-    from .adversarial import make_optimizer
-    from .validate import supervised_step
-    from .config import Config
-    from .data import prepare_data
-
-    paths = {kind: weights_file(cfg, kind) for kind in ("action", "privacy")}
+    """Train (once) and cache small3d (actions) and small2d (identities) on the pretraining population."""
+    paths = {name: small_weights_file(cfg, name) for name in ("small3d", "small2d")}
     if all(p.is_file() for p in paths.values()):
         return paths
-    data_root = Path(data_root)
-    population = Config(**{**cfg.__dict__, "dataset": "synthetic", "protocol": "clip",
-                           "data_dir": str(data_root / f"synthetic-pretrain-{cfg.synthetic_seed + POPULATION_SEED_OFFSET}"),
-                           "synthetic_seed": cfg.synthetic_seed + POPULATION_SEED_OFFSET})
+    population = population_config(cfg, data_root)
     t0 = time.time()
-    data = prepare_data(population, root=data_root, cache_root=data_root / "cache", log=log)
-    torch.manual_seed(cfg.seed + POPULATION_SEED_OFFSET)
-    action, privacy = small3d(data.num_actions, cfg.action_width), small2d(data.num_subjects, cfg.privacy_width)
-    opt_t, opt_p = make_optimizer(action.parameters(), cfg.lr, cfg), make_optimizer(privacy.parameters(), cfg.lr, cfg)
-    sched_t = torch.optim.lr_scheduler.CosineAnnealingLR(opt_t, cfg.pretrain_epochs)
-    sched_p = torch.optim.lr_scheduler.CosineAnnealingLR(opt_p, cfg.pretrain_epochs)
-    loader = torch.utils.data.DataLoader(data.train, batch_size=cfg.batch_size, shuffle=True, drop_last=True,
-                                         num_workers=cfg.num_workers)
-    for epoch in range(1, cfg.pretrain_epochs + 1):
-        lt_sum = lp_sum = 0.0
-        for x, ya, ys in loader:
-            lt, lp = supervised_step(x, ya, ys, action, privacy, opt_t, opt_p, privacy_frames=cfg.privacy_frames)
-            lt_sum, lp_sum = lt_sum + lt, lp_sum + lp
-        sched_t.step()
-        sched_p.step()
-        if log:
-            log(f"[pretrain] epoch {epoch}/{cfg.pretrain_epochs}  action CE {lt_sum / len(loader):.3f}  "
-                f"identity CE {lp_sum / len(loader):.3f}  ({time.time() - t0:.0f}s)")
-    for kind, model in (("action", action), ("privacy", privacy)):
-        with atomic_path(paths[kind], suffix=".pt") as tmp:
-            torch.save(model.state_dict(), tmp)
-    if log:
-        log(f"[pretrain] saved {paths['action'].name} and {paths['privacy'].name} in {paths['action'].parent}")
+    data = prepare_data(population, root=data_root, cache_root=Path(data_root) / "cache", log=log)
+    raw = BDQEncoder(blur=False, difference=False, quantize=False)
+    encoded = EncodedData(raw, data, population, device=resolve_device(cfg.device), views=population.val_views,
+                          log=log)
+    for name, target in (("small3d", "action"), ("small2d", "identity")):
+        result = train_probe(Probe(name, target, "none"), encoded, population, log=log)
+        with atomic_path(paths[name], suffix=".pt") as tmp:
+            torch.save(result.model.state_dict(), tmp)
+        log(f"[pretrain] {name} on the pretraining population's {target}: validation {result.val_top1:.3f} "
+            f"(epoch {result.best_epoch}/{result.epochs_trained}), saved as {paths[name].name} "
+            f"({time.time() - t0:.0f}s)")
     return paths

@@ -1,4 +1,8 @@
-"""results.csv: one row per evaluated configuration, written atomically, re-runs replacing their own rows."""
+"""results.csv: one row per evaluated encoder and attacker, written atomically, re-runs replacing their own rows.
+
+An encoder's rows share (dataset, method, alpha, protocol, split, seed); `attacker` names the attacker of each
+row, and the row with attacker "strongest" reports the maximum privacy over them (bdqlib.validate).
+"""
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,9 +11,10 @@ import pandas as pd
 
 from .atomic import atomic_path
 
-KEY = ["dataset", "method", "alpha", "protocol", "split", "seed"]
-COLUMNS = KEY[:4] + ["action_top1", "privacy_top1", "action_chance", "privacy_chance", "n_test", "epochs",
-                     "split", "seed"]
+KEY = ["dataset", "method", "alpha", "protocol", "attacker", "split", "seed"]
+COLUMNS = KEY[:5] + ["action_top1", "privacy_top1", "action_chance", "privacy_chance", "strongest_attacker",
+                     "epochs_trained", "best_epoch", "privacy_val_top1", "action_val_top1", "action_epochs_trained",
+                     "n_test", "split", "seed"]
 
 
 def _norm(value) -> str:

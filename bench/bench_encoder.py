@@ -1,10 +1,16 @@
-"""Encoder speed: bdqlib's BDQEncoder against the paper transcribed naively, on the same input.
+"""Encoder speed: bdqlib's BDQEncoder against two references computing the same function, on the same input.
 
     .venv/bin/python bench/bench_encoder.py [--threads 2] [--repeats 15] [--shape 8 3 16 112 112]
 
-The naive reference is the straightforward reading of §3.1: a full 5x5 convolution over a batch of single-channel
-frames, a frame difference, and 15 separate sigmoid passes that each allocate a tensor. Both run in training mode
-(autograd on sigma, the bins and the input). Timings are interleaved (naive, ours, naive, ...) so drifts in machine
+References:
+* "authors' ops": the operations of the authors' released degradNet, re-implemented from their description (not
+  their code): a grouped Conv3d with a (1, 5, 5) Gaussian kernel, a `torch.roll` frame difference with the first
+  frame dropped, a Python loop of 15 sigmoids, min-max over the whole batch. Compared with our encoder in its
+  batch-normalisation mode (the same function), with sigma learnable and with sigma fixed (the authors fix it:
+  then neither side computes the blur's gradient with respect to sigma).
+* "naive": the straightforward reading of §3.1: a full 5x5 convolution over a batch of single-channel frames, a
+  frame difference, per-clip min-max and 15 separate sigmoid passes. Compared with our default (per-clip) mode.
+Both run in training mode (autograd on sigma, the bins and the input) for forward+backward. Timings are interleaved (naive, ours, naive, ...) so drifts in machine
 load hit both; the table prints min and median. The floor is one copy of the input tensor (`x.clone()`). "forward" runs under torch.no_grad (inference: OpenCV blur
 and the folded table quantizer); "forward+backward" records autograd and backpropagates a sum.
 """
@@ -40,6 +46,21 @@ def naive_encoder(x, log_sigma, bins, *, kernel_size=5, hardness=5.0, num_bins=1
     return y * torch.clamp((hi - lo) / num_bins, min=1e-4) + lo
 
 
+def authors_ops_encoder(x, log_sigma, bins, *, kernel_size=5, hardness=5.0, num_bins=15):
+    """degradNet's operations: grouped Conv3d (1, k, k) blur, roll difference, 15-sigmoid loop, batch min-max."""
+    c = x.shape[1]
+    k = gaussian_kernel2d(log_sigma.exp(), kernel_size).view(1, 1, 1, kernel_size, kernel_size).repeat(c, 1, 1, 1, 1)
+    v = F.conv3d(x, k, padding=(0, kernel_size // 2, kernel_size // 2), groups=c)
+    d = (v - torch.roll(v, 1, dims=2))[:, :, 1:]
+    lo, hi = d.min(), d.max()
+    z = (d - lo) / (hi - lo + 1e-4) * num_bins
+    sorted_bins = bins.clamp(0, num_bins).sort().values
+    y = torch.zeros_like(z)
+    for i in range(num_bins):
+        y = y + torch.sigmoid(hardness * (z - sorted_bins[i]))
+    return y * torch.clamp((hi - lo) / num_bins, min=1e-4) + lo
+
+
 def timed(fn):
     start = time.perf_counter()
     fn()
@@ -55,65 +76,73 @@ def main():
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     x = torch.randn(*args.shape)
-    ours = BDQEncoder().train()
-    log_sigma = ours.log_sigma.detach().clone().requires_grad_(True)
-    bins = ours.bin_centres.detach().clone().requires_grad_(True)
+    print(f"machine: {platform.processor() or platform.machine()}, torch {torch.__version__}, "
+          f"{torch.get_num_threads()} threads; input {tuple(x.shape)} float32 ({x.numel() * 4 / 2**20:.0f} MiB)")
+    print(f"{'reference / case':<44}{'ref min':>9}{'ref med':>9}{'ours min':>9}{'ours med':>9}{'speed-up min/med':>18}")
+    for label, reference, normalization in (("authors' ops", authors_ops_encoder, "batch"),
+                                            ("naive", naive_encoder, "clip")):
+        for learn_sigma in (True, False):
+            ours = BDQEncoder(normalization=normalization, learn_sigma=learn_sigma).train()
+            log_sigma = ours.log_sigma.detach().clone().requires_grad_(learn_sigma)
+            bins = ours.bin_centres.detach().clone().requires_grad_(True)
+            check(label, reference, ours, x, log_sigma, bins)
+            rows = compare(reference, ours, x, log_sigma, bins, args.repeats)
+            for case, (ref, fast) in rows.items():
+                if case == "forward" and not learn_sigma:
+                    continue  # no autograd: sigma's gradient plays no part
+                name = f"{label}, {case}" + ("" if case == "forward" else f", sigma {'learned' if learn_sigma else 'fixed'}")
+                print(f"{name:<44}{min(ref) * 1e3:>7.1f}ms{statistics.median(ref) * 1e3:>7.1f}ms"
+                      f"{min(fast) * 1e3:>7.1f}ms{statistics.median(fast) * 1e3:>7.1f}ms"
+                      f"{min(ref) / min(fast):>10.1f}x /{statistics.median(ref) / statistics.median(fast):>4.1f}x")
+    copies = [timed(lambda: x.clone()) for _ in range(args.repeats)]
+    print(f"{'copy of the input (the floor)':<44}{'':>18}{min(copies) * 1e3:>7.1f}ms{statistics.median(copies) * 1e3:>7.1f}ms")
 
-    # Same outputs and gradients first (training mode, autograd on).
+
+def check(label, reference, ours, x, log_sigma, bins):
+    """Same outputs and gradients (training mode), and the same output on the no-grad inference path."""
     xa, xb = x.clone().requires_grad_(True), x.clone().requires_grad_(True)
-    ya, yb = naive_encoder(xa, log_sigma, bins), ours(xb)
+    ya, yb = reference(xa, log_sigma, bins), ours(xb)
     g = torch.randn_like(ya)
     ya.backward(g)
     yb.backward(g)
-    out_err = (ya - yb).abs().max().item()
-    with torch.no_grad():  # the inference path (OpenCV blur, folded quantizer) must give the same values
-        inference_err = (naive_encoder(x, log_sigma, bins) - ours(x)).abs().max().item()
-    grad_errs = {"input": (xa.grad - xb.grad).abs().max().item() / xa.grad.abs().max().item(),
-                 "sigma": abs(log_sigma.grad.item() - ours.log_sigma.grad.item()) / abs(log_sigma.grad.item()),
-                 "bins": ((bins.grad - ours.bin_centres.grad).abs().max() / bins.grad.abs().max()).item()}
+    errs = {"output": (ya - yb).abs().max().item(),
+            "input grad": ((xa.grad - xb.grad).abs().max() / xa.grad.abs().max()).item(),
+            "bins grad": ((bins.grad - ours.bin_centres.grad).abs().max() / bins.grad.abs().max()).item()}
+    if log_sigma.requires_grad:
+        errs["sigma grad"] = abs(log_sigma.grad.item() - ours.log_sigma.grad.item()) / abs(log_sigma.grad.item())
+    with torch.no_grad():
+        errs["no_grad output"] = (reference(x, log_sigma, bins) - ours(x)).abs().max().item()
+    print(f"  {label} vs ours ({ours.normalization} min-max, sigma {'learned' if log_sigma.requires_grad else 'fixed'}): "
+          + ", ".join(f"{k} {v:.1e}" for k, v in errs.items()) + " (absolute output, relative gradients)")
+    bins.grad = None
+    if log_sigma.grad is not None:
+        log_sigma.grad = None
 
-    def naive_fwd():
-        with torch.no_grad():
-            naive_encoder(x, log_sigma, bins)
 
-    def ours_fwd():
-        with torch.no_grad():
-            ours(x)
+def compare(reference, ours, x, log_sigma, bins, repeats) -> dict:
+    """Interleaved timings (reference, ours, reference, ...) of forward (no_grad) and forward+backward."""
+    def fwd(fn):
+        def run():
+            with torch.no_grad():
+                fn(x)
+        return run
 
-    def naive_fwd_bwd():
-        xi = x.detach().requires_grad_(True)
-        naive_encoder(xi, log_sigma, bins).sum().backward()
+    def fwd_bwd(fn):
+        def run():
+            fn(x.detach().requires_grad_(True)).sum().backward()
+        return run
 
-    def ours_fwd_bwd():
-        xi = x.detach().requires_grad_(True)
-        ours(xi).sum().backward()
-
-    def copy():
-        x.clone()
-
-    cases = {"forward": (naive_fwd, ours_fwd), "forward+backward": (naive_fwd_bwd, ours_fwd_bwd)}
+    ref = lambda v: reference(v, log_sigma, bins)  # noqa: E731
+    cases = {"forward": (fwd(ref), fwd(ours)), "forward+backward": (fwd_bwd(ref), fwd_bwd(ours))}
     for fns in cases.values():  # warm-up
         for fn in fns:
             fn()
     times = {name: ([], []) for name in cases}
-    copies = []
-    for _ in range(args.repeats):
-        for name, (naive, fast) in cases.items():
-            times[name][0].append(timed(naive))
-            times[name][1].append(timed(fast))
-        copies.append(timed(copy))
-
-    print(f"machine: {platform.processor() or platform.machine()}, torch {torch.__version__}, "
-          f"{torch.get_num_threads()} threads; input {tuple(x.shape)} float32 ({x.numel() * 4 / 2**20:.0f} MiB)")
-    print(f"max |naive - ours| output: training mode {out_err:.2e}, no_grad {inference_err:.2e}; relative gradient error: "
-          + ", ".join(f"{k} {v:.1e}" for k, v in grad_errs.items()))
-    print(f"{'case':<18}{'naive min':>11}{'naive med':>11}{'ours min':>10}{'ours med':>10}{'speed-up min/med':>18}")
-    for name, (naive, fast) in times.items():
-        print(f"{name:<18}{min(naive) * 1e3:>9.1f}ms{statistics.median(naive) * 1e3:>9.1f}ms"
-              f"{min(fast) * 1e3:>8.1f}ms{statistics.median(fast) * 1e3:>8.1f}ms"
-              f"{min(naive) / min(fast):>10.1f}x /{statistics.median(naive) / statistics.median(fast):>4.1f}x")
-    print(f"{'copy of input':<18}{'':>22}{min(copies) * 1e3:>8.1f}ms{statistics.median(copies) * 1e3:>8.1f}ms"
-          "   (floor)")
+    for _ in range(repeats):
+        for name, (a, b) in cases.items():
+            times[name][0].append(timed(a))
+            times[name][1].append(timed(b))
+    return times
 
 
 if __name__ == "__main__":

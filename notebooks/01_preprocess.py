@@ -13,25 +13,32 @@
 # in four scenarios (d1 outdoors, d2 outdoors with zoom, d3 outdoors in other clothes, d4 indoors); every video is
 # annotated with four clips.
 #
-# Identity must appear in training *and* test data, so the split is by clip (clips 1-2 train, 3 validates, 4
-# tests) or by scenario (SPPA's: d3 tests), never by person. This notebook finds or generates the data, builds the
-# labelled manifest with its splits, decodes every video once into a frame cache, and shows what the encoder
-# will see.
+# Identity must appear in training *and* test data, so the split cannot be by person. By default it is by
+# **video** (`SPLIT = "video"`): for each person and action, one scenario's video tests, another's validates and
+# the other two train, rotating so that every scenario is tested. No video is in two splits, so an attacker has to
+# recognise the person rather than the background, lighting or camera position of a video it has already seen.
+# (`clip`, the student reproduction's split, puts clips of one video in train and test; `scenario`, SPPA's, tests
+# on d3 only.) This notebook finds or generates the data, builds the labelled manifest with its splits, decodes
+# every video once into a frame cache, and shows what the encoder will see.
 #
 # **Default: a synthetic dataset in KTH's exact file format** (160x120 MPEG-4 AVIs and a `00sequences.txt`),
-# generated here in well under a minute, so everything runs without a download. Its people differ in the bold
-# patterns and subtle colours of their clothes (cues that survive frame differencing, as clothing does on real
-# video) and, more weakly, in build and gait; actions differ in motion. Point `DATASET`/`DATA_DIR` at real KTH
-# or IXMAS to use them instead: the same code reads both.
+# generated here in under a minute, so everything runs without a download. Its people differ as people do --
+# clothes (plain or patterned, dark to light, a second outfit in d3), hair, skin, height, build and gait -- and
+# actions differ in motion. It shows whether the method and the protocol work; it cannot show how BDQ fares on
+# real faces and real scenes. Point `DATASET`/`DATA_DIR` at real KTH or IXMAS to use them instead: the same code
+# reads both.
 
 # %% tags=["parameters"]
 DATASET = "synthetic"  # synthetic | kth | ixmas
 DATA_DIR = ""          # KTH: folder with the .avi files and 00sequences.txt; IXMAS: folder of clip .avi files
 PROFILE = "cpu"        # cpu (small models, minutes) | paper (i3d_r50 + resnet50, 224 px, 50 epochs)
 ALPHA = 1.0            # adversarial weight of the headline encoder (paper: 1 for KTH)
-EPOCHS = None          # adversarial epochs (None: the profile's)
-VAL_EPOCHS = None      # epochs of the validation networks (None: the profile's; cpu 8, paper 50)
-SEED = 0
+EPOCHS = None          # int: adversarial epochs (None: the profile's)
+VAL_EPOCHS = None      # int: most epochs of a validation network, which stops at its best validation epoch
+ATTACKERS = None       # str: the attack suite, comma-separated (None: the profile's; "@scratch": random init)
+SPLIT = None           # str: video (None: default, no video in two splits) | clip (student's) | scenario (SPPA's)
+MISSING = "error"      # KTH videos listed but absent: error | skip (01 reports which were skipped)
+SEED = 0               # the run's seed (initialisations, clip sampling); the synthetic data has its own
 RUN_DIR = ""           # output folder of this run ("" = a new folder under outputs/)
 SMOKE = False          # tiny and fast, for tests only
 
@@ -53,13 +60,15 @@ import torch  # noqa: E402
 from bdqlib import pipeline, plots  # noqa: E402
 
 run = pipeline.start_run(dataset=DATASET, data_dir=DATA_DIR, profile=PROFILE, alpha=ALPHA, epochs=EPOCHS,
-                         val_epochs=VAL_EPOCHS, seed=SEED, run_dir=RUN_DIR, smoke=SMOKE)
+                         val_epochs=VAL_EPOCHS, attackers=ATTACKERS, protocol=SPLIT, missing=MISSING,
+                         seed=SEED, run_dir=RUN_DIR, smoke=SMOKE)
 print("run folder:", run.run_dir)
 print("config:", run.cfg)
 
 # %% [markdown]
 # ## Manifest and splits
-# One row per annotated clip. `split` follows the protocol in the config (`clip` by default).
+# One row per annotated clip. `split` follows the protocol in the config (`video` by default); the check below
+# fails loudly if a video were in two splits or a person missing from one.
 
 # %%
 data = pipeline.load_data(run)
@@ -68,6 +77,8 @@ print(f"{len(m)} clips from {m['video'].nunique()} videos, {data.num_subjects} i
 pd.crosstab(m["action"], m["split"], margins=True)
 
 # %%
+from bdqlib.data import check_splits  # noqa: E402
+print(check_splits(m, shared_videos=run.cfg.protocol == "clip"))
 pd.crosstab(m["subject"], m["split"]).T
 
 # %% [markdown]
@@ -79,6 +90,10 @@ lengths = m["end"] - m["start"] + 1
 print(f"segment length: min {lengths.min()}, median {int(lengths.median())}, max {lengths.max()} frames; "
       f"t = {run.cfg.num_frames}; shorter than t: {int((lengths < run.cfg.num_frames).sum())}")
 print(data.summary())
+missing = m.attrs.get("missing_videos", [])
+if missing:
+    print(f"MISSING='skip': {len(missing)} video(s) listed in 00sequences.txt are not in the data folder and were "
+          f"skipped: {', '.join(missing)}")
 
 # %% [markdown]
 # ## What the networks see

@@ -35,6 +35,9 @@ PROFILE = "cpu"
 ALPHA = 1.0
 EPOCHS = None
 VAL_EPOCHS = None
+ATTACKERS = None
+SPLIT = None
+MISSING = "error"
 SEED = 0
 RUN_DIR = ""
 SMOKE = False
@@ -47,12 +50,15 @@ if importlib.util.find_spec("bdqlib") is None:
     sys.path.insert(0, REPO)
 
 # %%
+import math  # noqa: E402
+
 import torch  # noqa: E402
 
 from bdqlib import BDQEncoder, pipeline, plots  # noqa: E402
 
 run = pipeline.start_run(dataset=DATASET, data_dir=DATA_DIR, profile=PROFILE, alpha=ALPHA, epochs=EPOCHS,
-                         val_epochs=VAL_EPOCHS, seed=SEED, run_dir=RUN_DIR, smoke=SMOKE)
+                         val_epochs=VAL_EPOCHS, attackers=ATTACKERS, protocol=SPLIT, missing=MISSING,
+                         seed=SEED, run_dir=RUN_DIR, smoke=SMOKE)
 data = pipeline.load_data(run)
 pipeline.pretrain(run, log=print)
 
@@ -70,10 +76,15 @@ history.tail(3)
 
 # %%
 plots.plot_training_curves(history, run.run_dir / "training_curves.png");
+last = history.iloc[-1]
+print(f"last epoch: entropy {last['entropy']:.2f} of at most {math.log(data.num_subjects):.2f} nats; game accuracy "
+      f"action {last['train_action_top1']:.2f}, identity {last['train_privacy_top1']:.2f} (chance "
+      f"{1 / data.num_subjects:.2f}); sigma {history['sigma'].iloc[0]:.2f} -> {last['sigma']:.2f}")
 
 # %% [markdown]
-# The adversary's accuracy (red) is held down while the action accuracy (blue) rises; the entropy of P's
-# prediction stays near its maximum, log(number of identities). The blur's sigma is the encoder's main lever here.
+# What to read: if the game works, the adversary's accuracy (red) is held down while the action accuracy (blue)
+# rises, and the entropy of P's prediction stays near its maximum, log(number of identities). The line below says
+# what this run did; these are the game's own networks, not the result (03 trains fresh ones).
 
 # %% [markdown]
 # ## What E learned
@@ -92,8 +103,8 @@ plots.plot_quant_steps({"initial": torch.arange(15) + 0.5, f"learned (alpha={ALP
 # %%
 idx = data.test.manifest.drop_duplicates("action").index.tolist()[:6]
 clips = torch.stack([data.test[i][0] for i in idx])
-with torch.no_grad():
-    encoded = encoder.eval()(clips)
+with torch.no_grad():  # on the encoder's device (a GPU after training there), back to the CPU for plotting
+    encoded = encoder.eval()(clips.to(encoder.bins.device)).cpu()
 images = [plots.to_image(c[:, 1], mean=run.cfg.mean, std=run.cfg.std) for c in clips]
 images += [plots.to_image(e[:, 0], symmetric=True) for e in encoded]
 titles = [data.test.manifest.loc[i, "action"] for i in idx] + ["BDQ"] * len(idx)

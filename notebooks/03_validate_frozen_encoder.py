@@ -5,16 +5,23 @@
 # ---
 
 # %% [markdown]
-# # 03 · Validation: a fresh attacker against the frozen encoder
+# # 03 · Validation: the strongest attacker we can build against the frozen encoder
 #
 # The accuracies during adversarial training describe a game, not the encoder. The paper's protocol (§4.2):
-# freeze the trained E, instantiate a **new** action network T and a **new** privacy network P (pretrained
-# initialisation), train both on E's output of the training split, and test on the test split:
-# * action accuracy = clip-1 crop-1 top-1 of T (the `t` centre frames, centre crop);
-# * privacy accuracy = top-1 of P's softmax averaged over the clip's frames.
+# freeze the trained E, train **new** networks on E's output of the training split, and test on the test split.
+# We make it strict, so that the privacy number is an upper bound in practice rather than a flattering one:
+# * **action** = test top-1 of a new T (clip-1 crop-1: the `t` centre frames, centre crop);
+# * **privacy** = the **maximum** test top-1 over a suite of new attackers (`ATTACKERS`): frame-level 2-D
+#   networks from pretrained and from random initialisation (a clip scores the softmax averaged over its frames,
+#   the paper's rule) and a clip-level 3-D network, which sees gait and motion rhythm -- what BDQ keeps.
+# * every network is trained until its **validation** accuracy stops improving (early stopping with patience,
+#   learning rate dropped on plateaus) and its best-validation weights are tested -- no fixed epoch count, and
+#   nothing is chosen by looking at the test split.
+# * the split is by **video** (`protocol="video"`): every person is in train, validation and test, but no video
+#   is in two splits, so an attacker must recognise the person, not the background or lighting of a video.
 #
 # The same routine evaluates the raw video (the identity encoder): the reference both numbers are read against.
-# Its T and P are kept: 04 applies them, frozen, to encoded test data (SPPA's second protocol).
+# Its networks are kept: 04 applies them, frozen, to encoded test data (SPPA's second protocol).
 
 # %% tags=["parameters"]
 DATASET = "synthetic"
@@ -23,6 +30,9 @@ PROFILE = "cpu"
 ALPHA = 1.0
 EPOCHS = None
 VAL_EPOCHS = None
+ATTACKERS = None
+SPLIT = None
+MISSING = "error"
 SEED = 0
 RUN_DIR = ""
 SMOKE = False
@@ -38,17 +48,15 @@ if importlib.util.find_spec("bdqlib") is None:
 from bdqlib import BDQEncoder, pipeline, plots  # noqa: E402
 
 run = pipeline.start_run(dataset=DATASET, data_dir=DATA_DIR, profile=PROFILE, alpha=ALPHA, epochs=EPOCHS,
-                         val_epochs=VAL_EPOCHS, seed=SEED, run_dir=RUN_DIR, smoke=SMOKE)
+                         val_epochs=VAL_EPOCHS, attackers=ATTACKERS, protocol=SPLIT, missing=MISSING,
+                         seed=SEED, run_dir=RUN_DIR, smoke=SMOKE)
 data = pipeline.load_data(run)
 
 # %% [markdown]
 # ## Raw video (no encoder)
 
 # %%
-out = pipeline.validate(run, data, BDQEncoder(blur=False, difference=False, quantize=False), method="raw",
-                        keep_models=not pipeline.clean_models_path(run).is_file())
-if out is not None and not isinstance(out, dict):
-    pipeline.save_clean_models(run, out[1], out[2])
+pipeline.validate(run, data, BDQEncoder(blur=False, difference=False, quantize=False), method="raw");
 
 # %% [markdown]
 # ## The adversarially trained BDQ encoder
@@ -57,24 +65,26 @@ if out is not None and not isinstance(out, dict):
 pipeline.validate(run, data, pipeline.trained_encoder(run, ALPHA), method="bdq", alpha=ALPHA);
 
 # %% [markdown]
+# ## Did every network converge?
+# Validation accuracy of each network over its epochs; the marker is the epoch whose weights were tested. A curve
+# still rising at its last epoch would mean the attacker was stopped too early.
+
+# %%
+curves = {name: pipeline.probe_histories(run, *key) for name, key in
+          (("raw", ("raw", float("nan"))), (f"BDQ alpha={ALPHA:g}", ("bdq", ALPHA)))}
+plots.plot_probe_curves(curves, run.run_dir / "attacker_convergence.png");
+
+# %% [markdown]
 # ## Result
 # `privacy_removed` is the share of the raw video's above-chance privacy accuracy that the encoder removes:
-# (P_raw - P) / (P_raw - chance). The paper reaches about 0.96 on KTH (privacy 7 % vs 4 % chance; SPPA's table)
-# with action accuracy close to raw.
-#
-# Read it as privacy *at equal attacker effort*: the cpu profile trains the new networks for 8 epochs (the paper:
-# 50). On raw video P has converged by then; on encoded video its training loss (printed above) is still high, and
-# trained longer it recovers part of the identity (README, "Results of the default run"). For a converged
-# attacker, run with `VAL_EPOCHS = 30` or the paper profile.
+# (P_raw - P) / (P_raw - chance), both measured by the strongest attacker. The paper's own text gives no KTH
+# numbers; SPPA's Table 2 (retrained I3D / ResNet-50 on KTH) reports BDQ 91.11 % action / 7.15 % privacy against
+# raw ResNet-50 privacy 90.00 % and I3D action 89.67 % -- about 96 % of the identity removed, with chance at 4 %.
 
 # %%
-table = plots.results_table(run.results())
-table[table["method"].isin(["raw", "bdq"])]
+every = run.results(attacker=None)
+every[every["method"].isin(["raw", "bdq"])][["method", "alpha", "attacker", "action_top1", "privacy_top1",
+                                             "privacy_val_top1", "best_epoch", "epochs_trained"]]
 
 # %%
-raw = table[(table["method"] == "raw") & (table["protocol"] == "retrain")].iloc[0]
-bdq = table[(table["method"] == "bdq") & (table["alpha"] == ALPHA) & (table["protocol"] == "retrain")].iloc[0]
-print(f"BDQ (alpha={ALPHA:g}) removes {bdq['privacy_removed']:.0%} of raw's above-chance privacy accuracy "
-      f"({raw['privacy_top1']:.2f} -> {bdq['privacy_top1']:.2f}, chance {bdq['privacy_chance']:.2f}); "
-      f"action {raw['action_top1']:.2f} -> {bdq['action_top1']:.2f} "
-      f"({bdq['action_top1'] / raw['action_top1']:.0%} of raw).")
+print(pipeline.headline(run, ALPHA))

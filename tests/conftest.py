@@ -12,9 +12,9 @@ needs_kth_sample = pytest.mark.skipif(not (KTH_SAMPLE / "00sequences.txt").is_fi
 
 @pytest.fixture(scope="session")
 def tiny_synthetic(tmp_path_factory):
-    """A small synthetic KTH-format dataset: 3 people, 6 actions, 2 scenarios, short clips."""
+    """A small synthetic KTH-format dataset: 3 people, 6 actions, 4 scenarios, 2 short clips per video."""
     root = tmp_path_factory.mktemp("synthetic")
-    return make_kth_like(root, subjects=3, scenarios=("d1", "d4"), clip_frames=14, workers=1, log=None)
+    return make_kth_like(root, subjects=3, clips_per_video=2, clip_frames=14, workers=1, log=None)
 
 
 @pytest.fixture(scope="session")
@@ -22,7 +22,7 @@ def tiny_cfg(tiny_synthetic):
     """A config for seconds-long runs on the tiny dataset (random init, small crops)."""
     return make_config("cpu", dataset="kth", data_dir=str(tiny_synthetic), num_frames=4, size=24, cache_short_side=24,
                        weights="none", epochs=2, warmup_epochs=1, val_epochs=1, batch_size=6, action_width=4,
-                       privacy_width=4, privacy_frames=2, eval_every=1)
+                       privacy_width=4, privacy_frames=2, eval_every=1, val_min_epochs=1)
 
 
 @pytest.fixture(scope="session")

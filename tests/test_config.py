@@ -24,7 +24,7 @@ def test_unknown_profile_or_field_is_named():
 
 
 def results():
-    common = {"dataset": "synthetic", "protocol": "retrain", "split": "clip", "seed": 0, "action_chance": 1 / 6,
+    common = {"dataset": "synthetic", "protocol": "retrain", "split": "video", "seed": 0, "action_chance": 1 / 6,
               "privacy_chance": 0.1, "n_test": 10, "epochs": 1}
     rows = [("raw", float("nan"), 0.9, 0.9), ("bdq", 1.0, 0.85, 0.2), ("bdq", 0.0, 0.9, 0.6),
             ("pixelate16", float("nan"), 0.4, 0.3), ("D", 1.0, 0.9, 0.7), ("downsample28", float("nan"), 0.5, 0.5)]
@@ -41,3 +41,19 @@ def test_results_table_and_figures(tmp_path):
     plots.plot_ablation(results(), {0.0: list(range(15)), 1.0: [7.0] * 15}, tmp_path / "c.png")
     plots.plot_quant_steps({"initial": [i + 0.5 for i in range(15)]}, tmp_path / "d.png")
     assert all((tmp_path / f"{n}.png").stat().st_size > 1000 for n in "abcd")
+
+
+def test_identical_encoders_share_one_point_and_labels_do_not_collide(tmp_path):
+    df = results()
+    df = pd.concat([df, df[df["method"] == "bdq"].head(1).assign(method="B+D+Q"),
+                    df[df["method"] == "raw"].assign(method="pixelate4")], ignore_index=True)
+    points = plots.merged_points(df)
+    assert len(points) == len(results())  # two duplicates merged into their twins' points
+    labels = set(points["label"])
+    assert "bdq a=1 = B+D+Q a=1" in labels and "raw = pixelate4" in labels
+    close = pd.DataFrame([{**results().iloc[0], "method": f"m{i}", "privacy_top1": 0.5 + 0.004 * i,
+                           "action_top1": 0.5} for i in range(5)])
+    fig = plots.plot_tradeoff(close, tmp_path / "e.png")
+    renderer = fig.canvas.get_renderer()
+    boxes = [t.get_window_extent(renderer) for t in fig.axes[0].texts]
+    assert len(boxes) == 5 and not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])

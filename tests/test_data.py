@@ -6,13 +6,14 @@ import pytest
 import torch
 
 from bdqlib.atomic import atomic_path
-from bdqlib.data import prepare_data
+from bdqlib.data import check_splits, prepare_data
 from bdqlib.data.cache import FrameCache, build_cache
 from bdqlib.data.dataset import (CachedFrames, DecodedFrames, VideoClipDataset, add_labels, spatial_transform,
                                  temporal_window)
 from bdqlib.data.ixmas import STUDENT_ACTIONS, ixmas_manifest, parse_ixmas_name
-from bdqlib.data.kth import ACTIONS, SequencesFormatError, assign_split, kth_manifest, parse_sequences
-from bdqlib.data.synthetic import make_kth_like
+from bdqlib.data.kth import ACTIONS, SCENARIOS, SequencesFormatError, assign_split, kth_manifest, parse_sequences
+from bdqlib.data.synthetic import (BODY_MIN_DISTANCE, HAIR_MIN_DISTANCE, draw_population, make_kth_like, make_subject,
+                                   render_video)
 from bdqlib.data.video import VideoReadError, read_frames, video_info, write_video
 
 from .conftest import KTH_SAMPLE, needs_kth_sample
@@ -38,7 +39,7 @@ def test_synthetic_files_have_kths_format(tiny_synthetic):
     raw = (tiny_synthetic / "00sequences.txt").read_bytes()
     assert b"\r\n" in raw and b"person03_running_d4\t\tframes\t1-" in raw
     clips = parse_sequences(tiny_synthetic / "00sequences.txt")
-    assert len(clips) == 3 * 6 * 2 * 4 and set(clips["clip"]) == {1, 2, 3, 4}
+    assert len(clips) == 3 * 6 * 4 * 2 and set(clips["clip"]) == {1, 2}
     last = clips[clips["video"] == "person01_walking_d1"]["end"].max()
     assert info["frames"] >= last
 
@@ -47,7 +48,7 @@ def test_synthetic_is_read_through_the_kth_path(tiny_synthetic):
     m = kth_manifest(tiny_synthetic, log=None)
     assert set(m["action"]) == set(ACTIONS) and set(m["subject"]) == {1, 2, 3}
     assert m.groupby("split").size().to_dict() == {"test": 36, "train": 72, "val": 36}
-    # every identity is in train and test (the split is by clip, never by person)
+    # every identity is in train and test (the split is by video, never by person)
     assert set(m[m["split"] == "train"]["subject"]) == set(m[m["split"] == "test"]["subject"])
 
 
@@ -122,8 +123,14 @@ def test_duplicate_video_is_an_error(tmp_path):
         parse_sequences(path)
 
 
-def test_splits_by_clip_and_by_scenario(tiny_synthetic):
-    clips = parse_sequences(tiny_synthetic / "00sequences.txt")
+def all_clips(subjects=5, clips=4) -> pd.DataFrame:
+    rows = [(f"person{p:02d}_{a}_{d}", p, a, d, c, 1 + 30 * (c - 1), 30 * c)
+            for p in range(1, subjects + 1) for a in ACTIONS for d in SCENARIOS for c in range(1, clips + 1)]
+    return pd.DataFrame(rows, columns=["video", "subject", "action", "scenario", "clip", "start", "end"])
+
+
+def test_splits_by_clip_and_by_scenario():
+    clips = all_clips()
     by_clip = assign_split(clips, "clip")
     assert set(by_clip[by_clip["split"] == "test"]["clip"]) == {4}
     assert set(by_clip[by_clip["split"] == "train"]["clip"]) == {1, 2}
@@ -133,6 +140,65 @@ def test_splits_by_clip_and_by_scenario(tiny_synthetic):
     assert set(by_scenario[by_scenario["split"] == "test"]["scenario"]) == {"d4"}
     with pytest.raises(ValueError, match="split protocol"):
         assign_split(clips, "subject")
+    with pytest.raises(ValueError, match="in two splits"):
+        check_splits(by_clip)
+    assert "several splits" in check_splits(by_clip, shared_videos=True)
+
+
+def test_the_video_split_puts_no_video_in_two_splits_and_every_person_in_all_three():
+    for subjects in (1, 4, 25):
+        split = assign_split(all_clips(subjects), "video")  # the default
+        assert (split.groupby("video")["split"].nunique() == 1).all()
+        for _, group in split.groupby(["subject", "action"]):  # per person x action: 1 test, 1 val, 2 train videos
+            videos = group.drop_duplicates("video")["split"].value_counts().to_dict()
+            assert videos == {"train": 2, "val": 1, "test": 1}
+        for name in ("train", "val", "test"):
+            assert set(split.loc[split["split"] == name, "subject"]) == set(range(1, subjects + 1))
+        tested = split[split["split"] == "test"]
+        assert set(tested["scenario"]) == set(SCENARIOS)  # every scenario is tested
+        assert "none in two splits" in check_splits(split)
+    assert assign_split(all_clips(3), "video").equals(assign_split(all_clips(3)))
+    leak = assign_split(all_clips(2), "video")
+    leak.loc[0, "split"] = "test" if leak.loc[0, "split"] != "test" else "train"
+    with pytest.raises(ValueError, match="in two splits"):
+        check_splits(leak)
+    gone = assign_split(all_clips(2), "video")
+    gone.loc[(gone["subject"] == 2) & (gone["split"] == "val"), "split"] = "train"
+    with pytest.raises(ValueError, match=r"identities \[2\] have no clip in the val split"):
+        check_splits(gone)
+
+
+def test_prepare_data_uses_the_video_split(tiny_data):
+    m = tiny_data.manifest
+    assert (m.groupby("video")["split"].nunique() == 1).all()
+    assert all(set(m.loc[m["split"] == s, "subject"]) == set(m["subject"]) for s in ("train", "val", "test"))
+
+
+# ----------------------------------------------------------------------------------------------- populations
+def test_a_population_of_25_shares_nothing_with_its_pretraining_population():
+    people = draw_population(0, 25)
+    others = draw_population(1000, 25, avoid=(0, 25))
+    assert len(people) == len(others) == 25
+    mine = [o.signature() for s in people for o in s.outfits]
+    theirs = [o.signature() for s in others for o in s.outfits]
+    assert len(set(mine)) == 50 and not set(mine) & set(theirs)  # no outfit twice, none shared
+    for a in people:
+        for b in others:
+            assert np.linalg.norm(np.subtract(a.hair, b.hair)) >= HAIR_MIN_DISTANCE
+            assert np.linalg.norm(a.body() - b.body()) >= BODY_MIN_DISTANCE
+    assert draw_population(0, 25) == people and make_subject(0, 25, subjects=25) == people[24]
+    assert {g.pattern for s in people for o in s.outfits for g in (o.shirt, o.pants)} == {"plain", "stripes",
+                                                                                         "checker"}
+    assert np.ptp([s.height for s in people]) > 12 and np.ptp([s.cadence for s in people]) > 0.2
+
+
+def test_the_25th_person_renders(tmp_path):
+    frames, segs = render_video(0, 25, "walking", "d3", clips=1, clip_frames=10, size=(80, 60),
+                                subject=draw_population(0, 25)[24])
+    assert frames.shape[1:] == (60, 80, 3) and len(segs) == 1 and frames.std() > 5
+    root = make_kth_like(tmp_path / "pre", subjects=2, scenarios=("d1",), clip_frames=8, seed=1000, avoid=(0, 25),
+                         workers=1, log=None)
+    assert '"avoid": [0, 25]' in (root / "synthetic.json").read_text()
 
 
 # ----------------------------------------------------------------------------------------------- IXMAS
@@ -155,7 +221,12 @@ def test_ixmas_manifest_selection_and_split(tmp_path):
                                 frames)
     m = ixmas_manifest(tmp_path, actions=("check-watch",), log=None)
     assert set(m["action"]) == {"check-watch"} and set(m["camera"]) == {0, 1}  # two lowest cameras per take
-    group = m[m["actor"] == "alba"]
+    assert (m.groupby(["actor", "take"])["split"].nunique() == 1).all()  # default: no take in two splits
+    assert m.groupby("actor")["split"].apply(set).tolist() == [{"train", "val", "test"}] * 2
+    assert m.loc[m["actor"] == "alba"].groupby("take")["split"].first().to_dict() == {1: "test", 2: "val",
+                                                                                     3: "train"}
+    student = ixmas_manifest(tmp_path, actions=("check-watch",), protocol="student", log=None)
+    group = student[student["actor"] == "alba"]
     assert group[["take", "camera", "split"]].values.tolist() == [
         [1, 0, "train"], [1, 1, "train"], [2, 0, "train"], [2, 1, "val"], [3, 0, "test"], [3, 1, "test"]]
     assert (m["end"] == 5).all() and sorted(m["subject"].unique()) == ["alba", "daniel"]

@@ -4,9 +4,9 @@ import pytest
 import torch
 
 import bdqlib.models as models
-from bdqlib.adversarial import make_models, model_weights
 from bdqlib.config import make_config
-from bdqlib.models import (PretrainedWeightsUnavailable, action_model, privacy_logits, privacy_model, small2d, small3d,
+from bdqlib.models import (PretrainedWeightsUnavailable, action_model, build_model, init_weights, make_models,
+                           model_level, privacy_logits, privacy_model, small2d, small3d, small_weights_file,
                            video_frames)
 
 
@@ -63,12 +63,12 @@ def test_small_pretrained_weights_must_exist_or_be_declined(tmp_path):
         make_models(cfg, 6, 10, "cpu")
     t, p = make_models(make_config("cpu", weights="none"), 6, 10, "cpu")  # random init: only when asked
     assert t[-1].out_features == 6 and p[-1].out_features == 10
-    assert model_weights(make_config("paper"), "action") == "pretrained"  # big models: the known download
+    assert init_weights(make_config("paper"), "i3d_r50") == "pretrained"  # big models: the known download
+    assert init_weights(make_config("paper"), "resnet50", "none") == "none"  # an attacker from random init
 
 
-def _weights_file(cfg, kind):
-    from bdqlib.pretrain import weights_file
-    path = weights_file(cfg, kind)
+def _weights_file(cfg, name):
+    path = small_weights_file(cfg, name)
     path.parent.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -76,8 +76,8 @@ def _weights_file(cfg, kind):
 def test_pretrained_small_models_load_and_get_a_new_head(tmp_path):
     cfg = make_config("cpu", weights_dir=str(tmp_path))
     src_t, src_p = small3d(6, cfg.action_width), small2d(10, cfg.privacy_width)
-    torch.save(src_t.state_dict(), _weights_file(cfg, "action"))
-    torch.save(src_p.state_dict(), _weights_file(cfg, "privacy"))
+    torch.save(src_t.state_dict(), _weights_file(cfg, "small3d"))
+    torch.save(src_p.state_dict(), _weights_file(cfg, "small2d"))
     t, p = make_models(cfg, 6, 3, "cpu")
     assert torch.equal(t[0][0].weight, src_t[0][0].weight) and torch.equal(p[0][0].weight, src_p[0][0].weight)
     assert p[-1].out_features == 3 and not torch.equal(t[-1].weight, src_t[-1].weight)  # heads are new
@@ -88,5 +88,15 @@ def test_unknown_names():
         action_model("c3d", 6)
     with pytest.raises(ValueError, match="unknown privacy model"):
         privacy_model("vgg", 6)
+    with pytest.raises(ValueError, match="unknown privacy model"):
+        build_model("c3d", 6)
     with pytest.raises(PretrainedWeightsUnavailable):
         models.load_checkpoint("small2d", "pretrained")
+
+
+@pytest.mark.parametrize("name", ["mobilenet_v3_small", "efficientnet_b0", "shufflenet_v2_x0_5"])
+def test_any_torchvision_classifier_is_a_frame_attacker_with_a_new_head(name):
+    model = build_model(name, 5)
+    assert model_level(name) == "frame" and model_level("small3d") == "clip"
+    assert privacy_logits(model.eval(), torch.randn(1, 3, 2, 64, 64)).shape == (1, 2, 5)
+    assert models._torchvision_weights(name).url.startswith("https://download.pytorch.org/")

@@ -9,9 +9,11 @@ import pandas as pd
 from bdqlib.baselines import BASELINES
 from bdqlib.encoder import MODULE_NAMES
 
+from .test_params import params
+
 REPO = Path(__file__).resolve().parents[1]
 FIGURES = ("fig3_tradeoff.png", "fig3_quant_steps.png", "fig4_ablation.png", "training_curves.png",
-           "flambda_sweep.png")
+           "flambda_sweep.png", "attacker_convergence.png")
 
 
 def test_sources_and_notebooks_are_in_sync():
@@ -33,12 +35,20 @@ def test_run_all_smoke(tmp_path):
         errors = [o for c in nb["cells"] for o in c.get("outputs", []) if o.get("output_type") == "error"]
         assert not errors, (name, errors)
         assert (run_dir / f"{name}.html").is_file()
-    results = pd.read_csv(run_dir / "results.csv")
+    every = pd.read_csv(run_dir / "results.csv")
+    results = every[every["attacker"] == "strongest"]  # the headline rows; the others are per attacker
     retrain = results[results["protocol"] == "retrain"]
-    expected = {"raw", "bdq", *MODULE_NAMES, *BASELINES}
-    assert set(retrain["method"]) == expected
-    assert sorted(retrain.loc[retrain["method"] == "bdq", "alpha"]) == [0.0, 1.0, 2.0, 4.0]
+    defaults = params.declared()
+    modules, baselines = (defaults[name][0].split(",") for name in ("MODULES", "BASELINES"))
+    expected = {"raw", "bdq", *modules, *baselines}
+    assert set(retrain["method"]) == expected and set(modules) <= set(MODULE_NAMES) and set(baselines) <= set(BASELINES)
+    assert sorted(retrain.loc[retrain["method"] == "bdq", "alpha"]) == [float(a) for a in
+                                                                         defaults["ALPHAS"][0].split(",")]
     assert set(results[results["protocol"] == "frozen_clean"]["method"]) == expected
+    attackers = json.loads((run_dir / "run.json").read_text())["attackers"].split(",")
+    per_encoder = every.groupby(["method", "alpha", "protocol"], dropna=False)["attacker"].apply(sorted)
+    assert all(a == sorted(attackers + ["strongest"]) for a in per_encoder)
+    assert (every["split"] == "video").all() and (every.loc[every["protocol"] == "retrain", "epochs_trained"] >= 1).all()
     assert results[["action_top1", "privacy_top1"]].apply(lambda c: c.between(0, 1)).all().all()
     assert (results["privacy_chance"] == 1 / 3).all() and (results["seed"] == 0).all()
     for figure in FIGURES:
@@ -47,3 +57,24 @@ def test_run_all_smoke(tmp_path):
         assert len(pd.read_csv(run_dir / table)) > 0
     assert json.loads((run_dir / "run.json").read_text())["smoke"] is True
     assert not (REPO / "outputs" / "latest").resolve().is_relative_to(tmp_path)  # a run elsewhere is not "latest"
+
+
+def test_missing_skip_runs_01_on_a_partial_kth_folder_and_names_what_it_skipped(tmp_path, tiny_synthetic):
+    partial = tmp_path / "kth"
+    partial.mkdir()
+    for f in tiny_synthetic.iterdir():
+        if f.name not in ("person02_boxing_d3_uncomp.avi", "person03_walking_d1_uncomp.avi"):
+            (partial / f.name).symlink_to(f)
+    env = {**os.environ, "BDQ_DATA_ROOT": str(tmp_path / "data"), "BDQ_OUTPUTS_ROOT": str(tmp_path / "outputs")}
+    out = tmp_path / "01.ipynb"
+    common = [str(REPO / ".venv/bin/python"), "-m", "papermill", "notebooks/01_preprocess.ipynb", str(out), "-k",
+              "python3", "-p", "DATASET", "kth", "-p", "DATA_DIR", str(partial), "-p", "SMOKE", "True",
+              "-p", "RUN_DIR", str(tmp_path / "run")]
+    refused = subprocess.run(common, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert refused.returncode != 0 and "person02_boxing_d3_uncomp.avi" in refused.stderr + refused.stdout
+    done = subprocess.run(common + ["-p", "MISSING", "skip"], cwd=REPO, env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    text = "".join("".join(o.get("text", "")) for c in json.loads(out.read_text())["cells"] for o in c.get("outputs", []))
+    assert "2 video(s) listed in 00sequences.txt are not in the data folder and were skipped" in text
+    assert "person02_boxing_d3, person03_walking_d1" in text

@@ -41,16 +41,18 @@ def test_time_budget_from_the_environment_and_on_kaggle(roots, monkeypatch):
 
 def test_same_encoder_records_the_existing_result(roots):
     run = pipeline.start_run(run_dir=roots / "run")
-    row = {"dataset": "synthetic", "method": "bdq", "alpha": 1.0, "protocol": "retrain", "split": "clip",
+    row = {"dataset": "synthetic", "method": "bdq", "alpha": 1.0, "protocol": "retrain", "split": "video",
            "action_top1": 0.9, "privacy_top1": 0.2, "action_chance": 1 / 6, "privacy_chance": 0.1, "n_test": 9,
-           "epochs": 8, "seed": 0}
-    run.record(row)
+           "epochs_trained": 8, "seed": 0}
+    run.record({**row, "attacker": "small2d"}, {**row, "attacker": "small3d", "privacy_top1": 0.3},
+               {**row, "attacker": "strongest", "privacy_top1": 0.3, "strongest_attacker": "small3d"})
     out = pipeline.validate(run, None, BDQEncoder(), method="B+D+Q", alpha=1.0, same_as=("bdq", 1.0), log=None)
-    assert out["method"] == "B+D+Q" and out["privacy_top1"] == 0.2
-    assert run.has_result("B+D+Q", 1.0) and len(run.results()) == 2
-    run.record({**row, "method": "raw", "alpha": float("nan"), "privacy_top1": 0.9})  # NaN alpha finds its row
+    assert len(out) == 3 and {r["method"] for r in out} == {"B+D+Q"}  # every attacker's row, renamed
+    assert run.result("B+D+Q", 1.0)["privacy_top1"] == 0.3 and len(run.results()) == 2  # strongest rows
+    assert len(run.results(attacker=None)) == 6 and len(run.rows("B+D+Q", 1.0)) == 3
+    run.record({**row, "method": "raw", "alpha": float("nan"), "attacker": "strongest", "privacy_top1": 0.9})
     out = pipeline.validate(run, None, None, method="pixelate4", same_as=("raw", float("nan")), log=None)
-    assert out["privacy_top1"] == 0.9 and run.result("pixelate4")["privacy_top1"] == 0.9
+    assert out[0]["privacy_top1"] == 0.9 and run.result("pixelate4")["privacy_top1"] == 0.9  # NaN alpha found
 
 
 def test_time_budget_stops_the_notebook_with_a_resumable_message(roots, tiny_cfg, tiny_data, monkeypatch):

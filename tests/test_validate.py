@@ -9,43 +9,60 @@ from bdqlib import BDQEncoder
 from bdqlib.checkpoint import ConfigMismatch
 from bdqlib.metrics import chance_level, f_lambda, privacy_removal, top1
 from bdqlib.results import read_results, record_results
-from bdqlib.validate import evaluate_frozen_clean, validate_encoder
+from bdqlib.validate import STRONGEST, evaluate_frozen_clean, suite_rows, validate_encoder
 
-ROW_KEYS = {"dataset", "method", "alpha", "protocol", "action_top1", "privacy_top1", "action_chance",
-            "privacy_chance", "n_test", "epochs", "seed"}
+ROW_KEYS = {"dataset", "method", "alpha", "protocol", "attacker", "action_top1", "privacy_top1", "action_chance",
+            "privacy_chance", "n_test", "epochs_trained", "best_epoch", "privacy_val_top1", "strongest_attacker",
+            "seed", "split"}
 
 
-def test_tiny_validation_row(tiny_cfg, tiny_data):
+def test_validation_rows_report_every_attacker_and_the_strongest(tiny_cfg, tiny_data):
+    cfg = replace(tiny_cfg, attackers="small2d,small3d@scratch", val_epochs=2, val_patience=1, val_views=1)
     enc = BDQEncoder()
-    row, action, privacy = validate_encoder(enc, tiny_data, tiny_cfg, method="bdq", alpha=1.0, log=None,
-                                            return_models=True)
-    assert ROW_KEYS <= set(row)
-    assert row["method"] == "bdq" and row["alpha"] == 1.0 and row["protocol"] == "retrain"
-    assert 0 <= row["action_top1"] <= 1 and 0 <= row["privacy_top1"] <= 1
-    assert row["action_chance"] == pytest.approx(1 / 6) and row["privacy_chance"] == pytest.approx(1 / 3)
-    assert row["n_test"] == len(tiny_data.test) and row["epochs"] == tiny_cfg.val_epochs
+    rows, probes = validate_encoder(enc, tiny_data, cfg, method="bdq", alpha=1.0, log=None, return_probes=True)
+    assert [r["attacker"] for r in rows] == ["small2d", "small3d@scratch", STRONGEST]
+    for r in rows:
+        assert ROW_KEYS <= set(r) and r["method"] == "bdq" and r["protocol"] == "retrain" and r["split"] == "video"
+        assert 0 <= r["action_top1"] <= 1 and 0 <= r["privacy_top1"] <= 1
+        assert r["action_chance"] == pytest.approx(1 / 6) and r["privacy_chance"] == pytest.approx(1 / 3)
+        assert r["n_test"] == len(tiny_data.test) and 1 <= r["best_epoch"] <= r["epochs_trained"] <= 2
+    top = rows[-1]
+    assert top["privacy_top1"] == max(r["privacy_top1"] for r in rows[:-1])
+    assert top["strongest_attacker"] in ("small2d", "small3d@scratch")
+    assert top["privacy_top1"] == rows[[r["attacker"] for r in rows].index(top["strongest_attacker"])]["privacy_top1"]
     assert all(p.requires_grad for p in enc.parameters())  # validation froze a copy, not the caller's encoder
-    clean = evaluate_frozen_clean(enc, action, privacy, tiny_data, tiny_cfg, method="bdq", alpha=1.0)
-    assert clean["protocol"] == "frozen_clean" and clean["epochs"] == 0
+    attackers = {r.probe.name: (r.model, r.probe.level) for r in probes["attackers"]}
+    clean = evaluate_frozen_clean(enc, tiny_data, cfg, probes["action"].model, attackers, method="bdq", alpha=1.0)
+    assert [r["protocol"] for r in clean] == ["frozen_clean"] * 3 and clean[-1]["attacker"] == STRONGEST
+    assert clean[-1]["privacy_top1"] == max(r["privacy_top1"] for r in clean[:-1]) and clean[0]["epochs_trained"] == 0
+
+
+def test_the_headline_is_the_maximum_over_attackers(tiny_cfg, tiny_data):
+    scores = {"a": {"test_top1": 0.4, "val_top1": 0.5}, "b": {"test_top1": 0.7, "val_top1": 0.3},
+              "c": {"test_top1": 0.1, "val_top1": 0.9}}
+    rows = suite_rows(tiny_cfg, tiny_data, method="raw", alpha=float("nan"), protocol="retrain",
+                      action={"test_top1": 0.8}, attackers=scores)
+    assert rows[-1]["attacker"] == STRONGEST and rows[-1]["privacy_top1"] == 0.7
+    assert rows[-1]["strongest_attacker"] == "b" and rows[-1]["action_top1"] == 0.8
 
 
 def test_validation_is_reproducible_and_resumable(tmp_path, tiny_cfg, tiny_data):
-    cfg = replace(tiny_cfg, val_epochs=2)
+    cfg = replace(tiny_cfg, attackers="small2d", val_epochs=2, val_patience=5, val_views=1)
     raw = BDQEncoder(False, False, False)
     a = validate_encoder(raw, tiny_data, cfg, method="raw", log=None)
-    b = validate_encoder(raw, tiny_data, cfg, method="raw", checkpoint=tmp_path / "v.pt", log=None)
+    b = validate_encoder(raw, tiny_data, cfg, method="raw", checkpoint_dir=tmp_path / "v", log=None)
     assert a == b  # same seed, same data: same numbers, with or without checkpoints
-    c = validate_encoder(raw, tiny_data, cfg, method="raw", checkpoint=tmp_path / "v.pt", log=None)
-    assert c == a  # resumed from the finished checkpoint
+    c = validate_encoder(raw, tiny_data, cfg, method="raw", checkpoint_dir=tmp_path / "v", log=None)
+    assert c == a  # finished probes are read back, not trained again
     with pytest.raises(ConfigMismatch):
-        validate_encoder(BDQEncoder(), tiny_data, cfg, method="raw", checkpoint=tmp_path / "v.pt", log=None)
+        validate_encoder(BDQEncoder(), tiny_data, cfg, method="raw", checkpoint_dir=tmp_path / "v", log=None)
 
 
 def test_results_csv_replaces_rows_with_the_same_key(tmp_path):
     path = tmp_path / "results.csv"
-    base = {"dataset": "synthetic", "method": "bdq", "alpha": 1, "protocol": "retrain", "split": "clip", "seed": 0,
-            "action_top1": 0.5, "privacy_top1": 0.5, "action_chance": 0.2, "privacy_chance": 0.1, "n_test": 9,
-            "epochs": 1}
+    base = {"dataset": "synthetic", "method": "bdq", "alpha": 1, "protocol": "retrain", "split": "video", "seed": 0,
+            "attacker": "strongest", "action_top1": 0.5, "privacy_top1": 0.5, "action_chance": 0.2,
+            "privacy_chance": 0.1, "n_test": 9, "epochs_trained": 1}
     record_results(path, [base, {**base, "method": "raw", "alpha": float("nan")}])
     record_results(path, [{**base, "alpha": 1.0, "action_top1": 0.9}])
     record_results(path, [{**base, "method": "raw", "alpha": float("nan"), "privacy_top1": 0.7}])
@@ -53,7 +70,9 @@ def test_results_csv_replaces_rows_with_the_same_key(tmp_path):
     assert len(table) == 2
     assert table.set_index("method").loc["bdq", "action_top1"] == 0.9
     assert table.set_index("method").loc["raw", "privacy_top1"] == 0.7
-    assert list(table.columns[:4]) == ["dataset", "method", "alpha", "protocol"]
+    assert list(table.columns[:5]) == ["dataset", "method", "alpha", "protocol", "attacker"]
+    record_results(path, [{**base, "attacker": "small2d", "privacy_top1": 0.1}])  # another attacker: a new row
+    assert len(read_results(path)) == 3
 
 
 def test_metrics():

@@ -18,14 +18,14 @@ from .kth import ACTIONS, kth_manifest, parse_sequences
 from .synthetic import make_kth_like
 from .video import VideoReadError, read_frames
 
-__all__ = ["DataBundle", "prepare_data", "make_kth_like", "parse_sequences", "kth_manifest", "ixmas_manifest",
+__all__ = ["DataBundle", "prepare_data", "check_splits", "make_kth_like", "parse_sequences", "kth_manifest", "ixmas_manifest",
            "read_frames", "VideoReadError", "VideoClipDataset", "build_cache", "FrameCache", "CachedFrames",
            "DecodedFrames", "add_labels"]
 
 
 @dataclass
 class DataBundle:
-    manifest: pd.DataFrame      # every clip: labels, split, video path, segment
+    manifest: pd.DataFrame      # every clip: labels, split, video path, segment (attrs["missing_videos"]: skipped)
     actions: tuple              # class names, in label order
     subjects: list              # identities, in label order
     cache: FrameCache
@@ -43,7 +43,9 @@ class DataBundle:
 
     def summary(self) -> str:
         skipped = {s: getattr(self, s).skipped for s in ("train", "val", "test")}
-        return (f"{len(self.manifest)} clips of {self.manifest['video'].nunique()} videos; "
+        missing = self.manifest.attrs.get("missing_videos", [])
+        return (f"{len(self.manifest)} clips of {self.manifest['video'].nunique()} videos"
+                + (f" ({len(missing)} listed videos missing, skipped)" if missing else "") + "; "
                 f"{self.num_actions} actions, {self.num_subjects} identities; "
                 f"train/val/test = {len(self.train)}/{len(self.val)}/{len(self.test)} clips"
                 + (f" (skipped as shorter than t: {skipped})" if any(skipped.values()) else ""))
@@ -62,15 +64,36 @@ def load_manifest(cfg, *, root="data", log=print) -> tuple[pd.DataFrame, tuple]:
     """The labelled manifest of cfg.dataset (generating the synthetic data if needed) and its action names."""
     data_dir = Path(cfg.data_dir) if cfg.data_dir else default_data_dir(cfg.dataset, root)
     if cfg.dataset == "synthetic":
-        make_kth_like(data_dir, subjects=cfg.synthetic_subjects, seed=cfg.synthetic_seed, log=log)
+        make_kth_like(data_dir, subjects=cfg.synthetic_subjects, seed=cfg.synthetic_seed,
+                      avoid=tuple(cfg.synthetic_avoid) or None, log=log)
         manifest, actions = kth_manifest(data_dir, protocol=cfg.protocol, log=log), ACTIONS
     elif cfg.dataset == "kth":
-        manifest, actions = kth_manifest(data_dir, protocol=cfg.protocol, log=log), ACTIONS
+        manifest, actions = kth_manifest(data_dir, protocol=cfg.protocol, missing=cfg.missing, log=log), ACTIONS
     elif cfg.dataset == "ixmas":
-        manifest, actions = ixmas_manifest(data_dir, log=log), STUDENT_ACTIONS
+        split = {"video": "take", "clip": "student"}.get(cfg.protocol, cfg.protocol)  # no take in two splits
+        manifest, actions = ixmas_manifest(data_dir, protocol=split, log=log), STUDENT_ACTIONS
     else:
         raise ValueError(f"unknown dataset {cfg.dataset!r}; choose synthetic, kth or ixmas")
     return add_labels(manifest, actions), actions
+
+
+def check_splits(manifest: pd.DataFrame, *, shared_videos: bool = False) -> str:
+    """Raise ValueError unless every identity is in train, val and test and (unless `shared_videos`, the clip
+    split's known leak) no video is in two splits; returns a one-line summary."""
+    used = manifest[manifest["split"].isin(["train", "val", "test"])]
+    splits_of = used.groupby("video")["split"].nunique()
+    if not shared_videos and (splits_of > 1).any():
+        video = splits_of.index[splits_of > 1][0]
+        raise ValueError(f"video {video} is in {sorted(used.loc[used['video'] == video, 'split'].unique())}: "
+                         f"{int((splits_of > 1).sum())} video(s) in two splits")
+    for split in ("train", "val", "test"):
+        missing = sorted(set(used["subject"]) - set(used.loc[used["split"] == split, "subject"]))
+        if missing:
+            raise ValueError(f"identities {missing[:5]} have no clip in the {split} split")
+    counts = used.groupby("split")["video"].nunique()
+    return (f"{used['subject'].nunique()} identities in every split; videos train/val/test = "
+            f"{counts.get('train', 0)}/{counts.get('val', 0)}/{counts.get('test', 0)}"
+            + (" (clips of one video are in several splits)" if shared_videos else ", none in two splits"))
 
 
 def prepare_data(cfg, *, root="data", cache_root=None, log=print) -> DataBundle:
@@ -83,6 +106,7 @@ def prepare_data(cfg, *, root="data", cache_root=None, log=print) -> DataBundle:
     frames = manifest["video"].map(cache.num_frames)
     manifest["end"] = manifest["end"].clip(upper=frames)
     manifest = manifest[manifest["start"] <= manifest["end"]].reset_index(drop=True)
+    check_splits(manifest, shared_videos=cfg.protocol == "clip")
     source = CachedFrames(cache)
     common = dict(num_frames=cfg.num_frames, size=cfg.size, mean=cfg.mean, std=cfg.std, short_clips=cfg.short_clips,
                   scales=cfg.crop_scales)

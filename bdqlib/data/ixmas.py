@@ -8,8 +8,14 @@ index in sorted order); the action is the target.
 Default selection (student report §3.2): six actions (check watch, point, kick, sit down, get up, walk), two views
 per actor and take, all three takes. The students chose the two most frontal cameras by hand, so their released
 folder holds exactly two cameras per take; if a directory holds more, we keep the two lowest-numbered cameras of
-each (actor, take, action) unless `cameras` names them. Split (their deterministic rule): within each
-(actor, action), clips sorted by (take, camera): the first three train, the fourth validates, the last two test.
+each (actor, take, action) unless `cameras` names them.
+
+Splits (`protocol`):
+* "take" (default): no take in two splits. Within each (actor, action), one take tests, the next validates and
+  the third trains, rotating with actor and action (test take = takes[(actor + action) mod 3]); both camera views
+  of a take stay together, since they film the same performance at the same moment.
+* "student": the student reproduction's rule -- clips sorted by (take, camera), the first three train, the
+  fourth validates, the last two test -- which puts the two views of the second take in train and validation.
 """
 from __future__ import annotations
 
@@ -42,7 +48,7 @@ def parse_ixmas_name(name: str) -> dict:
 
 
 def ixmas_manifest(data_dir, *, actions=STUDENT_ACTIONS, views: int = 2, cameras=None, strict: bool = True,
-                   log=print) -> pd.DataFrame:
+                   protocol: str = "take", log=print) -> pd.DataFrame:
     """Clips of an IXMAS directory with `path`, `subject` (= actor), `start`/`end` (whole file) and `split`.
 
     strict: raise if an (actor, action) group does not have 3 takes x `views` cameras (the student's check).
@@ -67,8 +73,16 @@ def ixmas_manifest(data_dir, *, actions=STUDENT_ACTIONS, views: int = 2, cameras
         actor, action = df.loc[bad[0], "actor"], df.loc[bad[0], "action"]
         raise ValueError(f"IXMAS: expected {3 * views} clips (3 takes x {views} views) for actor {actor!r}, "
                          f"action {action!r} in {data_dir}, found {int(sizes[bad[0]])} (pass strict=False to accept)")
-    position = df.groupby(["actor", "action"]).cumcount()
-    df["split"] = ["train" if i < 3 else "val" if i == 3 else "test" for i in position]
+    if protocol == "take":
+        actors = {a: i for i, a in enumerate(sorted(df["actor"].unique()))}
+        takes = df.groupby(["actor", "action"])["take"].transform(lambda t: t.rank(method="dense").astype(int) - 1)
+        turn = df["actor"].map(actors) + df["action"].map(actions.index)
+        df["split"] = ((takes - turn) % 3).map({0: "test", 1: "val", 2: "train"})
+    elif protocol == "student":
+        position = df.groupby(["actor", "action"]).cumcount()
+        df["split"] = ["train" if i < 3 else "val" if i == 3 else "test" for i in position]
+    else:
+        raise ValueError(f"IXMAS split protocol must be 'take' or 'student', got {protocol!r}")
     df["subject"] = df["actor"]
     df["start"] = 1
     df["end"] = [video_info(p)["frames"] for p in df["path"]]

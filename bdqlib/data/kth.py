@@ -5,14 +5,20 @@ each video the start-end frames (1-based, inclusive) of its four action segments
 CRLF endings, tabs and spaces mixed, one `*missing*` entry (person13_handclapping_d3), five entries with three
 segments and two with segments out of order; it parses to 2391 clips from 599 videos.
 
-Privacy splits must put every identity in train and test, so they split by clip or by scenario, never by subject
-(KTH's own split is by subject, made for action recognition only):
-* "clip" (default): clips 1-2 of every video train, clip 3 validates, clip 4 tests. The student reproduction used
-  clips 2/3/4 and left clip 1 unused; we also train on clip 1 (pass train_clips=(2,) for theirs). Every video and
-  condition is in every split, so differences between encoders are not confounded with a change of clothes or
-  scene between train and test.
-* "scenario" (SPPA, seed 003 §4.1): each action performed twice per person in train, once in validation and test
-  -- train d1+d4, validate d2, test d3 (different clothes: identity must then come from body and motion).
+Privacy splits must put every identity in train, validation and test, so they cannot split by subject (KTH's own
+split is by subject, made for action recognition only). Choices (`protocol`):
+* "video" (default): no video in two splits. For each person x action, one scenario's video tests, another's
+  validates and the other two train, rotating with person and action (test scenario = d[(person + action) mod 4],
+  validation the next one), so every scenario is tested and every person appears in all three splits -- the
+  way SPPA's released code holds out one scenario per person x action, plus a validation video. Clips of one
+  video share its background, lighting and camera position: with this split an attacker must recognise the
+  person, not the video.
+* "clip": clips 1-2 of every video train, clip 3 validates, clip 4 tests (the student reproduction used 2/3/4).
+  Kept for comparison only: the same videos are in every split, so P can re-identify the *video* (background,
+  position, lighting) instead of the person, which inflates raw privacy and lets an attacker recover "identity"
+  from whatever an encoder keeps of the scene.
+* "scenario" (SPPA, seed 003 §4.1): train d1+d4, validate d2, test d3 (different clothes: identity must then come
+  from body and motion).
 """
 from __future__ import annotations
 
@@ -82,16 +88,22 @@ def parse_sequences(path) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-def assign_split(clips: pd.DataFrame, protocol: str = "clip", *, train_clips=(1, 2), val_clips=(3,),
+def assign_split(clips: pd.DataFrame, protocol: str = "video", *, train_clips=(1, 2), val_clips=(3,),
                  test_clips=(4,), train_scenarios=("d1", "d4"), val_scenarios=("d2",),
                  test_scenarios=("d3",)) -> pd.DataFrame:
     """A copy of `clips` with a `split` column: train / val / test, or unused (see the module docstring)."""
+    if protocol == "video":
+        turn = (clips["subject"].astype(int) + clips["action"].map(ACTIONS.index)) % len(SCENARIOS)
+        slot = (clips["scenario"].map(SCENARIOS.index) - turn) % len(SCENARIOS)  # 0 test, 1 val, 2-3 train
+        out = clips.copy()
+        out["split"] = slot.map({0: "test", 1: "val", 2: "train", 3: "train"})
+        return out
     if protocol == "clip":
         key, groups = clips["clip"], (train_clips, val_clips, test_clips)
     elif protocol == "scenario":
         key, groups = clips["scenario"], (train_scenarios, val_scenarios, test_scenarios)
     else:
-        raise ValueError(f"split protocol must be 'clip' or 'scenario', got {protocol!r}")
+        raise ValueError(f"split protocol must be 'video', 'clip' or 'scenario', got {protocol!r}")
     out = clips.copy()
     out["split"] = "unused"
     for name, values in zip(("train", "val", "test"), groups):
@@ -99,7 +111,7 @@ def assign_split(clips: pd.DataFrame, protocol: str = "clip", *, train_clips=(1,
     return out
 
 
-def kth_manifest(data_dir, *, sequences=None, protocol: str = "clip", missing: str = "error", log=print,
+def kth_manifest(data_dir, *, sequences=None, protocol: str = "video", missing: str = "error", log=print,
                  **split_args) -> pd.DataFrame:
     """Clips of a KTH-format directory with their video `path` and `split`.
 
@@ -116,10 +128,12 @@ def kth_manifest(data_dir, *, sequences=None, protocol: str = "clip", missing: s
         absent = sorted(clips.loc[~present, "video"].unique())
         if missing == "error":
             raise FileNotFoundError(f"{len(absent)} video(s) listed in 00sequences.txt are missing from {data_dir}, "
-                                    f"e.g. {absent[0]}_uncomp.avi (pass missing='skip' to use the rest)")
+                                    f"e.g. {absent[0]}_uncomp.avi (set MISSING='skip' -- missing='skip' in Python -- to use the rest)")
         if missing != "skip":
             raise ValueError(f"missing must be 'error' or 'skip', got {missing!r}")
         if log:
-            log(f"[kth] {len(absent)} listed video(s) not in {data_dir}: skipped")
+            log(f"[kth] {len(absent)} listed video(s) not in {data_dir}: skipped ({', '.join(absent[:10])}"
+                f"{', ...' if len(absent) > 10 else ''})")
         clips = clips[present].reset_index(drop=True)
+        clips.attrs["missing_videos"] = absent
     return assign_split(clips, protocol, **split_args)

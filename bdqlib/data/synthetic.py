@@ -4,16 +4,22 @@
 distributed) and a `00sequences.txt` in the official layout (CRLF, tab-separated, four `start-end` segments per
 video), so the very same KTH code path reads it.
 
-What makes it a fair stand-in for KTH's privacy task:
-* Identity (the privacy label) lives in cues that survive Blur and Difference, as on real KTH: clothing colour
-  and pattern (a moving striped shirt leaves striped difference edges), hair colour, body height and proportions,
-  limb and torso width, head size and shape, gait cadence and arm swing. Every clothing intensity lies between the
-  indoor and the outdoor background, so the sign of a frame difference carries no identity, only its magnitude
-  and shape do -- which is what a learned quantization can remove.
+What the synthetic people can and cannot show:
+* Identity (the privacy label) is carried by a mix of cues at the strengths they have in real footage, none of
+  them chosen for what BDQ does or does not remove: clothing (plain, striped or checked garments with several
+  pattern periods and contrasts, colours from dark to light), hair colour and length, skin tone, body height and
+  proportions (limb, torso and head size), and gait (cadence and arm swing). Each person has two outfits: d3 is
+  "different clothes", as in KTH, so clothes alone cannot carry identity across scenarios.
 * Action (the target) needs time: walking, jogging and running differ in speed and cadence; boxing, handclapping
   and handwaving in limb trajectories.
-* Scenarios follow KTH: d1 outdoor, d2 outdoor with the camera zooming (scale variation), d3 outdoor in a
-  second outfit (different clothes), d4 indoor (dark walls). Backgrounds depend on the video, never on the subject.
+* Scenarios follow KTH: d1 outdoor, d2 outdoor with the camera zooming (scale variation), d3 outdoor in the
+  second outfit, d4 indoor (dark walls). Backgrounds, lighting and sensor noise depend on the video, never on
+  the subject.
+* It cannot show how BDQ fares on real faces, hair texture or real backgrounds: the people are rendered stick
+  figures with textured garments at KTH's 160x120. Whether BDQ removes their identity is an outcome to measure.
+
+A population can be drawn so that it shares no outfit, hair or body with another (`avoid=`): the cpu profile's
+pretraining population (our stand-in for ImageNet/Kinetics) avoids the evaluated one.
 
 Everything is drawn from `numpy.random.SeedSequence([seed, ...])`, so the same arguments give the same files.
 """
@@ -24,7 +30,7 @@ import json
 import math
 import time
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -40,18 +46,25 @@ LOCOMOTION_SPEED = {"walking": 1.6, "jogging": 2.6, "running": 3.6}  # px/frame 
 
 @dataclass(frozen=True)
 class Garment:
-    pattern: str       # stripes | checker
+    pattern: str       # plain | stripes | checker
     angle: float       # pattern orientation, degrees
-    period: float      # pattern period, px at 160x120 and scale 1 (2.8-4 px at the cpu profile's 64x48)
-    contrast: float    # pattern amplitude (+-), grey levels
+    period: float      # pattern period, px at 160x120 and scale 1
+    contrast: float    # pattern amplitude (+-), grey levels (0 for plain)
 
 
 @dataclass(frozen=True)
 class Outfit:
     shirt: Garment     # torso and sleeves
     pants: Garment
-    shirt_colour: tuple  # RGB before the video's lighting: a subtle hue at a brightness shared by everyone
+    shirt_colour: tuple  # RGB before the video's lighting
     pants_colour: tuple
+
+    def signature(self) -> tuple:
+        """What makes two outfits "the same outfit": patterns, periods, angles and colour classes."""
+        def garment(g, colour):
+            hue, _, value = colorsys.rgb_to_hsv(*(c / 255 for c in colour))
+            return (g.pattern, g.period, g.angle if g.pattern != "plain" else 0, int(value * 5), int(hue * 6))
+        return garment(self.shirt, self.shirt_colour) + garment(self.pants, self.pants_colour)
 
 
 @dataclass(frozen=True)
@@ -63,47 +76,102 @@ class Subject:
     head_aspect: float
     cadence: float     # multiplies every action's frequency
     swing: float       # multiplies arm amplitudes
+    skin: tuple        # RGB
+    hair: tuple        # RGB
+    hair_length: float  # 0 = cropped (cap on the crown) .. 1 = down to the shoulders
     outfits: tuple     # (regular, different clothes for d3)
 
+    def body(self) -> np.ndarray:
+        """Build and gait, each scaled to [0, 1] over its range (for "the same body" comparisons)."""
+        values = [getattr(self, k) for k in BODY_RANGES]
+        return np.array([(v - lo) / (hi - lo) for v, (lo, hi) in zip(values, BODY_RANGES.values())])
 
-def _colour(rng, hue=None, value=(125, 140), saturation=(0.2, 0.45)):
-    """An RGB colour whose every channel lies in [~70, 140]: at least 35 grey levels darker than the outdoor
-    background (~176) and brighter than the indoor one (~30), so a moving edge has the same sign for everyone."""
+
+# Ranges of build and gait, px at 160x120 (KTH's people are ~75-100 px tall there).
+BODY_RANGES = {"height": (80.0, 104.0), "limb": (4.5, 7.5), "torso": (13.0, 21.0), "head": (6.5, 8.8),
+               "head_aspect": (0.9, 1.15), "cadence": (0.8, 1.2), "swing": (0.6, 1.3)}
+PATTERNS = ("plain", "stripes", "checker")
+PERIODS = (5.0, 7.0, 9.5, 13.0)       # px at 160x120 (2-5.5 px at the cpu profile's 64x48)
+CONTRASTS = (12.0, 22.0, 35.0)        # grey levels
+ANGLES = (0.0, 45.0, 90.0, 135.0)
+# "The same" across populations: outfits with one signature, hair within this RGB distance, bodies within this
+# distance in the [0, 1]-scaled build-and-gait space.
+HAIR_MIN_DISTANCE = 30.0
+BODY_MIN_DISTANCE = 0.25
+
+
+def _colour(rng, hue=None, value=(45, 215), saturation=(0.05, 0.35)):
+    """An RGB colour (ints) of the given value (0-255) and saturation ranges; hue uniform unless given."""
     h = rng.uniform(0, 1) if hue is None else hue % 1.0
     rgb = colorsys.hsv_to_rgb(h, rng.uniform(*saturation), rng.uniform(*value) / 255)
     return tuple(int(round(c * 255)) for c in rgb)
 
 
-ANGLES = (0.0, 45.0, 90.0, 135.0)
-# Every outfit is a distinct (shirt pattern, shirt angle, trouser angle) triple: 2 x 4 x 4 = 32 outfits, enough
-# for 16 people with two outfits each before any repeats. The period is the same for everyone (the multi-scale
-# crop zooms by up to 2x, so a period could not tell people apart anyway) and the contrast varies little.
-OUTFITS = [(pattern, a, b) for pattern in ("stripes", "checker") for a in ANGLES for b in ANGLES]
+def _garment(rng) -> Garment:
+    pattern = PATTERNS[int(rng.choice(3, p=(0.4, 0.35, 0.25)))]  # plain clothes are the most common
+    if pattern == "plain":
+        return Garment("plain", 0.0, PERIODS[0], 0.0)
+    return Garment(pattern, float(rng.choice(ANGLES)), float(rng.choice(PERIODS)), float(rng.choice(CONTRASTS)))
 
 
-def _outfit(rng, index: int) -> Outfit:
-    pattern, shirt_angle, pants_angle = OUTFITS[index % len(OUTFITS)]
-    hue = index * 0.618034  # golden-ratio hues: neighbours in the list never share a colour
-    return Outfit(Garment(pattern, shirt_angle, float(rng.uniform(8.0, 9.0)), float(rng.uniform(30, 38))),
-                  Garment("stripes", pants_angle, float(rng.uniform(8.0, 9.0)), float(rng.uniform(30, 38))),
-                  _colour(rng, hue, (112, 124), (0.05, 0.10)), _colour(rng, hue + 0.5, (112, 124), (0.05, 0.10)))
+def _outfit(rng) -> Outfit:
+    return Outfit(_garment(rng), _garment(rng), _colour(rng), _colour(rng, value=(35, 190)))
 
 
-def outfit_order(seed: int) -> list:
-    """A seed-dependent permutation of OUTFITS: person p wears outfits 2(p-1) and 2(p-1)+1 of it."""
-    return [int(i) for i in np.random.default_rng(np.random.SeedSequence([seed, 104729])).permutation(len(OUTFITS))]
+def _hair(rng) -> tuple:
+    """Natural hair colours: black, browns, auburn, blond, grey."""
+    kind = rng.integers(5)
+    if kind == 4:  # grey / white
+        v = rng.uniform(120, 215)
+        return tuple(int(v + rng.uniform(-6, 6)) for _ in range(3))
+    hue = rng.uniform(0.02, 0.12)
+    value = {0: (20, 50), 1: (50, 95), 2: (80, 130), 3: (140, 210)}[int(kind)]
+    return _colour(rng, hue, value, (0.3, 0.75))
 
 
-def make_subject(seed: int, person: int) -> Subject:
-    """A person's identity: clothing patterns (the strongest cue), body proportions, hair, gait."""
-    rng = np.random.default_rng(np.random.SeedSequence([seed, person, 7919]))
-    order = outfit_order(seed)
-    # People differ less in build than in clothing: the body is the weak residual cue BDQ cannot remove.
-    return Subject(height=float(rng.uniform(89, 97)), limb=float(rng.uniform(5.5, 7.0)),
-                   torso=float(rng.uniform(15, 19)), head=float(rng.uniform(7.0, 8.0)),
-                   head_aspect=float(rng.uniform(0.95, 1.1)),
-                   cadence=float(rng.uniform(0.88, 1.12)), swing=float(rng.uniform(0.75, 1.15)),
-                   outfits=tuple(_outfit(rng, order[2 * (person - 1) + k]) for k in range(2)))
+def _candidate(rng) -> Subject:
+    body = {k: float(rng.uniform(lo, hi)) for k, (lo, hi) in BODY_RANGES.items()}
+    return Subject(**body, skin=_colour(rng, rng.uniform(0.02, 0.1), (90, 215), (0.2, 0.55)), hair=_hair(rng),
+                   hair_length=float(rng.uniform(0, 1)), outfits=(_outfit(rng), _outfit(rng)))
+
+
+def _clashes(cand: Subject, others, signatures: set) -> bool:
+    if any(o.signature() in signatures for o in cand.outfits) or cand.outfits[0].signature() == cand.outfits[1].signature():
+        return True
+    for o in others:
+        if np.linalg.norm(np.subtract(cand.hair, o.hair)) < HAIR_MIN_DISTANCE:
+            return True
+        if np.linalg.norm(cand.body() - o.body()) < BODY_MIN_DISTANCE:
+            return True
+    return False
+
+
+def draw_population(seed: int, subjects: int, *, avoid: tuple | None = None) -> list:
+    """The `subjects` people of a population (person p is element p-1), deterministic from `seed`.
+
+    Within a population no two outfits are the same (see `Outfit.signature`). avoid=(seed, subjects) names
+    another population to share nothing with: no outfit, no hair colour within HAIR_MIN_DISTANCE, no body within
+    BODY_MIN_DISTANCE of any of its people.
+    """
+    others = draw_population(*avoid) if avoid else []
+    signatures = {o.signature() for s in others for o in s.outfits}
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 7919]))
+    people = []
+    for _ in range(subjects):
+        for _attempt in range(10_000):
+            cand = _candidate(rng)
+            if not _clashes(cand, others, signatures):
+                break
+        else:
+            raise RuntimeError(f"could not draw {subjects} people that share nothing with population {avoid}")
+        people.append(cand)
+        signatures.update(o.signature() for o in cand.outfits)
+    return people
+
+
+def make_subject(seed: int, person: int, *, subjects: int | None = None, avoid: tuple | None = None) -> Subject:
+    """Person `person` (1-based) of the population drawn by `draw_population(seed, subjects, avoid=avoid)`."""
+    return draw_population(seed, subjects or person, avoid=avoid)[person - 1]
 
 
 # ----------------------------------------------------------------------------------------------- backgrounds
@@ -221,7 +289,7 @@ def _texture(g: Garment, u, v, scale):
 def draw_person(img, subj: Subject, outfit: Outfit, colours: dict, p: dict, origin, scale: float, facing: int):
     """Draw the posed figure onto float32 image `img` (in place); `origin` = feet midpoint in image px.
 
-    `colours` holds the RGB of "shirt", "pants" and "skin" in this video.
+    `colours` holds the RGB of "shirt", "pants", "skin" and "hair" in this video (the person's, under its light).
 
     Each garment is rasterised as one anti-aliased mask over the figure's bounding box and filled with its colour
     and pattern in coordinates attached to the hip, so the texture moves with the body (as real clothing does)
@@ -283,8 +351,13 @@ def draw_person(img, subj: Subject, outfit: Outfit, colours: dict, p: dict, orig
     for sh, elbow, hand in arms:
         cv2.circle(img, _pt(hand), int(round(limb * 0.55 * (1 << _SHIFT))), colours["skin"], -1, cv2.LINE_AA, _SHIFT)
     axes = (int(round(r * (1 << _SHIFT))), int(round(r * subj.head_aspect * (1 << _SHIFT))))
+    length = subj.hair_length
+    if length > 0.4:  # long hair falls behind the head towards the shoulders
+        back = (head[0] - (0 if p["front"] else facing * r * 0.8), head[1] + r * (0.2 + 0.9 * length))
+        _line(img, head, back, colours["hair"], r * (0.9 + 0.6 * length))
     cv2.ellipse(img, _pt(head), axes, 0, 0, 360, colours["skin"], -1, cv2.LINE_AA, _SHIFT)
-    cv2.ellipse(img, _pt(head), axes, 0, 180, 360, colours["hair"], -1, cv2.LINE_AA, _SHIFT)
+    cv2.ellipse(img, _pt(head), axes, 0, 180 - 60 * length, 360 + 60 * length, colours["hair"], -1, cv2.LINE_AA,
+                _SHIFT)
 
 
 # ----------------------------------------------------------------------------------------------- videos
@@ -299,13 +372,16 @@ def _segments(rng, clips: int, clip_frames: int):
 
 
 def render_video(seed: int, person: int, action: str, scenario: str, *, clips: int, clip_frames: int,
-                 size: tuple[int, int]):
-    """Frames (T, H, W, 3) uint8 RGB and the annotated segments of one video."""
+                 size: tuple[int, int], subject: Subject | None = None):
+    """Frames (T, H, W, 3) uint8 RGB and the annotated segments of one video.
+
+    subject: the person's identity (default: person `person` of `draw_population(seed, person)`).
+    """
     w, h = size
     k = w / 160.0  # everything is designed at 160x120 and scaled to `size`
     rng = np.random.default_rng(np.random.SeedSequence(
         [seed, person, ACTIONS.index(action), SCENARIOS.index(scenario)]))
-    subj = make_subject(seed, person)
+    subj = subject or make_subject(seed, person)
     outfit = subj.outfits[1 if scenario == "d3" else 0]
     segs, total = _segments(rng, clips, clip_frames)
     ground = int(round((112 + rng.integers(-3, 3)) * k))
@@ -321,12 +397,11 @@ def render_video(seed: int, person: int, action: str, scenario: str, *, clips: i
     phase0 = float(rng.uniform(0, 2 * math.pi))
     centre_x = w / 2 + rng.uniform(-8, 8) * k
     boxing_facing = 1 if rng.random() < 0.5 else -1
-    # Garments keep their subtle hue from video to video (lighting shifts it by a few grey levels). Over a whole
-    # garment in a frame the hue is easy to see; along the thin moving edges of a frame difference it is not.
-    light = rng.uniform(-4, 4, 3)
-    colours = {"shirt": tuple(np.add(outfit.shirt_colour, light)), "pants": tuple(np.add(outfit.pants_colour, light)),
-               "skin": _colour(rng, rng.uniform(0.03, 0.1), (125, 140), (0.2, 0.35)),
-               "hair": _colour(rng, None, (70, 95), (0.1, 0.3))}  # hair under a hat or hood: varies
+    # The person's colours under this video's lighting: a gain (exposure) and a small colour cast.
+    gain, cast = rng.uniform(0.9, 1.1), rng.uniform(-5, 5, 3)
+    colours = {name: tuple(np.clip(np.multiply(c, gain) + cast, 0, 255))
+               for name, c in (("shirt", outfit.shirt_colour), ("pants", outfit.pants_colour), ("skin", subj.skin),
+                               ("hair", subj.hair))}
     noise = rng.standard_normal((16, h, w, 3), dtype=np.float32) * 2.0  # sensor noise, a bank drawn once
     pose_t = 0  # stationary actions pause between segments: the pose freezes at the last annotated frame
     for t in range(total):
@@ -358,8 +433,9 @@ def sequences_line(video: str, segs) -> str:
 
 
 def _write_one(job):
-    root, seed, person, action, scenario, clips, clip_frames, size = job
-    frames, segs = render_video(seed, person, action, scenario, clips=clips, clip_frames=clip_frames, size=size)
+    root, seed, person, action, scenario, clips, clip_frames, size, subject = job
+    frames, segs = render_video(seed, person, action, scenario, clips=clips, clip_frames=clip_frames, size=size,
+                                subject=subject)
     video = f"person{person:02d}_{action}_{scenario}"
     write_video(Path(root) / f"{video}_uncomp.avi", frames, fps=FPS)
     return video, segs
@@ -367,7 +443,7 @@ def _write_one(job):
 
 def make_kth_like(root, *, subjects: int = 10, scenarios=SCENARIOS, clips_per_video: int = 4,
                   clip_frames: int = 40, seed: int = 0, size: tuple[int, int] = (160, 120), workers: int = 2,
-                  log=print):
+                  avoid: tuple | None = None, log=print):
     """Write the synthetic dataset into `root` (created) and return `root` as a Path.
 
     Args:
@@ -378,11 +454,13 @@ def make_kth_like(root, *, subjects: int = 10, scenarios=SCENARIOS, clips_per_vi
         seed: everything is derived from it.
         size: (width, height) of the videos; KTH is 160x120.
         workers: processes rendering videos in parallel.
+        avoid: (seed, subjects) of another population this one must share no outfit, hair or body with.
     An existing dataset written with the same arguments is kept as it is (recorded in `synthetic.json`).
     """
     root = Path(root)
     params = {"subjects": subjects, "scenarios": list(scenarios), "clips_per_video": clips_per_video,
-              "clip_frames": clip_frames, "seed": seed, "size": list(size), "format": 1}
+              "clip_frames": clip_frames, "seed": seed, "size": list(size), "format": 2,
+              "avoid": list(avoid) if avoid else None}
     for d in scenarios:
         if d not in SCENARIOS:
             raise ValueError(f"scenarios must be among {SCENARIOS}, got {d!r}")
@@ -393,7 +471,8 @@ def make_kth_like(root, *, subjects: int = 10, scenarios=SCENARIOS, clips_per_vi
         return root
     root.mkdir(parents=True, exist_ok=True)
     stamp.unlink(missing_ok=True)
-    jobs = [(str(root), seed, p, a, d, clips_per_video, clip_frames, tuple(size))
+    people = draw_population(seed, subjects, avoid=tuple(avoid) if avoid else None)
+    jobs = [(str(root), seed, p, a, d, clips_per_video, clip_frames, tuple(size), people[p - 1])
             for p in range(1, subjects + 1) for a in ACTIONS for d in scenarios]
     t0 = time.time()
     results = {}

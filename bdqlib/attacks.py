@@ -1,0 +1,230 @@
+"""Probes of a frozen encoder: attackers on identity and the action network, each trained to its best validation.
+
+A *probe* is a fresh network trained on a frozen encoder's output of the training split to predict one label:
+the person (an attacker) or the action (T). Every probe is trained the same way:
+  * from its initialisation (pretrained or random; the same seed for every encoder, so every encoder faces
+    identical networks), on E's output of the training split;
+  * its validation accuracy measured after every epoch; the learning rate drops (x `val_lr_drop`) when it has
+    not improved for `val_lr_patience` epochs, and training stops when it has not improved for
+    `val_patience` epochs, but never before `val_min_epochs` (a network from random initialisation can sit at
+    chance for a few epochs before it starts to learn), and at most `val_epochs`;
+  * the best-validation weights are restored and tested once.
+No fixed small epoch count decides a number, and the test split is never looked at before the end.
+
+E's output is computed once per encoder (`EncodedData`): the cpu profile keeps it in memory -- `val_views`
+augmented views (random multi-scale crops) of every training clip, cycled over epochs, and the deterministic view
+of validation and test clips; the paper profile (clips of 32 x 224 x 224) encodes each batch as it is read.
+Stored as float16: E's input has 8-bit grey levels, far coarser than float16's resolution.
+"""
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from .checkpoint import (ConfigMismatch, TimeBudget, TimeBudgetReached, load_checkpoint, save_checkpoint,
+                         seed_everything)
+from .models import build_model, init_weights, model_level, model_width
+from .training import accuracies, check_finite, clip_loss, make_optimizer, quiet, resolve_device, run_epoch
+
+SCRATCH = "@scratch"  # suffix of a probe name: random initialisation instead of pretrained
+
+
+@dataclass(frozen=True)
+class Probe:
+    """A network `arch` ("small2d", "resnet50", "small3d", "i3d_r50", ...) trained on `target`."""
+    arch: str
+    target: str = "identity"   # identity | action
+    init: str = "pretrained"   # pretrained | none
+
+    @property
+    def name(self) -> str:
+        return self.arch + ("" if self.init == "pretrained" else SCRATCH)
+
+    @property
+    def level(self) -> str:
+        return model_level(self.arch)  # clip (3-D networks) or frame (2-D networks on every frame)
+
+
+def parse_probes(spec: str, target: str = "identity") -> list:
+    """"small2d,small2d@scratch,small3d" -> Probes; "@scratch" means random initialisation."""
+    names = [n.strip() for n in str(spec).split(",") if n.strip()]
+    if not names:
+        raise ValueError(f"no attacker named in {spec!r}")
+    return [Probe(n[:-len(SCRATCH)] if n.endswith(SCRATCH) else n, target,
+                  "none" if n.endswith(SCRATCH) else "pretrained") for n in names]
+
+
+class EncodedData:
+    """E's output of the train/val/test splits of a DataBundle, batched as (video, action, subject).
+
+    views > 0: computed once and kept in memory (train: `views` augmented views per clip, epoch e reads view
+    (e - 1) mod views); views == 0: each batch is read and encoded when it is needed.
+    """
+
+    def __init__(self, encoder, data, cfg, *, device, views: int, log=quiet):
+        log = log or quiet
+        self.encoder = copy.deepcopy(encoder).to(device).eval().requires_grad_(False)
+        self.data, self.cfg, self.device, self.views = data, cfg, device, views
+        self.cached = {}
+        if views > 0:
+            t0 = time.time()
+            self.cached["train"] = self._encode(data.train, range(views))
+            for split in ("val", "test"):
+                self.cached[split] = self._encode(getattr(data, split), [0])
+            log(f"[encode] E's output cached: {views} views of {len(data.train)} training clips, "
+                f"{len(data.val)} validation and {len(data.test)} test clips ({time.time() - t0:.1f}s)")
+
+    @torch.no_grad()
+    def _encode(self, dataset, views):
+        """(x (V, N, C, T, H, W) float16, action (N,), subject (N,)) for the given view seeds."""
+        xs, labels = [], None
+        for view in views:
+            with torch.random.fork_rng(devices=[]):  # the dataset samples crops from torch's global generator
+                torch.manual_seed(self.cfg.seed * 7919 + view)
+                loader = torch.utils.data.DataLoader(dataset, batch_size=self.cfg.batch_size, shuffle=False)
+                parts = [(self.encoder(x.to(self.device)).to("cpu", torch.float16), ya, ys) for x, ya, ys in loader]
+            xs.append(torch.cat([p[0] for p in parts]))
+            labels = (torch.cat([p[1] for p in parts]), torch.cat([p[2] for p in parts]))
+        return torch.stack(xs), *labels
+
+    def batches(self, split: str, *, epoch: int = 1, shuffle: bool = False, generator=None):
+        """Batches of (E(x), action, subject); shuffled (and whole batches only) for training."""
+        bs = self.cfg.batch_size
+        if split in self.cached:
+            x, ya, ys = self.cached[split]
+            x = x[(epoch - 1) % len(x)]
+            order = torch.randperm(len(ya), generator=generator) if shuffle else torch.arange(len(ya))
+            stop = len(order) - len(order) % bs if shuffle else len(order)
+            for i in range(0, stop, bs):
+                idx = order[i:i + bs]
+                yield x[idx].float(), ya[idx], ys[idx]
+            return
+        loader = torch.utils.data.DataLoader(getattr(self.data, split), batch_size=bs, shuffle=shuffle,
+                                             drop_last=shuffle, generator=generator, num_workers=self.cfg.num_workers,
+                                             pin_memory=self.device.type == "cuda")
+        with torch.no_grad():
+            for x, ya, ys in loader:
+                yield self.encoder(x.to(self.device, non_blocking=True)), ya, ys
+
+
+@dataclass
+class ProbeResult:
+    probe: Probe
+    test_top1: float
+    val_top1: float          # best validation accuracy (the restored weights')
+    best_epoch: int
+    epochs_trained: int
+    history: list = field(default_factory=list)  # per epoch: loss, val_top1, lr, seconds
+    model: torch.nn.Module | None = None
+
+
+def num_classes(data, target: str) -> int:
+    return data.num_actions if target == "action" else data.num_subjects
+
+
+def train_probe(probe: Probe, encoded: EncodedData, cfg, *, checkpoint=None, identity: dict | None = None,
+                log=quiet, budget: TimeBudget | None = None) -> ProbeResult:
+    """Train `probe` on `encoded` to its best validation accuracy (see the module docstring) and test it.
+
+    checkpoint: a file saved after every epoch, resumed from (refused if `identity` -- what is being probed --
+    differs), and holding the final result once done, so a finished probe is not trained again.
+    """
+    log, device = log or quiet, encoded.device
+    config = {**cfg.to_dict(), "probe": probe.name, "target": probe.target, **(identity or {})}
+    seed_everything(cfg.seed)
+    model = build_model(probe.arch, num_classes(encoded.data, probe.target),
+                        weights=init_weights(cfg, probe.arch, probe.init), width=model_width(cfg, probe.arch))
+    model = model.to(device)
+    opt = make_optimizer(model.parameters(), cfg.val_lr, cfg)
+    sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="max", factor=cfg.val_lr_drop,
+                                                       patience=cfg.val_lr_patience)
+    objects = {"model": model, "opt": opt, "sched": sched}
+    start, history, best = 0, [], {"val": -1.0, "epoch": 0, "state": copy.deepcopy(model.state_dict())}
+    if checkpoint is not None and Path(checkpoint).is_file():
+        saved = torch.load(checkpoint, map_location="cpu", weights_only=False)
+        if saved["config"] != config:
+            raise ConfigMismatch(f"probe checkpoint {checkpoint} belongs to another config, encoder or probe; "
+                                 f"delete it or use another run folder")
+        if "result" in saved:  # finished earlier: its best weights and result
+            model.load_state_dict(saved["best"]["state"])
+            return ProbeResult(probe, model=model, history=saved["history"], **saved["result"])
+        saved = load_checkpoint(checkpoint, objects=objects)
+        start, history, best = saved["epoch"], saved["history"], saved["best"]
+        log(f"[probe {probe.name}] resuming after epoch {start}")
+    heads = {"probe": (model, probe.level, probe.target)}
+    label = 1 if probe.target == "action" else 2
+    generator = torch.Generator()
+
+    def step(*batch):
+        loss, _ = clip_loss(model, probe.level, batch[0], batch[label], frames=cfg.val_frames)
+        check_finite(loss, f"the {probe.name} loss", f"epoch {epoch}")
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        return {"loss": loss.item()}
+
+    epoch = start
+    while epoch < cfg.val_epochs and (epoch < cfg.val_min_epochs or epoch - best["epoch"] < cfg.val_patience):
+        if budget is not None and budget.exhausted():
+            raise TimeBudgetReached(f"time budget of {cfg.time_budget_h} h reached while training {probe.name} "
+                                    f"(epoch {epoch} saved in {checkpoint}); re-run with the same run folder")
+        epoch += 1
+        t0 = time.time()
+        generator.manual_seed(cfg.seed * 1_000_003 + epoch)
+        model.train()
+        stats = run_epoch(encoded.batches("train", epoch=epoch, shuffle=True, generator=generator), step,
+                          device=device)
+        val = accuracies(encoded.batches("val"), heads, device=device)["probe"]
+        sched.step(val)
+        if val > best["val"]:
+            best = {"val": val, "epoch": epoch, "state": copy.deepcopy(model.state_dict())}
+        history.append({"epoch": epoch, "loss": stats.get("loss", float("nan")), "val_top1": val,
+                        "lr": opt.param_groups[0]["lr"], "seconds": time.time() - t0})
+        if checkpoint is not None:
+            save_checkpoint(checkpoint, objects=objects, epoch=epoch, history=history, config=config, best=best)
+        if budget is not None:
+            budget.record(time.time() - t0)
+    model.load_state_dict(best["state"])
+    test = accuracies(encoded.batches("test"), heads, device=device)["probe"]
+    result = {"test_top1": test, "val_top1": best["val"], "best_epoch": best["epoch"], "epochs_trained": epoch}
+    if checkpoint is not None:  # the finished probe: best weights and result, no optimizer state
+        save_checkpoint(checkpoint, objects={}, epoch=epoch, history=history, config=config, best=best,
+                        result=result)
+    log(f"[probe {probe.name} on {probe.target}] best validation {best['val']:.3f} at epoch {best['epoch']} of "
+        f"{epoch}; test {test:.3f}")
+    return ProbeResult(probe, model=model, history=history, **result)
+
+
+def run_probes(encoder, data, cfg, *, checkpoint_dir=None, identity: dict | None = None, log=quiet) -> dict:
+    """T (cfg.action_model, on actions) and every attacker of cfg.attackers, trained on the frozen encoder.
+
+    Returns {"action": ProbeResult, "attackers": [ProbeResult, ...]}; checkpoint_dir keeps one resumable file per
+    probe.
+    """
+    device = resolve_device(cfg.device)
+    encoded = EncodedData(encoder, data, cfg, device=device, views=cfg.val_views, log=log)
+    budget = TimeBudget(cfg.time_budget_h)
+    probes = [Probe(cfg.action_model, "action")] + parse_probes(cfg.attackers)
+    results = []
+    for probe in probes:
+        path = None if checkpoint_dir is None else Path(checkpoint_dir) / f"{probe.target}-{probe.name}.pt"
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        results.append(train_probe(probe, encoded, cfg, checkpoint=path, identity=identity, log=log, budget=budget))
+    return {"action": results[0], "attackers": results[1:]}
+
+
+def frozen_accuracies(encoder, data, cfg, action, attackers: dict) -> dict:
+    """SPPA's frozen-clean protocol: networks trained on raw video applied, frozen, to this encoder's test output.
+
+    action: T; attackers: name -> (model, level). Returns name -> test accuracy, T under "action".
+    """
+    device = resolve_device(cfg.device)
+    heads = {"action": (action, "clip", "action")}
+    heads.update({name: (model, level, "identity") for name, (model, level) in attackers.items()})
+    encoded = EncodedData(encoder, data, cfg, device=device, views=0)
+    return accuracies(encoded.batches("test"), heads, device=device)

@@ -1,0 +1,77 @@
+"""Choose the cpu profile's schedules on the VALIDATION split only, and print what each choice was based on.
+
+    .venv/bin/python scripts/tune_cpu_profile.py --out /tmp/tune [--study game|attack|all]
+
+Studies (each prints validation accuracies only -- the test split is never read here):
+  game    adversarial epochs (warm-up 4, then 8 / 16 / 24 epochs of play) at alpha = 1; each encoder judged by the
+          attack suite's best validation accuracy (the max over attackers of their best-validation accuracy).
+  attack  the attack protocol's patience: does training each validation network longer (patience 5 vs 10, at
+          most 40 / 60 epochs) or on more frames per step find a better validation accuracy?
+Results go to <out>/tune.csv; config.py's comments quote them.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from bdqlib import BDQEncoder, pipeline
+from bdqlib.adversarial import train_adversarial
+from bdqlib.attacks import EncodedData, parse_probes, train_probe
+from bdqlib.training import resolve_device
+
+
+def suite_val(encoder, data, cfg) -> dict:
+    """Best validation accuracy of T and of every attacker (no test number is computed for the choice)."""
+    encoded = EncodedData(encoder, data, cfg, device=resolve_device(cfg.device), views=cfg.val_views, log=None)
+    out = {}
+    for probe in [parse_probes(cfg.action_model, "action")[0]] + parse_probes(cfg.attackers):
+        t0 = time.time()
+        # train_probe tests the restored weights at the end; that number is dropped here, never printed or saved
+        r = train_probe(probe, encoded, cfg, log=None)
+        out[f"{probe.target}:{probe.name}"] = (r.val_top1, r.best_epoch, r.epochs_trained, time.time() - t0)
+    return out
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", required=True, help="folder for the runs and tune.csv")
+    parser.add_argument("--study", choices=("game", "attack", "all"), default="all")
+    args = parser.parse_args()
+    out = Path(args.out)
+    os.environ.setdefault("BDQ_OUTPUTS_ROOT", str(out))
+    run = pipeline.start_run(run_dir=out / "base")
+    data = pipeline.load_data(run, log=None)
+    pipeline.pretrain(run, log=None)
+    rows = []
+
+    def record(study, setting, cfg, encoder):
+        for name, (val, best, epochs, seconds) in suite_val(encoder, data, cfg).items():
+            rows.append({"study": study, "setting": setting, "network": name, "val_top1": val, "best_epoch": best,
+                         "epochs": epochs, "seconds": round(seconds, 1)})
+            print(rows[-1], flush=True)
+        pd.DataFrame(rows).to_csv(out / "tune.csv", index=False)
+
+    if args.study in ("game", "all"):
+        for play in (8, 16, 24):  # 12, 20, 28 epochs in all
+            cfg = dataclasses.replace(run.cfg, epochs=4 + play, warmup_epochs=4)
+            result = train_adversarial(cfg, data, out / f"game-{4 + play}", log=None)
+            record("game", f"epochs={4 + play}", cfg, result.encoder)
+    if args.study in ("attack", "all"):
+        raw = BDQEncoder(False, False, False)
+        enc = train_adversarial(run.cfg, data, out / "game-20", log=None).encoder
+        for setting, changes in (("patience=5 (profile)", {}),
+                                 ("patience=10, max 60", {"val_patience": 10, "val_epochs": 60}),
+                                 ("4 frames per step", {"val_frames": 4})):
+            cfg = dataclasses.replace(run.cfg, **changes)
+            record("attack", f"raw, {setting}", cfg, raw)
+            record("attack", f"bdq alpha=1, {setting}", cfg, enc)
+    print(pd.DataFrame(rows).to_string())
+
+
+if __name__ == "__main__":
+    main()

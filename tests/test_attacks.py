@@ -1,0 +1,88 @@
+import copy
+from dataclasses import replace
+
+import pytest
+import torch
+
+import bdqlib.attacks as attacks
+from bdqlib import BDQEncoder
+from bdqlib.attacks import EncodedData, Probe, parse_probes, run_probes, train_probe
+from bdqlib.validate import validate_encoder
+
+
+def test_probe_names():
+    probes = parse_probes("small2d, small2d@scratch,small3d")
+    assert [(p.arch, p.init, p.level, p.name) for p in probes] == [
+        ("small2d", "pretrained", "frame", "small2d"), ("small2d", "none", "frame", "small2d@scratch"),
+        ("small3d", "pretrained", "clip", "small3d")]
+    with pytest.raises(ValueError, match="no attacker"):
+        parse_probes(" , ")
+
+
+def test_encoded_data_caches_views_and_matches_encoding_on_the_fly(tiny_cfg, tiny_data):
+    cfg = replace(tiny_cfg, val_views=2)
+    enc = BDQEncoder()
+    cached = EncodedData(enc, tiny_data, cfg, device=torch.device("cpu"), views=2)
+    x, ya, ys = cached.cached["train"]
+    assert x.shape[:2] == (2, len(tiny_data.train)) and x.dtype == torch.float16
+    assert not torch.equal(x[0], x[1])  # two different random crops of every clip
+    again = EncodedData(enc, tiny_data, cfg, device=torch.device("cpu"), views=2)
+    assert torch.equal(again.cached["train"][0], x)  # the views are deterministic for a seed
+    batches = list(cached.batches("train", epoch=3, shuffle=True, generator=torch.Generator().manual_seed(0)))
+    assert all(len(b[1]) == cfg.batch_size for b in batches)  # whole batches only in training
+    assert len(batches) == len(tiny_data.train) // cfg.batch_size
+    stream = EncodedData(enc, tiny_data, cfg, device=torch.device("cpu"), views=0)
+    for a, b in zip(cached.batches("test"), stream.batches("test")):
+        assert torch.allclose(a[0], b[0], atol=1e-2) and torch.equal(a[2], b[2])
+    assert x.shape[3] == cfg.num_frames - 1  # B+D+Q: T frames give T-1 differences
+
+
+def test_early_stopping_restores_the_best_validation_weights(tiny_cfg, tiny_data, monkeypatch):
+    cfg = replace(tiny_cfg, val_epochs=20, val_patience=3, val_lr_patience=1, val_views=1)
+    encoded = EncodedData(BDQEncoder(), tiny_data, cfg, device=torch.device("cpu"), views=1)
+    scripted = iter([0.3, 0.6, 0.5, 0.4, 0.2, 0.77])  # five validations, then the test
+    snapshots = []
+
+    def fake_accuracies(batches, heads, **kwargs):
+        snapshots.append(copy.deepcopy(heads["probe"][0].state_dict()))
+        return {"probe": next(scripted)}
+    monkeypatch.setattr(attacks, "accuracies", fake_accuracies)
+    result = train_probe(Probe("small2d", "identity", "none"), encoded, cfg)
+    assert (result.best_epoch, result.epochs_trained, result.val_top1, result.test_top1) == (2, 5, 0.6, 0.77)
+    final = result.model.state_dict()
+    assert all(torch.equal(final[k], snapshots[1][k]) for k in final)  # epoch 2's weights were tested
+    assert not all(torch.equal(final[k], snapshots[4][k]) for k in final)
+    lrs = [h["lr"] for h in result.history]
+    assert lrs[0] == lrs[2] == cfg.val_lr and lrs[3] == pytest.approx(cfg.val_lr * cfg.val_lr_drop)  # plateau
+    scripted = iter([0.3, 0.6, 0.5, 0.4, 0.2, 0.1, 0.1, 0.8])  # no early stop before val_min_epochs = 7
+    late = train_probe(Probe("small2d", "identity", "none"), encoded, replace(cfg, val_min_epochs=7))
+    assert (late.best_epoch, late.epochs_trained, late.test_top1) == (2, 7, 0.8)
+
+
+def test_a_resumed_suite_ends_with_the_rows_of_an_uninterrupted_one(tmp_path, tiny_cfg, tiny_data, monkeypatch):
+    cfg = replace(tiny_cfg, attackers="small2d,small3d@scratch", val_epochs=3, val_patience=5, val_views=2)
+    enc = BDQEncoder()
+    straight = validate_encoder(enc, tiny_data, cfg, method="bdq", alpha=1.0, checkpoint_dir=tmp_path / "a",
+                                log=None)
+    real_save = attacks.save_checkpoint
+
+    def save_then_die(path, **kwargs):
+        real_save(path, **kwargs)
+        if "small2d" in str(path) and kwargs["epoch"] == 2 and "result" not in kwargs:
+            raise KeyboardInterrupt("simulated kill")
+    monkeypatch.setattr(attacks, "save_checkpoint", save_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        validate_encoder(enc, tiny_data, cfg, method="bdq", alpha=1.0, checkpoint_dir=tmp_path / "b", log=None)
+    monkeypatch.setattr(attacks, "save_checkpoint", real_save)
+    assert (tmp_path / "b" / "action-small3d.pt").is_file()  # T had finished before the kill
+    resumed = validate_encoder(enc, tiny_data, cfg, method="bdq", alpha=1.0, checkpoint_dir=tmp_path / "b",
+                               log=None)
+    assert resumed == straight
+
+
+def test_run_probes_trains_t_and_every_attacker(tiny_cfg, tiny_data):
+    cfg = replace(tiny_cfg, attackers="small2d@scratch,small3d@scratch", val_epochs=1, val_views=1)
+    out = run_probes(BDQEncoder(False, False, False), tiny_data, cfg)
+    assert out["action"].probe == Probe(cfg.action_model, "action")
+    assert [r.probe.name for r in out["attackers"]] == ["small2d@scratch", "small3d@scratch"]
+    assert out["attackers"][1].model[-1].out_features == tiny_data.num_subjects  # a 3-D network on identity

@@ -1,0 +1,62 @@
+"""run_all.sh's front door: --help, parameter validation before anything runs (scripts/params.py)."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "scripts"))
+import params  # noqa: E402
+
+
+def run_all(*args, tmp_path):
+    env = {**os.environ, "BDQ_DATA_ROOT": str(tmp_path / "data"), "BDQ_OUTPUTS_ROOT": str(tmp_path / "outputs")}
+    return subprocess.run(["./run_all.sh", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_every_notebook_parameter_is_read_with_its_type():
+    table = params.declared()
+    for name in ("DATASET", "PROFILE", "ALPHA", "EPOCHS", "VAL_EPOCHS", "ATTACKERS", "SPLIT", "MISSING", "SEED",
+                 "RUN_DIR", "SMOKE", "ALPHAS", "MODULES", "BASELINES", "FROZEN_CLEAN"):
+        assert name in table, name
+    assert table["ALPHA"][1] == "float" and table["SMOKE"][1] == "bool" and table["EPOCHS"][1] == "int"
+    assert table["ALPHAS"][3] == ["04_ablation"] and len(table["SEED"][3]) == len(params.notebooks())
+
+
+def test_help_lists_every_parameter_and_creates_nothing(tmp_path):
+    before = sorted(p.name for p in (REPO / "outputs").iterdir())
+    for flag in ("--help", "-h"):
+        done = run_all(flag, tmp_path=tmp_path)
+        assert done.returncode == 0, done.stderr
+        for name in params.declared():
+            assert name in done.stdout
+        assert "BDQ_WEIGHTS_DIR" in done.stdout and "paper" in done.stdout
+    assert not (tmp_path / "outputs").exists() and sorted(p.name for p in (REPO / "outputs").iterdir()) == before
+
+
+@pytest.mark.parametrize("args, message", [
+    (["-p", "ALPAH", "2"], "unknown parameter 'ALPAH'; did you mean ALPHA"),
+    (["-p", "ALPHA", "abc"], "parameter ALPHA must be float"),
+    (["-p", "EPOCHS", "2.5"], "parameter EPOCHS must be int"),
+    (["-p", "SMOKE", "yes"], "parameter SMOKE must be bool"),
+    (["-p", "SPLIT", "person"], "SPLIT must be one of video, clip, scenario"),
+    (["-p", "ALPHA"], "needs a NAME and a VALUE"),
+])
+def test_a_bad_parameter_is_refused_before_anything_runs(tmp_path, args, message):
+    latest = os.readlink(REPO / "outputs" / "latest") if (REPO / "outputs" / "latest").is_symlink() else None
+    done = run_all(*args, "-p", "RUN_DIR", str(tmp_path / "run"), tmp_path=tmp_path)
+    assert done.returncode == 2 and message in done.stderr, done.stderr
+    assert not (tmp_path / "run").exists()
+    now = os.readlink(REPO / "outputs" / "latest") if (REPO / "outputs" / "latest").is_symlink() else None
+    assert now == latest
+
+
+def test_each_notebook_receives_only_its_parameters(capsys):
+    assert params.main(["args", "04_ablation", "--", "-p", "ALPHAS", "0,1", "-p", "SEED", "3", "--log-level",
+                        "INFO"]) == 0
+    assert capsys.readouterr().out.split() == ["-p", "ALPHAS", "0,1", "-p", "SEED", "3", "--log-level", "INFO"]
+    assert params.main(["args", "01_preprocess", "--", "-p", "ALPHAS", "0,1", "-p", "SEED", "3"]) == 0
+    assert capsys.readouterr().out.split() == ["-p", "SEED", "3"]
+    assert params.convert("ALPHAS", "2", "str", raw=False) == 2 and params.convert("EPOCHS", "None", "int", False) is None
