@@ -33,7 +33,7 @@ WEIGHTS = {
     "resnet18": ("https://download.pytorch.org/models/resnet18-f37072fd.pth", "ImageNet-1k"),
 }
 ACTION_MODELS = ("i3d_r50", "r3d_18", "small3d")  # clip-level: (B, C, T, H, W) -> (B, K)
-PRIVACY_MODELS = ("resnet50", "resnet18", "small2d")  # frame-level; any torchvision image classifier works too
+PRIVACY_MODELS = ("resnet50", "resnet18", "small2d", "res2d")  # frame-level; any torchvision classifier too
 SMALL_MODELS = ("small3d", "small2d")  # the cpu profile's; "pretrained" means bdqlib.pretrain's weights
 
 
@@ -135,6 +135,25 @@ def small2d(num_classes: int, width: int = 16) -> nn.Module:
                          _block2d(4 * w, 4 * w, 2), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4 * w, num_classes))
 
 
+class _Residual(nn.Module):
+    def __init__(self, ci, co, stride):
+        super().__init__()
+        self.body = nn.Sequential(_block2d(ci, co, stride), nn.Conv2d(co, co, 3, padding=1, bias=False),
+                                  nn.BatchNorm2d(co))
+        self.skip = nn.Sequential(nn.Conv2d(ci, co, 1, stride=stride, bias=False), nn.BatchNorm2d(co))
+
+    def forward(self, x):
+        return torch.relu(self.body(x) + self.skip(x))
+
+
+def res2d(num_classes: int, width: int = 24) -> nn.Module:
+    """A residual 2-D CNN for the cpu profile's attack suite: a full-resolution stem (no early stride, so the
+    thin edges of a frame difference survive), three residual stages, ~0.4 M parameters at width 24."""
+    w = width
+    return nn.Sequential(_block2d(3, w, 1), _Residual(w, w, 2), _Residual(w, 2 * w, 2), _Residual(2 * w, 4 * w, 2),
+                         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4 * w, num_classes))
+
+
 def action_model(name: str, num_classes: int, *, weights="none", sha256: str | None = None, width: int = 16):
     """T by name; `weights` as in the module docstring (small3d: "none" or a file from bdqlib.pretrain)."""
     if name == "small3d":
@@ -165,6 +184,11 @@ def action_model(name: str, num_classes: int, *, weights="none", sha256: str | N
 
 def privacy_model(name: str, num_classes: int, *, weights="none", sha256: str | None = None, width: int = 16):
     """P by name; `weights` as in the module docstring (small2d: "none" or a file from bdqlib.pretrain)."""
+    if name == "res2d":
+        if weights != "none":
+            raise PretrainedWeightsUnavailable("res2d has no pretrained weights: use it from random initialisation "
+                                               "('res2d@scratch' in an attack suite)")
+        return res2d(num_classes, width)
     if name == "small2d":
         if weights == "none":
             return small2d(num_classes, width)
@@ -216,7 +240,7 @@ def init_weights(cfg, name: str, init: str = "pretrained"):
 
 
 def model_width(cfg, name: str) -> int:
-    return cfg.action_width if name == "small3d" else cfg.privacy_width
+    return {"small3d": cfg.action_width, "res2d": 24}.get(name, cfg.privacy_width)
 
 
 def make_models(cfg, num_actions: int, num_subjects: int, device):

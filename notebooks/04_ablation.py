@@ -21,7 +21,7 @@
 #
 # Each row already in `results.csv` is skipped, so an interrupted run resumes. Every encoder costs a full attack
 # suite (about 1.5 minutes on a 2-core CPU), so the defaults are a subset sized for the 20-minute default run:
-# the alpha sweep 0, 1, 2, the modules B and D alone (B+D+Q is the headline encoder) and down-sampling to 28 px
+# the alpha sweep 0, 1, 2, the Difference module alone (B+D+Q is the headline encoder) and down-sampling to 28 px
 # (extreme low resolution, the paper's comparator). The parameters' comments list everything there is.
 
 # %% tags=["parameters"]
@@ -38,7 +38,7 @@ SEED = 0
 RUN_DIR = ""
 SMOKE = False
 ALPHAS = "0,1,2"          # adversarial weights of the sweep (0: no adversary); e.g. "0,0.5,1,2,4"
-MODULES = "B,D,B+D+Q"      # module combinations of the headline encoder; all: "B,D,Q,B+D,B+Q,D+Q,B+D+Q"
+MODULES = "D,B+D+Q"        # module combinations of the headline encoder; all: "B,D,Q,B+D,B+Q,D+Q,B+D+Q"
 BASELINES = "downsample28"  # all: "pixelate4,pixelate16,blur_weak,blur_strong,downsample56,downsample28,downsample14"
 FROZEN_CLEAN = True                             # also evaluate every encoder under SPPA's protocol
 

@@ -96,8 +96,9 @@ class EarlyFusion(nn.Module):
 class WideFrames(nn.Module):
     """A residual 2-D network on every frame, logits averaged over the frames: (B, C, T, H, W) -> (B, K)."""
 
-    def __init__(self, classes: int, w: int = 40):
+    def __init__(self, classes: int, w: int = 24, train_frames: int = 3):
         super().__init__()
+        self.train_frames = train_frames  # frames per clip seen in a training step (all in evaluation)
         self.stem = nn.Sequential(nn.Conv2d(3, w, 3, 1, 1), nn.BatchNorm2d(w), nn.ReLU())
         blocks, ci = [], w
         for co in (w, 2 * w, 3 * w):
@@ -107,6 +108,8 @@ class WideFrames(nn.Module):
         self.blocks, self.head = nn.Sequential(*blocks), nn.Linear(ci, classes)
 
     def forward(self, x):
+        if self.training:
+            x = x[:, :, torch.randperm(x.shape[2])[:self.train_frames]]
         b, c, t, h, w = x.shape
         frames = x.transpose(1, 2).reshape(b * t, c, h, w)
         return self.head(self.blocks(self.stem(frames)).mean((2, 3))).view(b, t, -1).mean(1)
