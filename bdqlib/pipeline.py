@@ -16,7 +16,7 @@ import pandas as pd
 import torch
 
 from .adversarial import AdversarialResult, train_adversarial
-from .attacks import Probe, parse_probes
+from .attacks import Probe, num_classes, parse_probes
 from .atomic import write_json_atomic
 from .checkpoint import ConfigMismatch, TimeBudgetReached
 from .config import RESUME_IGNORES, Config, make_config
@@ -198,8 +198,7 @@ def clean_models(run: Run, data: DataBundle) -> tuple:
         if not path.is_file():
             raise FileNotFoundError(f"{path} not found: run 03_validate_frozen_encoder first (it trains the networks "
                                     f"on raw video that the frozen_clean protocol applies)")
-        classes = data.num_actions if probe.target == "action" else data.num_subjects
-        model = build_model(probe.arch, classes, width=model_width(run.cfg, probe.arch))
+        model = build_model(probe.arch, num_classes(data, probe.target), width=model_width(run.cfg, probe.arch))
         model.load_state_dict(torch.load(path, map_location="cpu", weights_only=False)["best"]["state"])
         models[probe.name if probe.target == "identity" else "action"] = (model.to(resolve_device(run.cfg.device)),
                                                                           probe.level)
