@@ -22,6 +22,7 @@ from .checkpoint import ConfigMismatch, TimeBudgetReached
 from .config import RESUME_IGNORES, Config, make_config
 from .data import DataBundle, prepare_data
 from .encoder import BDQEncoder
+from .metrics import privacy_removal
 from .models import SMALL_MODELS, build_model, make_encoder, model_width
 from .platform import default_roots, detect_platform, find_repo_root
 from .pretrain import pretrain_small_models
@@ -232,7 +233,7 @@ def headline(run: Run, alpha: float) -> str:
         return "raw or BDQ not validated yet in this run"
 
     def removed(r):
-        return (raw["privacy_top1"] - r["privacy_top1"]) / (raw["privacy_top1"] - r["privacy_chance"])
+        return privacy_removal(r["privacy_top1"], raw["privacy_top1"], r["privacy_chance"])
 
     text = (f"Against the strongest of {len(run.rows('bdq', alpha)) - 1} attackers, BDQ (alpha={alpha:g}) removes "
             f"{removed(bdq):.0%} of raw's above-chance privacy accuracy ({raw['privacy_top1']:.3f} by "
