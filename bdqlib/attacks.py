@@ -195,7 +195,7 @@ def train_probe(probe: Probe, encoded: EncodedData, cfg, *, checkpoint=None, ide
         save_checkpoint(checkpoint, objects={}, epoch=epoch, history=history, config=config, best=best,
                         result=result)
     log(f"[probe {probe.name} on {probe.target}] best validation {best['val']:.3f} at epoch {best['epoch']} of "
-        f"{epoch}; test {test:.3f}")
+        f"{epoch}; test {test:.3f} ({sum(h['seconds'] for h in history):.0f}s)")
     return ProbeResult(probe, model=model, history=history, **result)
 
 

@@ -103,7 +103,12 @@ PROFILES = {
                                                           # then 16 of play. Game study, alpha=1, validation
                                                           # f_0.5 = (action + 1 - strongest attacker) / 2:
                                                           # 12 epochs 0.571, 20 epochs 0.681, 28 epochs 0.671
-        attackers="small2d,small2d@scratch,small3d",      # frame-level (pretrained, random init), clip-level
+        attackers="small2d,res2d@scratch,small3d",        # frame-level pretrained (the paper's P), a residual
+                                                          # frame CNN from random init, clip-level (pretrained
+                                                          # on actions). res2d@scratch replaced small2d@scratch
+                                                          # on validation (run 20261125-140817's encoders):
+                                                          # alpha=0 0.883 vs 0.812, alpha=1 0.333 vs 0.362,
+                                                          # both below small2d's 0.596; width 24 (16: 0.746)
         val_epochs=40, val_patience=5, val_lr_patience=1,  # each to its best validation epoch. Attack study:
         val_min_epochs=10,                                # patience 10 (max 60) found the same best validation
                                                           # accuracy as 5 for every attacker on BDQ alpha=1 and

@@ -37,9 +37,9 @@ MISSING = "error"
 SEED = 0
 RUN_DIR = ""
 SMOKE = False
-ALPHAS = "0,1,2"          # adversarial weights of the sweep (0: no adversary); e.g. "0,0.5,1,2,4"
+ALPHAS = "0,1"            # adversarial weights of the sweep (0: no adversary); e.g. "0,0.5,1,2,4"
 MODULES = "D,B+D+Q"        # module combinations of the headline encoder; all: "B,D,Q,B+D,B+Q,D+Q,B+D+Q"
-BASELINES = "downsample28"  # all: "pixelate4,pixelate16,blur_weak,blur_strong,downsample56,downsample28,downsample14"
+BASELINES = ""            # none by default (~3 min each on CPU); e.g. "downsample28"; all: bdqlib.baselines.BASELINES
 FROZEN_CLEAN = True                             # also evaluate every encoder under SPPA's protocol
 
 # %%

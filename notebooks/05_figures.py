@@ -106,6 +106,8 @@ if raw is not None and bdq is not None:
         best = others.sort_values("f_0.5", ascending=False).iloc[0]
         verdict = "higher" if bdq["f_0.5"] > best["f_0.5"] else "not higher"
         print(f"f_0.5: BDQ {bdq['f_0.5']:.3f}; best baseline {best['method']} {best['f_0.5']:.3f} -> BDQ's is {verdict}.")
+    else:
+        print("No baseline in this run: run 04 with -p BASELINES downsample28 (or more) to compare BDQ with them.")
 
 # %% [markdown]
 # ## Learned quantization steps (paper Fig. 3, row 2)

@@ -39,7 +39,7 @@ def test_run_all_smoke(tmp_path):
     results = every[every["attacker"] == "strongest"]  # the headline rows; the others are per attacker
     retrain = results[results["protocol"] == "retrain"]
     defaults = params.declared()
-    modules, baselines = (defaults[name][0].split(",") for name in ("MODULES", "BASELINES"))
+    modules, baselines = ([m for m in defaults[name][0].split(",") if m] for name in ("MODULES", "BASELINES"))
     expected = {"raw", "bdq", *modules, *baselines}
     assert set(retrain["method"]) == expected and set(modules) <= set(MODULE_NAMES) and set(baselines) <= set(BASELINES)
     assert sorted(retrain.loc[retrain["method"] == "bdq", "alpha"]) == [float(a) for a in
