@@ -147,6 +147,7 @@ def main():
     parser.add_argument("--alphas", default="0,1")
     parser.add_argument("--seed", type=int, default=12345)
     parser.add_argument("--data", default="", help="the run's data folder (default: from run.json / BDQ_DATA_ROOT)")
+    parser.add_argument("--no-raw", action="store_true", help="skip the raw (identity) encoder")
     args = parser.parse_args()
     run = Path(args.run)
     cfg = json.loads((run / "run.json").read_text())
@@ -170,7 +171,7 @@ def main():
     train_raw = [clips_of(part["train"], videos, t, size, True, rng) for _ in range(4)]
     val_raw = clips_of(part["val"], videos, t, size, False, rng)
     test_raw = clips_of(part["test"], videos, t, size, False, rng)
-    encoders = {"raw": BDQEncoder(False, False, False)}
+    encoders = {} if args.no_raw else {"raw": BDQEncoder(False, False, False)}
     for a in [float(x) for x in args.alphas.split(",")]:
         enc = BDQEncoder()
         enc.load_state_dict(torch.load(run / "adversarial" / f"alpha_{a:g}" / "encoder.pt", map_location="cpu"))
