@@ -3,14 +3,21 @@
 Per batch V:
   1. P fixed: E and T minimise  CE(T(E(V)), action) - alpha * H(P(E(V)))          (Eq. 1)
      H is the entropy of P's softmax, averaged over the frames of each clip and over the batch (or, as the
-     authors' code did, over one random frame per batch: privacy_frames="one").
+     authors' code did, over one random frame per batch: privacy_frames="one"). P is in eval mode here (fixed
+     includes its BatchNorm statistics). After E's update its bins are re-sorted with their optimizer state.
   2. E and T fixed: P minimises  CE(P(E(V)), identity)  on the same batch, E(V) recomputed without gradient to E
      (Eq. 2), every frame labelled with the clip's identity.
 All three are trained (no frozen backbones), with separate optimizers for (E, T) and P: SGD, cosine annealing.
 After each epoch: validation-split accuracies, a per-epoch log (log.csv) and an atomic checkpoint (resume).
+
+Options beyond the paper (all off by default; config.py): privacy_entropy="clip" (H of the frame-averaged softmax,
+the distribution the privacy score reads), privacy_steps=k (k updates of P per step 2), privacy_restart_every=N
+(Wu et al., ECCV 2018: P back to its initial weights every N steps of play, so E cannot settle on one P's blind
+spots).
 """
 from __future__ import annotations
 
+import copy
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +29,7 @@ import torch.nn.functional as F
 from .atomic import atomic_path
 from .checkpoint import TimeBudget, bind_run_dir, config_dict, load_checkpoint, save_checkpoint, seed_everything
 from .encoder import BDQEncoder
-from .metrics import clip_privacy_probs, entropy, top1
+from .metrics import clip_entropy, clip_privacy_probs, entropy, top1
 from .models import make_encoder, make_models, privacy_logits
 from .training import (accuracies, check_finite, clip_loss, make_optimizer, quiet, resolve_device, run_epoch,
                        select_frames)
@@ -53,32 +60,45 @@ class _JointOptimizer(torch.optim.Optimizer):
 
 
 def adversarial_step(batch, encoder, action, privacy, opt_et, opt_p, *, alpha: float, privacy_frames,
-                     where: str = ""):
+                     privacy_entropy: str = "frame", privacy_steps: int = 1, where: str = ""):
     """One two-step update on a batch (x, action, subject); returns the batch's statistics."""
     x, y_action, y_subject = batch
-    # Step 1 -- P fixed: update E and T with CE(T(E(V))) - alpha * H(P(E(V))).
-    privacy.requires_grad_(False)
-    v = encoder(x)
-    logits_t = action(v)
-    frame_logits = privacy_logits(privacy, select_frames(v, privacy_frames))
-    ce_action, h = F.cross_entropy(logits_t, y_action), entropy(frame_logits)
-    loss_et = ce_action - alpha * h
-    check_finite(loss_et, "the E/T loss", where)
-    opt_et.zero_grad(set_to_none=True)
-    loss_et.backward()
-    opt_et.step()
-    privacy.requires_grad_(True)
+    # Step 1 -- P fixed: update E and T with CE(T(E(V))) - alpha * H(P(E(V))). "Fixed" includes P's BatchNorm:
+    # eval mode, so H is what the evaluated P would give and step 1 does not move P's running statistics.
+    was_training = privacy.training
+    privacy.requires_grad_(False).eval()
+    try:
+        v = encoder(x)
+        logits_t = action(v)
+        frame_logits = privacy_logits(privacy, select_frames(v, privacy_frames))
+        h = entropy(frame_logits) if privacy_entropy == "frame" else clip_entropy(frame_logits)
+        ce_action = F.cross_entropy(logits_t, y_action)
+        loss_et = ce_action - alpha * h
+        check_finite(loss_et, "the E/T loss", where)
+        opt_et.zero_grad(set_to_none=True)
+        loss_et.backward()
+        opt_et.step()
+        if isinstance(encoder, BDQEncoder):
+            encoder.project_bins_(opt_et)  # sorted bins, each keeping its own momentum
+    finally:  # an error in step 1 must not leave P frozen
+        privacy.requires_grad_(True).train(was_training)
     # Step 2 -- E and T fixed: update P with CE(P(E(V)), identity), E(V) recomputed after step 1.
     with torch.no_grad():
         v = encoder(x)
-    loss_p, frame_logits = clip_loss(privacy, "frame", v, y_subject, frames=privacy_frames)
-    check_finite(loss_p, "the P loss", where)
-    opt_p.zero_grad(set_to_none=True)
-    loss_p.backward()
-    opt_p.step()
+    for _ in range(privacy_steps):
+        loss_p, frame_logits = clip_loss(privacy, "frame", v, y_subject, frames=privacy_frames)
+        check_finite(loss_p, "the P loss", where)
+        opt_p.zero_grad(set_to_none=True)
+        loss_p.backward()
+        opt_p.step()
     return {"loss_action": ce_action.item(), "entropy": h.item(), "loss_et": loss_et.item(),
             "loss_privacy": loss_p.item(), "train_action_top1": top1(logits_t.detach(), y_action),
             "train_privacy_top1": top1(clip_privacy_probs(frame_logits.detach()), y_subject)}
+
+
+def restarts_before(step: int, every: int) -> int:
+    """How many times P has been restarted before game step `step` (1-based): after every `every` steps."""
+    return (step - 1) // every if every > 0 and step > 0 else 0
 
 
 def encoder_state(encoder: BDQEncoder) -> dict:
@@ -99,6 +119,8 @@ class AdversarialResult:
 def train_adversarial(cfg, data, run_dir, *, log=print) -> AdversarialResult:
     """Train E, T, P adversarially in `run_dir` (resuming from its last checkpoint if there is one)."""
     log = log or quiet
+    if cfg.privacy_entropy not in ("frame", "clip"):  # before anything is written to run_dir
+        raise ValueError(f"privacy_entropy must be 'frame' or 'clip', got {cfg.privacy_entropy!r}")
     device = resolve_device(cfg.device)
     config = config_dict(cfg, num_actions=data.num_actions, num_subjects=data.num_subjects,
                          train_clips=len(data.train))
@@ -107,6 +129,7 @@ def train_adversarial(cfg, data, run_dir, *, log=print) -> AdversarialResult:
     seed_everything(cfg.seed)
     encoder = make_encoder(cfg).to(device)
     action, privacy = make_models(cfg, data.num_actions, data.num_subjects, device)
+    privacy_init = copy.deepcopy(privacy.state_dict())  # what a restart returns P to (the same after a resume)
     enc_groups = [{"params": [encoder.bin_centres], "lr": cfg.encoder_lr}]
     if isinstance(encoder.log_sigma, torch.nn.Parameter):
         enc_groups.append({"params": [encoder.log_sigma], "lr": cfg.sigma_lr})
@@ -140,9 +163,21 @@ def train_adversarial(cfg, data, run_dir, *, log=print) -> AdversarialResult:
         generator.manual_seed(cfg.seed * 1_000_003 + epoch)  # the epoch's order depends on (seed, epoch) only
         encoder.requires_grad_(epoch > cfg.warmup_epochs)  # frozen E: no gradient, so its optimizer skips it
         where = f"epoch {epoch}; last good checkpoint {ckpt}"
-        row = {"epoch": epoch, **run_epoch(loader, lambda *batch: adversarial_step(
-            batch, encoder, action, privacy, opt_et, opt_p, alpha=cfg.alpha, privacy_frames=cfg.privacy_frames,
-            where=where), device=device)}
+        game_step = [(epoch - 1 - cfg.warmup_epochs) * len(loader)]  # steps of play before this epoch's first
+
+        def step(*batch):
+            game_step[0] += 1
+            if game_step[0] > 1 and restarts_before(game_step[0], cfg.privacy_restart_every) > \
+                    restarts_before(game_step[0] - 1, cfg.privacy_restart_every):
+                privacy.load_state_dict(privacy_init)  # Wu et al.'s restart: P from its init, Adam/SGD state reset
+                opt_p.state.clear()
+            return adversarial_step(batch, encoder, action, privacy, opt_et, opt_p, alpha=cfg.alpha,
+                                    privacy_frames=cfg.privacy_frames, privacy_entropy=cfg.privacy_entropy,
+                                    privacy_steps=cfg.privacy_steps, where=where)
+
+        row = {"epoch": epoch, **run_epoch(loader, step, device=device)}
+        if cfg.privacy_restart_every > 0:
+            row["privacy_restarts"] = restarts_before(max(game_step[0], 0), cfg.privacy_restart_every)  # so far
         sched_et.step()
         sched_p.step()
         if epoch % cfg.eval_every == 0 or epoch == cfg.epochs:

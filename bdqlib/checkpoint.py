@@ -29,8 +29,9 @@ def bind_run_dir(run_dir, config: dict, *, name: str = "config.json") -> Path:
     path = run_dir / name
     if path.is_file():
         saved = json.loads(path.read_text())
+        default = Config().to_dict()  # a field added since `saved` was written counts as its default there
         diff = sorted(k for k in set(saved) | set(config)
-                      if k not in RESUME_IGNORES and saved.get(k) != config.get(k))
+                      if k not in RESUME_IGNORES and saved.get(k, default.get(k)) != config.get(k, default.get(k)))
         if diff:
             detail = ", ".join(f"{k}: saved {saved.get(k)!r} vs now {config.get(k)!r}" for k in diff[:6])
             raise ConfigMismatch(f"{path} was written by a run with a different config ({detail}). Use another "

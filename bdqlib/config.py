@@ -56,6 +56,12 @@ class Config:
     weight_decay: float = 1e-5         # not in the paper; the authors' code default
     warmup_epochs: int = 0             # first epochs with E frozen, so T and P are competent when the game starts
     privacy_frames: str | int = "all"  # frames P trains on per clip and step: all | one (authors' code) | k
+    privacy_entropy: str = "frame"     # H in E's loss: frame (the paper: mean of per-frame entropies) | clip (the
+                                       # entropy of the frame-averaged softmax, which the privacy score reads)
+    privacy_steps: int = 1             # P's updates per E/T update on the same batch (the paper: 1)
+    privacy_restart_every: int = 0     # re-initialise P (its initial weights, fresh optimizer state) every N game
+                                       # steps; 0: never (the paper). Wu et al. (ECCV 2018) restart their budget
+                                       # model so that E cannot overfit one attacker's blind spots
     # --- frozen-encoder validation (paper §4.2; bdqlib.attacks): fresh networks trained to their best validation
     attackers: str = "resnet50,resnet18,mobilenet_v3_large,resnet50@scratch,i3d_r50"  # privacy = the max over
                                        # these (2-D on frames, 3-D on clips; @scratch = random init)

@@ -159,10 +159,23 @@ class BDQEncoder(nn.Module):
         parts = [n for n, on in zip("BDQ", (self.use_blur, self.use_difference, self.use_quantize)) if on]
         return "+".join(parts) or "raw"
 
-    def project_bins_(self) -> None:
-        """Keep the bins in [0, num_bins] and sorted, in place (the authors' projection, done every forward)."""
+    def project_bins_(self, optimizer=None) -> None:
+        """Keep the bins in [0, num_bins] and sorted, in place (the authors' projection, done every forward).
+
+        Sorting moves values between bin slots; `optimizer` (or each of its `.optimizers`) gets the same
+        permutation applied to its per-parameter state (SGD momentum, Adam moments), so a bin that crosses its
+        neighbour keeps its own momentum instead of taking the neighbour's. Call it after every optimizer step.
+        """
         with torch.no_grad():
-            self.bin_centres.copy_(self.bins)
+            clamped = self.bin_centres.clamp(0, self.num_bins)
+            order = clamped.argsort(stable=True)
+            self.bin_centres.copy_(clamped[order])
+            if optimizer is None:
+                return
+            for opt in getattr(optimizer, "optimizers", (optimizer,)):
+                for value in opt.state.get(self.bin_centres, {}).values():
+                    if torch.is_tensor(value) and value.shape == self.bin_centres.shape:
+                        value.copy_(value[order])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() != 5:

@@ -12,6 +12,13 @@ def entropy(logits: torch.Tensor) -> torch.Tensor:
     return -(logp.exp() * logp).sum(-1).mean()
 
 
+def clip_entropy(frame_logits: torch.Tensor) -> torch.Tensor:
+    """Mean entropy (nats) of the frame-averaged softmax of (B, T, K) per-frame logits: the entropy of the
+    distribution the privacy score takes its arg-max of (`entropy` of the same logits averages per frame)."""
+    p = clip_privacy_probs(frame_logits)
+    return -(p * p.clamp_min(1e-12).log()).sum(-1).mean()
+
+
 def clip_privacy_probs(frame_logits: torch.Tensor) -> torch.Tensor:
     """(B, T, K) per-frame logits -> (B, K) softmax averaged over the T frames (the paper's privacy score)."""
     return F.softmax(frame_logits, dim=-1).mean(1)

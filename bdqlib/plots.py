@@ -179,6 +179,11 @@ def plot_training_curves(history: pd.DataFrame, path=None):
     ax.legend(fontsize=7)
     axes[2].plot(e, history["sigma"], c="k")
     axes[2].set_title("blur sigma")
+    if "privacy_restarts" in history:  # epochs in which P was restarted (config privacy_restart_every)
+        for epoch in e[history["privacy_restarts"].diff().fillna(history["privacy_restarts"]) > 0]:
+            for ax in axes:
+                ax.axvline(epoch, c="grey", lw=0.6, ls=":")
+        axes[0].set_title("accuracy (clip level); dotted: P restarted")
     for ax in axes:
         ax.set_xlabel("epoch")
     return _save(fig, path)

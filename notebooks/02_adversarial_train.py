@@ -17,8 +17,13 @@
 # **The game (§3.2)**, per batch V: an action network T (3-D CNN) must recognise the action from E(V), a privacy
 # network P (2-D CNN, on every frame) must recognise the person.
 # 1. P fixed: E and T minimise  CE(T(E(V)), action) - alpha * H(P(E(V)))  (Eq. 1) -- recognise the action while
-#    making P maximally uncertain (H is the entropy of P's softmax, averaged over frames).
+#    making P maximally uncertain (H is the entropy of P's softmax, averaged over frames). "Fixed" includes P's
+#    BatchNorm: P runs in evaluation mode here, so E is pushed against the P that would be evaluated.
 # 2. E and T fixed: P minimises  CE(P(E(V)), identity)  (Eq. 2) -- the adversary keeps learning.
+#
+# Options beyond the paper, off unless set in the config (`bdqlib/adversarial.py`): the entropy of the clip's
+# averaged softmax instead of the per-frame mean, several P updates per step, and restarting P every N steps
+# (Wu et al., ECCV 2018); restarts are marked in the training curves below.
 #
 # All three networks are trained; nothing is frozen. The accuracies shown here are *not* the result: a fresh T
 # and P are trained on the frozen encoder in 03 (the paper's protocol).

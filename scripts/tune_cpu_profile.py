@@ -7,6 +7,8 @@ Studies (each prints validation accuracies only -- the test split is never read 
           attack suite's best validation accuracy (the max over attackers of their best-validation accuracy).
   attack  the attack protocol's patience: does training each validation network longer (patience 5 vs 10, at
           most 40 / 60 epochs) or on more frames per step find a better validation accuracy?
+  variants  the game's options beyond the paper (bdqlib.adversarial) at alpha = 1, one at a time: the entropy
+          of the clip score, 2 updates of P per step, P restarted every 90 steps of play (3 epochs)
 Results go to <out>/tune.csv; config.py's comments quote them.
 """
 from __future__ import annotations
@@ -40,7 +42,7 @@ def suite_val(encoder, data, cfg) -> dict:
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True, help="folder for the runs and tune.csv")
-    parser.add_argument("--study", choices=("game", "attack", "all"), default="all")
+    parser.add_argument("--study", choices=("game", "attack", "variants", "all"), default="all")
     args = parser.parse_args()
     out = Path(args.out)
     os.environ.setdefault("BDQ_OUTPUTS_ROOT", str(out))
@@ -70,6 +72,13 @@ def main():
             cfg = dataclasses.replace(run.cfg, **changes)
             record("attack", f"raw, {setting}", cfg, raw)
             record("attack", f"bdq alpha=1, {setting}", cfg, enc)
+    if args.study in ("variants", "all"):
+        for setting, changes in (("paper game", {}), ("clip entropy", {"privacy_entropy": "clip"}),
+                                 ("2 P steps", {"privacy_steps": 2}),
+                                 ("restart P every 90", {"privacy_restart_every": 90})):
+            cfg = dataclasses.replace(run.cfg, **changes)
+            result = train_adversarial(cfg, data, out / f"variant-{setting.replace(' ', '-')}", log=None)
+            record("variants", setting, cfg, result.encoder)
     print(pd.DataFrame(rows).to_string())
 
 

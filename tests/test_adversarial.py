@@ -12,7 +12,7 @@ from bdqlib import BDQEncoder
 from bdqlib.adversarial import adversarial_step, train_adversarial
 from bdqlib.training import NonFiniteLoss, select_frames
 from bdqlib.checkpoint import ConfigMismatch, TimeBudget, bind_run_dir
-from bdqlib.metrics import entropy
+from bdqlib.metrics import clip_entropy, entropy
 
 
 class FixedLogits(nn.Module):
@@ -105,6 +105,95 @@ def test_entropy_term_pushes_the_encoder():
     assert not torch.allclose(grads[0.0], grads[5.0])
 
 
+def small_nets(seed=0):
+    torch.manual_seed(seed)
+    action = nn.Sequential(nn.Conv3d(3, 4, 3, padding=1), nn.AdaptiveAvgPool3d(1), nn.Flatten(), nn.Linear(4, 3))
+    privacy = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
+                            nn.Flatten(), nn.Linear(4, 2))
+    return action, privacy
+
+
+def test_p_is_fixed_in_step_one_batchnorm_included():
+    x, ya, ys = batch(t=5)
+    enc, (action, privacy) = BDQEncoder(), small_nets()
+    modes = []
+    privacy.register_forward_pre_hook(lambda m, args: modes.append(m.training))
+    adversarial_step((x, ya, ys), enc, action, privacy, SpyOptimizer(list(enc.parameters())),
+                     SpyOptimizer(privacy.parameters()), alpha=1.0, privacy_frames="all")
+    assert modes == [False, True]  # step 1 in eval mode (running statistics), step 2 training
+    assert privacy[1].num_batches_tracked == 1  # only step 2 moved the BatchNorm statistics
+
+
+def test_an_error_in_step_one_leaves_p_trainable():
+    x, ya, ys = batch(t=5)
+    enc, (_, privacy) = BDQEncoder(), small_nets()
+
+    def broken_action(v):
+        raise RuntimeError("boom")
+    with pytest.raises(RuntimeError, match="boom"):
+        adversarial_step((x, ya, ys), enc, broken_action, privacy, SpyOptimizer(list(enc.parameters())),
+                         SpyOptimizer(privacy.parameters()), alpha=1.0, privacy_frames="all")
+    assert privacy.training and all(p.requires_grad for p in privacy.parameters())
+
+
+def test_clip_entropy_is_the_entropy_the_privacy_score_reads():
+    confident_and_split = torch.tensor([[[20.0, -20.0], [-20.0, 20.0]]])  # (B=1, T=2, K=2): frames disagree
+    assert float(entropy(confident_and_split)) < 1e-6  # each frame is certain ...
+    assert float(clip_entropy(confident_and_split)) == pytest.approx(math.log(2), abs=1e-6)  # ... the clip is not
+    x, ya, ys = batch(t=5)
+    stats = {}
+    for mode in ("frame", "clip"):  # the same nets for both (fresh: step 2 moves P's BatchNorm statistics)
+        enc, (action, privacy) = BDQEncoder(), small_nets()
+        stats[mode] = adversarial_step((x, ya, ys), enc, action, privacy, SpyOptimizer(list(enc.parameters())),
+                                       SpyOptimizer(privacy.parameters()), alpha=1.0, privacy_frames="all",
+                                       privacy_entropy=mode)["entropy"]
+    assert stats["clip"] >= stats["frame"] - 1e-6 and stats["clip"] != stats["frame"]  # concavity: H(mean) >= mean H
+
+
+def test_privacy_steps_updates_p_that_many_times():
+    x, ya, ys = batch(t=5)
+    enc, (action, privacy) = BDQEncoder(), small_nets()
+    opt_p = SpyOptimizer(privacy.parameters())
+    adversarial_step((x, ya, ys), enc, action, privacy, SpyOptimizer(list(enc.parameters())), opt_p, alpha=1.0,
+                     privacy_frames="all", privacy_steps=3)
+    assert len(opt_p.seen) == 3
+
+
+def test_restart_schedule():
+    assert [adversarial.restarts_before(s, 3) for s in range(1, 9)] == [0, 0, 0, 1, 1, 1, 2, 2]
+    assert adversarial.restarts_before(50, 0) == 0 and adversarial.restarts_before(0, 3) == 0
+
+
+def test_restarts_return_p_to_its_initial_weights(tmp_path, tiny_cfg, tiny_data, monkeypatch):
+    cfg = replace(tiny_cfg, epochs=2, warmup_epochs=1, privacy_restart_every=1)
+    loaded = []
+    real = torch.nn.Module.load_state_dict
+
+    def spy(self, state, *args, **kwargs):
+        loaded.append({k: v.clone() for k, v in state.items()})
+        return real(self, state, *args, **kwargs)
+    first = {}
+    real_make = adversarial.make_models
+
+    def make(*args, **kwargs):
+        t, p = real_make(*args, **kwargs)
+        first.update({k: v.clone() for k, v in p.state_dict().items()})
+        return t, p
+    monkeypatch.setattr(adversarial, "make_models", make)
+    monkeypatch.setattr(torch.nn.Module, "load_state_dict", spy)
+    result = train_adversarial(cfg, tiny_data, tmp_path / "run", log=None)
+    steps = len(tiny_data.train) // cfg.batch_size  # of play, in epoch 2 (epoch 1 is warm-up)
+    assert steps >= 2 and len(loaded) == steps - 1  # before every step of play but the first
+    assert all(torch.equal(s[k], first[k]) for s in loaded for k in first)
+    assert result.history["privacy_restarts"].tolist() == [0, steps - 1]
+
+
+def test_an_unknown_entropy_option_is_named(tmp_path, tiny_cfg, tiny_data):
+    with pytest.raises(ValueError, match="privacy_entropy"):
+        train_adversarial(replace(tiny_cfg, privacy_entropy="video"), tiny_data, tmp_path / "run", log=None)
+    assert not (tmp_path / "run").exists()  # refused before anything was written
+
+
 def test_select_frames():
     v = torch.arange(2 * 3 * 6).float().view(2, 3, 6, 1, 1).expand(2, 3, 6, 4, 4)
     assert select_frames(v, "all") is v
@@ -146,8 +235,9 @@ def run_in(directory, cfg, data, interrupt_after_epoch=None, monkeypatch=None):
     return train_adversarial(cfg, data, directory, log=None)
 
 
-def test_resume_after_kill_gives_exactly_the_uninterrupted_run(tmp_path, tiny_cfg, tiny_data, monkeypatch):
-    cfg = replace(tiny_cfg, epochs=3)
+@pytest.mark.parametrize("game", [{}, {"privacy_restart_every": 2, "privacy_steps": 2, "privacy_entropy": "clip"}])
+def test_resume_after_kill_gives_exactly_the_uninterrupted_run(tmp_path, tiny_cfg, tiny_data, monkeypatch, game):
+    cfg = replace(tiny_cfg, epochs=3, **game)
     straight = run_in(tmp_path / "straight", cfg, tiny_data)
     resumed = run_in(tmp_path / "killed", cfg, tiny_data, interrupt_after_epoch=2, monkeypatch=monkeypatch)
     a = straight.history.drop(columns="seconds")
@@ -165,6 +255,9 @@ def test_resume_refuses_a_different_config(tmp_path, tiny_cfg, tiny_data):
         train_adversarial(replace(tiny_cfg, epochs=1, alpha=2.0), tiny_data, tmp_path / "run", log=None)
     bind_run_dir(tmp_path / "other", {"a": 1, "num_workers": 0})
     bind_run_dir(tmp_path / "other", {"a": 1, "num_workers": 4})  # fields that do not change results may differ
+    bind_run_dir(tmp_path / "other", {"a": 1, "privacy_steps": 1})  # a field added later, at its default: the same
+    with pytest.raises(ConfigMismatch, match="privacy_steps"):
+        bind_run_dir(tmp_path / "other", {"a": 1, "privacy_steps": 2})
 
 
 def test_non_finite_loss_stops_and_keeps_the_last_checkpoint(tmp_path, tiny_cfg, tiny_data, monkeypatch):

@@ -123,6 +123,41 @@ def test_bins_are_clamped_and_sorted():
     assert torch.equal(b, enc.bins)
 
 
+@pytest.mark.parametrize("make_opt", [lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9),
+                                      lambda p: torch.optim.Adam(p, lr=0.1)])
+def test_sorting_crossed_bins_carries_their_optimizer_state_with_them(make_opt):
+    enc = BDQEncoder()
+    opt = make_opt([enc.bin_centres])
+    enc.bin_centres.grad = torch.arange(15.0)  # a distinct state value per bin
+    opt.step()
+    before = {k: v.clone() for k, v in opt.state[enc.bin_centres].items() if v.shape == (15,)}
+    assert before
+    with torch.no_grad():  # bins 0 and 1 cross (0.5 -> 2.0, 1.5 -> 1.0); bin 14 leaves the range
+        enc.bin_centres[0], enc.bin_centres[1], enc.bin_centres[14] = 2.0, 1.0, 99.0
+    enc.project_bins_(opt)
+    assert torch.equal(enc.bin_centres.detach(), enc.bins) and enc.bin_centres[14] == 15.0
+    for key, value in before.items():  # the bin now in slot 0 came from slot 1 and brought slot 1's state
+        after = opt.state[enc.bin_centres][key]
+        assert torch.equal(after[:2], value[[1, 0]]) and torch.equal(after[2:], value[2:]), key
+
+
+class _Joint:  # the shape of bdqlib.adversarial's optimizer pair: state lives in the inner optimizers
+    def __init__(self, *optimizers):
+        self.optimizers = optimizers
+
+
+def test_sorting_reaches_the_state_inside_a_pair_of_optimizers():
+    enc = BDQEncoder()
+    sgd = torch.optim.SGD([enc.bin_centres], lr=0.1, momentum=0.9)
+    enc.bin_centres.grad = torch.arange(15.0)
+    sgd.step()
+    momentum = sgd.state[enc.bin_centres]["momentum_buffer"].clone()
+    with torch.no_grad():
+        enc.bin_centres[3], enc.bin_centres[4] = 4.2, 3.0
+    enc.project_bins_(_Joint(torch.optim.Adam([torch.zeros(1, requires_grad=True)]), sgd))
+    assert torch.equal(sgd.state[enc.bin_centres]["momentum_buffer"][3:5], momentum[[4, 3]])
+
+
 def test_initial_bins_and_sigma():
     enc = BDQEncoder()
     assert torch.equal(enc.bins, torch.arange(15.0) + 0.5)

@@ -1,0 +1,22 @@
+import matplotlib
+
+matplotlib.use("Agg")
+import pandas as pd  # noqa: E402
+
+from bdqlib import plots  # noqa: E402
+
+
+def history(restarts=None):
+    h = pd.DataFrame({"epoch": [1, 2, 3, 4], "train_action_top1": 0.5, "val_action_top1": 0.6, "loss_action": 1.0,
+                      "loss_privacy": 1.0, "entropy": 1.0, "sigma": 1.0})
+    if restarts is not None:
+        h["privacy_restarts"] = restarts
+    return h
+
+
+def test_training_curves_mark_the_epochs_in_which_p_restarted(tmp_path):
+    fig = plots.plot_training_curves(history([0, 2, 2, 5]), tmp_path / "curves.png")
+    marked = sorted({line.get_xdata()[0] for line in fig.axes[0].lines if line.get_linestyle() == ":"})
+    assert marked == [2, 4] and (tmp_path / "curves.png").stat().st_size > 1000
+    plain = plots.plot_training_curves(history())
+    assert not [line for line in plain.axes[0].lines if line.get_linestyle() == ":"]
