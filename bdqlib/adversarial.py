@@ -167,7 +167,7 @@ def train_adversarial(cfg, data, run_dir, *, log=print) -> AdversarialResult:
 
         def step(*batch):
             game_step[0] += 1
-            if game_step[0] > 1 and restarts_before(game_step[0], cfg.privacy_restart_every) > \
+            if restarts_before(game_step[0], cfg.privacy_restart_every) > \
                     restarts_before(game_step[0] - 1, cfg.privacy_restart_every):
                 privacy.load_state_dict(privacy_init)  # Wu et al.'s restart: P from its init, Adam/SGD state reset
                 opt_p.state.clear()

@@ -15,8 +15,7 @@ def entropy(logits: torch.Tensor) -> torch.Tensor:
 def clip_entropy(frame_logits: torch.Tensor) -> torch.Tensor:
     """Mean entropy (nats) of the frame-averaged softmax of (B, T, K) per-frame logits: the entropy of the
     distribution the privacy score takes its arg-max of (`entropy` of the same logits averages per frame)."""
-    p = clip_privacy_probs(frame_logits)
-    return -(p * p.clamp_min(1e-12).log()).sum(-1).mean()
+    return entropy(clip_privacy_probs(frame_logits).clamp_min(1e-12).log())  # log-probabilities are logits too
 
 
 def clip_privacy_probs(frame_logits: torch.Tensor) -> torch.Tensor:
