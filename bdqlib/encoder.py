@@ -33,6 +33,13 @@ RANGE_EPS = 1e-4  # the authors' guards: added to (max - min) before dividing, a
 MODULE_NAMES = ("B", "D", "Q", "B+D", "B+Q", "D+Q", "B+D+Q")  # ablation names (paper §5.1)
 
 
+def as_input_of(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """x on `module`'s device and in its floating dtype (a module without parameters takes x as it is): for
+    looking at an encoder's output outside training, wherever and in whatever precision the encoder lives."""
+    p = next(module.parameters(), None)
+    return x if p is None else x.to(p.device, p.dtype)
+
+
 def gaussian_kernel1d(sigma: torch.Tensor, kernel_size: int) -> torch.Tensor:
     """Normalised 1-D Gaussian taps, shape (kernel_size,), differentiable in sigma."""
     x = torch.arange(kernel_size, dtype=sigma.dtype, device=sigma.device) - (kernel_size - 1) / 2
@@ -223,6 +230,16 @@ class BDQEncoder(nn.Module):
                          impl=self.impl)
         enc.load_state_dict(self.state_dict())
         return enc.to(self.bin_centres.device)
+
+    def stages(self, x: torch.Tensor) -> dict:
+        """x (B, C, T, H, W) after each module this encoder runs, in order: {"input": x, "B": ..., "B+D": ...,
+        "B+D+Q": ...} (for an ablation such as "D+Q": input, D, D+Q). For looking at, not for training."""
+        out, names = {"input": x}, []
+        for name, on in zip("BDQ", (self.use_blur, self.use_difference, self.use_quantize)):
+            if on:
+                names.append(name)
+                out["+".join(names)] = self.with_modules("+".join(names))(x)
+        return out
 
     def extra_repr(self) -> str:
         return (f"modules={self.modules_name}, kernel_size={self.kernel_size}, sigma={float(self.sigma.detach()):.4g}, "

@@ -18,10 +18,11 @@ import torch
 from .adversarial import AdversarialResult, train_adversarial
 from .attacks import Probe, num_classes, parse_probes
 from .atomic import write_json_atomic
+from .baselines import make_baseline
 from .checkpoint import ConfigMismatch, TimeBudgetReached
 from .config import RESUME_IGNORES, Config, make_config
 from .data import DataBundle, prepare_data
-from .encoder import BDQEncoder
+from .encoder import MODULE_NAMES, BDQEncoder
 from .metrics import privacy_removal
 from .models import SMALL_MODELS, build_model, make_encoder, model_width
 from .platform import default_roots, detect_platform, find_repo_root
@@ -158,6 +159,18 @@ def trained_encoder(run: Run, alpha: float) -> BDQEncoder:
     enc = make_encoder(run.cfg)
     enc.load_state_dict(torch.load(path, map_location="cpu"))
     return enc
+
+
+def encoder_of(run: Run, method: str, alpha=float("nan")):
+    """The encoder behind a results.csv row of this run: raw, bdq (trained at alpha), a module combination of the
+    encoder trained at alpha, or a baseline at the run's crop size."""
+    if method == "raw":
+        return BDQEncoder(blur=False, difference=False, quantize=False)
+    if method == "bdq":
+        return trained_encoder(run, alpha)
+    if method in MODULE_NAMES:
+        return trained_encoder(run, alpha).with_modules(method)
+    return make_baseline(method, run.cfg.size)  # names every method it knows when it does not know this one
 
 
 def adversarial_history(run: Run, alpha: float) -> pd.DataFrame:

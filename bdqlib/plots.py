@@ -11,6 +11,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 
+from .encoder import as_input_of  # noqa: E402
 from .metrics import f_lambda  # noqa: E402
 
 FAMILY_COLOURS = {"raw": "black", "bdq": "tab:red", "pixelate": "tab:blue", "blur": "tab:green",
@@ -263,3 +264,39 @@ def to_image(frame: torch.Tensor, *, mean=None, std=None, symmetric: bool = Fals
 
 def safe_name(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.+-]", "_", text)
+
+
+def plot_encoder_stages(encoder, clip: torch.Tensor, frame: int, path=None, *, mean, std, results=None,
+                        point: str | None = None):
+    """One clip (C, T, H, W) after each module `encoder` runs (input, blurred, difference, quantized) at `frame`,
+    with the learned staircase; with `results` and `point` (a `row_label`), the trade-off with that point marked."""
+    with torch.no_grad():
+        x = as_input_of(encoder, clip[None])
+        stages = encoder.eval().stages(x) if hasattr(encoder, "stages") else {"input": x, "output": encoder(x)}
+    quantizes = getattr(encoder, "use_quantize", False)
+    extra = int(quantizes) + int(results is not None)
+    fig, axes = plt.subplots(1, len(stages) + extra, figsize=(2.6 * (len(stages) + extra), 2.8), squeeze=False)
+    for ax, (name, y) in zip(axes[0], stages.items()):
+        y = y[0].detach().float().cpu()
+        t = min(frame, y.shape[1] - 1)
+        signed = "D" in name.split("+")
+        ax.imshow(to_image(y[:, t], symmetric=signed) if signed else to_image(y[:, t], mean=mean, std=std))
+        ax.set_title(f"{name} (frame {t})", fontsize=8)
+        ax.axis("off")
+    if quantizes:
+        ax = axes[0][len(stages)]
+        z, y = staircase(encoder.bins, encoder.hardness, encoder.num_bins)
+        ax.plot(z, y, c="tab:red")
+        ax.plot([0, encoder.num_bins], [0, encoder.num_bins], c="grey", lw=0.6, ls=":")
+        ax.set_title(f"staircase, sigma {float(encoder.sigma.detach()):.2f}", fontsize=8)
+    if results is not None:
+        ax = axes[0][-1]
+        df = results[results["protocol"] == "retrain"]
+        labels = df.apply(row_label, axis=1)
+        ax.scatter(df["privacy_top1"], df["action_top1"], c="lightgrey", s=20)
+        hit = df[labels == point]
+        ax.scatter(hit["privacy_top1"], hit["action_top1"], c="tab:red", s=60, label=point)
+        ax.set(xlim=(0, 1.02), ylim=(0, 1.02), xlabel="privacy top-1", ylabel="action top-1")
+        ax.set_title(point or "", fontsize=8)
+    fig.tight_layout()
+    return _save(fig, path)

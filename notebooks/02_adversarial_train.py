@@ -114,3 +114,17 @@ images = [plots.to_image(c[:, 1], mean=run.cfg.mean, std=run.cfg.std) for c in c
 images += [plots.to_image(e[:, 0], symmetric=True) for e in encoded]
 titles = [data.test.manifest.loc[i, "action"] for i in idx] + ["BDQ"] * len(idx)
 plots.frame_grid(images, titles, run.run_dir / "encoded_frames.png", ncols=len(idx));
+
+# %% [markdown]
+# ## Explore (interactive)
+# In Jupyter, Colab or Kaggle: pick a test clip, the trained or the untrained encoder and a frame, and see the clip
+# after each module -- blurred, differenced, quantized -- with the learned staircase. Headless runs save the first
+# view as `encoder_stages.png`.
+
+# %%
+from bdqlib import widgets  # noqa: E402
+from bdqlib.models import make_encoder  # noqa: E402
+
+widgets.EncoderExplorer({f"{data.test.manifest.loc[i, 'action']} (test clip {i})": data.test[i][0] for i in idx},
+                        {f"learned, alpha={ALPHA:g}": encoder, "initial (untrained)": make_encoder(run.cfg)},
+                        mean=run.cfg.mean, std=run.cfg.std, path=run.run_dir / "encoder_stages.png").widget

@@ -193,3 +193,30 @@ encoders.update({name: make_baseline(name, 224) for name in BASELINES})
 complexity = complexity_table(encoders)
 complexity.to_csv(run.run_dir / "complexity.csv", index=False)
 complexity
+
+# %% [markdown]
+# ## Explore the trade-off (interactive)
+# In Jupyter, Colab or Kaggle: pick a point of the trade-off plot (an encoder of this run) and a test clip; its
+# frames after each module appear beside the plot, the point marked. Headless runs save the headline encoder's
+# view as `tradeoff_explorer.png`.
+
+# %%
+from IPython.display import display  # noqa: E402
+
+from bdqlib import widgets  # noqa: E402
+
+data = pipeline.load_data(run, log=None)
+points = {}
+for _, r in retrain.iterrows():
+    try:
+        points[plots.row_label(r)] = pipeline.encoder_of(run, r["method"], r["alpha"])
+    except (FileNotFoundError, ValueError) as err:  # an encoder whose weights this run folder lacks
+        print(f"not explorable: {plots.row_label(r)} ({err})")
+first = plots.row_label(bdq) if bdq is not None else None
+points = dict(sorted(points.items(), key=lambda kv: kv[0] != first))  # the headline encoder first
+test_clips = data.test.manifest.drop_duplicates("action").index.tolist()[:6]
+if points:
+    explorer = widgets.EncoderExplorer({f"{data.test.manifest.loc[i, 'action']} (test clip {i})": data.test[i][0]
+                                        for i in test_clips}, points, mean=run.cfg.mean, std=run.cfg.std,
+                                       results=results, path=run.run_dir / "tradeoff_explorer.png")
+    display(explorer.widget)

@@ -20,7 +20,8 @@ NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 _LINE = re.compile(r"^(?P<name>[A-Z][A-Z0-9_]*)\s*=\s*(?P<value>.+?)\s*(?:#\s*(?P<comment>.*))?$")
 _TYPED = re.compile(r"^(?P<type>int|float|str|bool):\s*(?P<rest>.*)$")
 CHOICES = {"DATASET": ("synthetic", "kth", "ixmas"), "PROFILE": ("cpu", "paper"),
-           "SPLIT": ("video", "clip", "scenario"), "MISSING": ("error", "skip")}
+           "SPLIT": ("video", "clip", "scenario"), "MISSING": ("error", "skip"),
+           "ENCODER": ("bdq", "raw")}
 ENVIRONMENT = {
     "BDQ_DATA_ROOT": "where datasets, the frame cache and pretrained small models live (default: data/)",
     "BDQ_OUTPUTS_ROOT": "where run folders are made (default: outputs/)",

@@ -292,3 +292,12 @@ def test_table_quantizer_is_exact_outside_the_unit_range():
     z = torch.linspace(-6, 21, 5001)
     exact = soft_staircase_exact(z.double(), bins.double(), 5.0)
     assert torch.allclose(soft_staircase_lut(z, bins, 5.0, 15.0).double(), exact, atol=1e-5)
+
+
+def test_stages_are_the_modules_in_order_and_end_at_the_output():
+    x = torch.randn(1, 3, 4, 8, 8)
+    enc = BDQEncoder()
+    stages = enc.stages(x)
+    assert list(stages) == ["input", "B", "B+D", "B+D+Q"]
+    torch.testing.assert_close(stages["B+D+Q"], enc(x))
+    assert list(enc.with_modules("D+Q").stages(x)) == ["input", "D", "D+Q"]

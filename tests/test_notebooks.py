@@ -13,7 +13,7 @@ from .test_params import params
 
 REPO = Path(__file__).resolve().parents[1]
 FIGURES = ("fig3_tradeoff.png", "fig3_quant_steps.png", "fig4_ablation.png", "training_curves.png",
-           "flambda_sweep.png", "attacker_convergence.png")
+           "flambda_sweep.png", "attacker_convergence.png", "encoder_stages.png", "tradeoff_explorer.png")
 
 
 def test_sources_and_notebooks_are_in_sync():
@@ -30,7 +30,8 @@ def test_run_all_smoke(tmp_path):
     log = (run_dir / "run.log").read_text() if (run_dir / "run.log").exists() else done.stdout + done.stderr
     assert done.returncode == 0, log[-3000:]
     assert done.stdout.strip().splitlines()[-1] == str(run_dir)  # the run folder is the last line
-    for name in ("01_preprocess", "02_adversarial_train", "03_validate_frozen_encoder", "04_ablation", "05_figures"):
+    for name in ("01_preprocess", "02_adversarial_train", "03_validate_frozen_encoder", "04_ablation", "05_figures",
+                 "07_identification_study"):
         nb = json.loads((run_dir / f"{name}.ipynb").read_text())
         errors = [o for c in nb["cells"] for o in c.get("outputs", []) if o.get("output_type") == "error"]
         assert not errors, (name, errors)
@@ -56,6 +57,8 @@ def test_run_all_smoke(tmp_path):
     for table in ("results_table.csv", "complexity.csv"):
         assert len(pd.read_csv(run_dir / table)) > 0
     assert json.loads((run_dir / "run.json").read_text())["smoke"] is True
+    study = json.loads((run_dir / "study" / "study.json").read_text())  # 07: built, nobody answered
+    assert len(study["questions"]) >= 3 and not list((run_dir / "study").glob("answers-*.csv"))
     assert not (REPO / "outputs" / "latest").resolve().is_relative_to(tmp_path)  # a run elsewhere is not "latest"
 
 
