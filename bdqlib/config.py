@@ -14,9 +14,11 @@ from dataclasses import dataclass
 @dataclass
 class Config:
     # --- data
-    dataset: str = "synthetic"         # synthetic | kth | ixmas
+    dataset: str = "synthetic"         # synthetic | kth | ixmas | sbu | ipn
     data_dir: str = ""                 # dataset directory ("" = data/<dataset>); synthetic data is generated there
-    protocol: str = "video"            # privacy split: video | clip | scenario (bdqlib.data.kth; IXMAS: by take)
+    split_dir: str = ""                # split / annotation files of SBU and IPN ("" = <data_dir>/splits)
+    protocol: str = "video"            # privacy split: video | clip | scenario (KTH, bdqlib.data.kth; IXMAS: by
+                                       # take); SBU: authors | sppa | video; IPN: subject (bdqlib.data.sbu, .ipn)
     num_frames: int = 32               # t: consecutive frames per clip (paper: 32 for KTH and IPN, 16 for SBU)
     size: int = 224                    # S: crops are S x S
     cache_short_side: int = 120        # frames are cached with this short side (KTH is 160x120)
@@ -91,7 +93,17 @@ class Config:
 POPULATION_SEED_OFFSET = 1000
 
 # Fields that may differ when resuming a run directory (they do not change what is computed).
-RESUME_IGNORES = ("num_workers", "device", "time_budget_h", "eval_every", "data_dir", "weights_dir", "missing")
+RESUME_IGNORES = ("num_workers", "device", "time_budget_h", "eval_every", "data_dir", "weights_dir", "missing",
+                  "split_dir")
+
+# Per dataset, on top of the profile (paper §4.1-4.2): SBU t = 16 and alpha = 2 with the BDQ authors' split; IPN
+# t = 32 and alpha = 8 with its own subject split. Frames of both are 640x480: cached with short side 224 for
+# S = 224 (the cpu profile keeps its 48 px). Explicit fields win over these.
+DATASET_DEFAULTS = {
+    "paper": {"sbu": dict(num_frames=16, alpha=2.0, protocol="authors", cache_short_side=224),
+              "ipn": dict(alpha=8.0, protocol="subject", cache_short_side=224)},
+    "cpu": {"sbu": dict(alpha=2.0, protocol="authors"), "ipn": dict(alpha=8.0, protocol="subject")},
+}
 
 PROFILES = {
     "paper": {},  # the dataclass defaults are the paper's
@@ -138,7 +150,9 @@ def make_config(profile: str = "cpu", **overrides) -> Config:
     unknown = sorted(set(overrides) - fields)
     if unknown:
         raise ValueError(f"unknown config field(s) {unknown}; valid: {sorted(fields)}")
-    values = {**PROFILES[profile], **{k: v for k, v in overrides.items() if v is not None}}
+    dataset = overrides.get("dataset") or Config.dataset
+    values = {**PROFILES[profile], **DATASET_DEFAULTS[profile].get(dataset, {}),
+              **{k: v for k, v in overrides.items() if v is not None}}
     for key in ("mean", "std", "crop_scales", "synthetic_avoid"):
         if key in values:
             values[key] = tuple(values[key])

@@ -40,5 +40,7 @@ def f_lambda(action: float, privacy: float, lam: float = 0.5) -> float:
 
 
 def privacy_removal(privacy: float, privacy_raw: float, chance: float) -> float:
-    """Fraction of the raw input's above-chance privacy accuracy that an encoder removes."""
-    return (privacy_raw - privacy) / (privacy_raw - chance)
+    """Fraction of the raw input's above-chance privacy accuracy that an encoder removes; NaN when raw itself is at
+    or below chance (there is nothing to remove, so no share of it is defined)."""
+    above = privacy_raw - chance
+    return (privacy_raw - privacy) / above if above > 0 else float("nan")

@@ -22,6 +22,7 @@ from .baselines import make_baseline
 from .checkpoint import ConfigMismatch, TimeBudgetReached
 from .config import RESUME_IGNORES, Config, make_config
 from .data import DataBundle, prepare_data
+from .data.layouts import write_ipn_like, write_sbu_like
 from .encoder import MODULE_NAMES, BDQEncoder
 from .metrics import privacy_removal
 from .models import SMALL_MODELS, build_model, make_encoder, model_width
@@ -32,6 +33,7 @@ from .training import quiet, resolve_device
 from .validate import STRONGEST, evaluate_frozen_clean, validate_encoder
 
 KEY_ATTACKER = KEY.index("attacker")
+TINY_LAYOUTS = {"sbu": write_sbu_like, "ipn": write_ipn_like}  # SMOKE without DATA_DIR
 KAGGLE_TIME_BUDGET_H = 11.0  # hours of training per Kaggle session (the session limit is 12 h); $BDQ_TIME_BUDGET_H
 # SMOKE: the whole chain on a tiny dataset in seconds (tests); never a result to read.
 SMOKE_OVERRIDES = dict(synthetic_subjects=3, epochs=1, warmup_epochs=0, val_epochs=1, pretrain_epochs=1, batch_size=8,
@@ -86,21 +88,30 @@ class Run:
         return record_results(self.results_path, rows)
 
 
-def start_run(*, dataset="synthetic", data_dir="", profile="cpu", alpha=1.0, epochs=None, seed=0, run_dir="",
+def start_run(*, dataset="synthetic", data_dir="", profile="cpu", alpha=None, epochs=None, seed=0, run_dir="",
               smoke=False, **overrides) -> Run:
-    """The run of the notebooks' parameters: its config (saved as run.json, refused if it differs), its folder."""
+    """The run of the notebooks' parameters: its config (saved as run.json, refused if it differs), its folder.
+
+    alpha=None (and any other None): the profile's value for the dataset (bdqlib.config.DATASET_DEFAULTS).
+    SMOKE with SBU or IPN and no data_dir writes a tiny folder in that dataset's layout (bdqlib.data.layouts).
+    """
     platform = detect_platform()
     data_root, outputs_root = default_roots(platform, find_repo_root())
     overrides = {k: v for k, v in overrides.items() if v is not None}  # None: "the profile's value"
-    fields = {"weights_dir": os.environ.get("BDQ_WEIGHTS_DIR", str(data_root / "weights")), **(SMOKE_OVERRIDES if smoke else {}), **overrides}
+    if alpha is not None:
+        overrides["alpha"] = float(alpha)
+    fields = {"weights_dir": os.environ.get("BDQ_WEIGHTS_DIR", str(data_root / "weights")),
+              "split_dir": os.environ.get("BDQ_SPLITS_DIR", ""), **(SMOKE_OVERRIDES if smoke else {}), **overrides}
     if "time_budget_h" not in overrides:  # Kaggle ends a session at 12 h: stop cleanly before, resumable
         budget = os.environ.get("BDQ_TIME_BUDGET_H", KAGGLE_TIME_BUDGET_H if platform == "kaggle" else 0)
         fields["time_budget_h"] = float(budget)
     if smoke and dataset == "synthetic" and not data_dir:
         data_dir = str(data_root / "synthetic-smoke")
+    if smoke and dataset in TINY_LAYOUTS and not data_dir:
+        data_dir = str(TINY_LAYOUTS[dataset](data_root / f"{dataset}-smoke"))
     if epochs is not None:  # explicit parameters win over smoke defaults, which win over the profile
         fields["epochs"] = epochs
-    cfg = make_config(profile, dataset=dataset, data_dir=data_dir, alpha=float(alpha), seed=seed, **fields)
+    cfg = make_config(profile, dataset=dataset, data_dir=data_dir, seed=seed, **fields)
     run_dir = Path(run_dir) if run_dir else outputs_root / time.strftime("%Y%m%d-%H%M%S")
     run_dir.mkdir(parents=True, exist_ok=True)
     record = {"profile": profile, "smoke": bool(smoke), "platform": platform, **cfg.to_dict()}

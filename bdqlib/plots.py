@@ -82,9 +82,17 @@ def place_labels(ax, points: pd.DataFrame, *, fontsize=7) -> list:
 
 
 def plot_tradeoff(results: pd.DataFrame, path=None, *, protocol: str = "retrain"):
-    """Action vs privacy accuracy of every method (paper Fig. 3 row 1): top-left is ideal."""
+    """Action vs privacy accuracy of every method (paper Fig. 3 row 1): top-left is ideal. One panel per dataset
+    in `results` (the paper's figure has three: SBU, KTH, IPN)."""
     df = results[results["protocol"] == protocol]
-    fig, ax = plt.subplots(figsize=(7, 5.5))
+    datasets = sorted(df["dataset"].unique()) if "dataset" in df and len(df) else [None]
+    fig, axes = plt.subplots(1, len(datasets), figsize=(7 * len(datasets), 5.5), squeeze=False)
+    for ax, dataset in zip(axes[0], datasets):
+        _tradeoff_panel(ax, df if dataset is None else df[df["dataset"] == dataset], protocol, dataset)
+    return _save(fig, path)
+
+
+def _tradeoff_panel(ax, df: pd.DataFrame, protocol: str, dataset) -> None:
     points = merged_points(df)
     for fam, group in points.groupby(points["method"].map(family)):
         sizes = 40 + 50 * group.apply(strength, axis=1)
@@ -98,10 +106,9 @@ def plot_tradeoff(results: pd.DataFrame, path=None, *, protocol: str = "retrain"
     ax.set_ylabel("action top-1 -- higher is better")
     ax.set_xlim(0, 1.02)
     ax.set_ylim(0, 1.02)
-    ax.set_title(f"Trade-off ({protocol}); bigger marker = stronger degradation")
+    ax.set_title(f"{dataset + ': ' if dataset else ''}Trade-off ({protocol}); bigger marker = stronger degradation")
     ax.legend(fontsize=8, loc="lower right")
     place_labels(ax, points)
-    return _save(fig, path)
 
 
 def staircase(bins, hardness: float = 5.0, num_bins: int = 15, points: int = 600):

@@ -26,17 +26,20 @@
 # clothes (plain or patterned, dark to light, a second outfit in d3), hair, skin, height, build and gait -- and
 # actions differ in motion. It shows whether the method and the protocol work; it cannot show how BDQ fares on
 # real faces and real scenes. Point `DATASET`/`DATA_DIR` at real KTH or IXMAS to use them instead: the same code
-# reads both.
+# reads both. The paper's other two datasets read the same way: **SBU** (`DATASET = "sbu"`: two people interact;
+# eight interactions; privacy = the actor *pair*, 13 classes; the BDQ authors' split) and **IPN Hand**
+# (`DATASET = "ipn"`: 13 hand gestures; privacy = the subject's gender; IPN's own split by subject). With
+# `SMOKE = True` and no `DATA_DIR` each gets a tiny folder in its real layout.
 
 # %% tags=["parameters"]
-DATASET = "synthetic"  # synthetic | kth | ixmas
-DATA_DIR = ""          # KTH: folder with the .avi files and 00sequences.txt; IXMAS: folder of clip .avi files
+DATASET = "synthetic"  # synthetic | kth | ixmas | sbu | ipn
+DATA_DIR = ""          # KTH: folder with the .avi files and 00sequences.txt; IXMAS: folder of clip .avi files; SBU: folder of the sXXsYY sets; IPN: folder of frame folders and annotations (README "Real datasets")
 PROFILE = "cpu"        # cpu (small models, minutes) | paper (i3d_r50 + resnet50, 224 px, 50 epochs)
-ALPHA = 1.0            # adversarial weight of the headline encoder (paper: 1 for KTH)
+ALPHA = None           # float: adversarial weight of the headline encoder (None: the paper's for the dataset: KTH 1, SBU 2, IPN 8)
 EPOCHS = None          # int: adversarial epochs (None: the profile's)
 VAL_EPOCHS = None      # int: most epochs of a validation network, which stops at its best validation epoch
 ATTACKERS = None       # str: the attack suite, comma-separated (None: the profile's; "@scratch": random init)
-SPLIT = None           # str: video (None: default, no video in two splits) | clip (student's) | scenario (SPPA's)
+SPLIT = None           # str: KTH video (None: default, no video in two splits) | clip (student's) | scenario (SPPA's); SBU authors (default) | sppa | video; IPN subject
 MISSING = "error"      # KTH videos listed but absent: error | skip (01 reports which were skipped)
 SEED = 0               # the run's seed (initialisations, clip sampling); the synthetic data has its own
 RUN_DIR = ""           # output folder of this run ("" = a new folder under outputs/)
@@ -62,6 +65,7 @@ from bdqlib import pipeline, plots  # noqa: E402
 run = pipeline.start_run(dataset=DATASET, data_dir=DATA_DIR, profile=PROFILE, alpha=ALPHA, epochs=EPOCHS,
                          val_epochs=VAL_EPOCHS, attackers=ATTACKERS, protocol=SPLIT, missing=MISSING,
                          seed=SEED, run_dir=RUN_DIR, smoke=SMOKE)
+ALPHA = run.cfg.alpha  # None above: the profile's value for the dataset
 print("run folder:", run.run_dir)
 print("config:", run.cfg)
 
@@ -78,7 +82,7 @@ pd.crosstab(m["action"], m["split"], margins=True)
 
 # %%
 from bdqlib.data import check_splits  # noqa: E402
-print(check_splits(m, shared_videos=run.cfg.protocol == "clip"))
+print(check_splits(m, shared_videos=run.cfg.protocol == "clip"))  # identities = actor pairs (SBU), genders (IPN)
 pd.crosstab(m["subject"], m["split"]).T
 
 # %% [markdown]

@@ -28,7 +28,7 @@
 DATASET = "synthetic"
 DATA_DIR = ""
 PROFILE = "cpu"
-ALPHA = 1.0
+ALPHA = None
 EPOCHS = None
 VAL_EPOCHS = None
 ATTACKERS = None
@@ -58,6 +58,7 @@ from bdqlib.baselines import describe, is_identity, make_baseline  # noqa: E402
 run = pipeline.start_run(dataset=DATASET, data_dir=DATA_DIR, profile=PROFILE, alpha=ALPHA, epochs=EPOCHS,
                          val_epochs=VAL_EPOCHS, attackers=ATTACKERS, protocol=SPLIT, missing=MISSING,
                          seed=SEED, run_dir=RUN_DIR, smoke=SMOKE)
+ALPHA = run.cfg.alpha  # None above: the profile's value for the dataset
 data = pipeline.load_data(run)
 pipeline.pretrain(run, log=print)
 alphas = [float(a) for a in str(ALPHAS).split(",") if a.strip()]

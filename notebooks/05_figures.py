@@ -16,7 +16,7 @@
 DATASET = "synthetic"
 DATA_DIR = ""
 PROFILE = "cpu"
-ALPHA = 1.0
+ALPHA = None
 EPOCHS = None
 VAL_EPOCHS = None
 ATTACKERS = None
@@ -43,6 +43,7 @@ from bdqlib.complexity import complexity_table  # noqa: E402
 run = pipeline.start_run(dataset=DATASET, data_dir=DATA_DIR, profile=PROFILE, alpha=ALPHA, epochs=EPOCHS,
                          val_epochs=VAL_EPOCHS, attackers=ATTACKERS, protocol=SPLIT, missing=MISSING,
                          seed=SEED, run_dir=RUN_DIR, smoke=SMOKE)
+ALPHA = run.cfg.alpha  # None above: the profile's value for the dataset
 results = run.results()
 table = plots.results_table(results)
 table.to_csv(run.run_dir / "results_table.csv", index=False)

@@ -28,7 +28,7 @@
 DATASET = "synthetic"
 DATA_DIR = ""
 PROFILE = "cpu"
-ALPHA = 1.0
+ALPHA = None
 EPOCHS = None
 VAL_EPOCHS = None
 ATTACKERS = None
@@ -59,6 +59,7 @@ from bdqlib import BDQEncoder, pipeline, study as studies, views, widgets  # noq
 run = pipeline.start_run(dataset=DATASET, data_dir=DATA_DIR, profile=PROFILE, alpha=ALPHA, epochs=EPOCHS,
                          val_epochs=VAL_EPOCHS, attackers=ATTACKERS, protocol=SPLIT, missing=MISSING,
                          seed=SEED, run_dir=RUN_DIR, smoke=SMOKE)
+ALPHA = run.cfg.alpha  # None above: the profile's value for the dataset
 data = pipeline.load_data(run)
 if ENCODER not in ("bdq", "raw"):
     raise ValueError(f"ENCODER must be 'bdq' or 'raw', got {ENCODER!r}")

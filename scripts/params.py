@@ -19,13 +19,14 @@ from pathlib import Path
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 _LINE = re.compile(r"^(?P<name>[A-Z][A-Z0-9_]*)\s*=\s*(?P<value>.+?)\s*(?:#\s*(?P<comment>.*))?$")
 _TYPED = re.compile(r"^(?P<type>int|float|str|bool):\s*(?P<rest>.*)$")
-CHOICES = {"DATASET": ("synthetic", "kth", "ixmas"), "PROFILE": ("cpu", "paper"),
-           "SPLIT": ("video", "clip", "scenario"), "MISSING": ("error", "skip"),
+CHOICES = {"DATASET": ("synthetic", "kth", "ixmas", "sbu", "ipn"), "PROFILE": ("cpu", "paper"),
+           "SPLIT": ("video", "clip", "scenario", "authors", "sppa", "subject"), "MISSING": ("error", "skip"),
            "ENCODER": ("bdq", "raw")}
 ENVIRONMENT = {
     "BDQ_DATA_ROOT": "where datasets, the frame cache and pretrained small models live (default: data/)",
     "BDQ_OUTPUTS_ROOT": "where run folders are made (default: outputs/)",
     "BDQ_WEIGHTS_DIR": "where pretrained weight files are looked for (I3D_8x8_R50.pyth, resnet50-*.pth, ...)",
+    "BDQ_SPLITS_DIR": "where SBU's split files and IPN's annotation files are looked for (default: <DATA_DIR>/splits)",
     "BDQ_TIME_BUDGET_H": "stop training cleanly after this many hours, resumable (Kaggle default: 11)",
 }
 

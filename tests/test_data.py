@@ -1,5 +1,6 @@
 import os
 
+import cv2
 import numpy as np
 import pandas as pd
 import pytest
@@ -354,3 +355,42 @@ def test_prepare_data_clips_annotations_to_the_file(tmp_path, tiny_cfg, tiny_syn
     frames = data.manifest["video"].map(data.cache.num_frames)
     assert (data.manifest["end"] <= frames).all()
     assert "identities" in data.summary()
+
+
+def write_frames(folder, names, h=6, w=8):
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, name in enumerate(names):
+        cv2.imwrite(str(folder / name), np.full((h, w, 3), 10 * (i + 1), np.uint8))
+
+
+def test_frame_folders_read_by_glob_and_by_numbered_range(tmp_path):
+    write_frames(tmp_path / "take", [f"rgb_{i:06d}.png" for i in range(1, 6)] + ["depth_000001.png"])
+    video = read_frames(tmp_path / "take" / "rgb_*.png")
+    assert video.shape == (5, 6, 8, 3) and list(video[:, 0, 0, 0]) == [10, 20, 30, 40, 50]  # name order, RGB only
+    assert list(read_frames(tmp_path / "take" / "rgb_*.png", start=2, end=3)[:, 0, 0, 0]) == [20, 30]
+    write_frames(tmp_path / "v", [f"v_{i:06d}.png" for i in range(1, 8)])
+    segment = read_frames(f"{tmp_path}/v/v_%06d.png#3-5")
+    assert list(segment[:, 0, 0, 0]) == [30, 40, 50]
+    with pytest.raises(FileNotFoundError, match="v_000008.png not found"):
+        read_frames(f"{tmp_path}/v/v_%06d.png#6-9")
+    with pytest.raises(ValueError, match="#<first>-<last>"):
+        read_frames(f"{tmp_path}/v/v_%06d.png")
+    with pytest.raises(VideoReadError, match="which has 5"):
+        read_frames(tmp_path / "take" / "rgb_*.png", start=4, end=7)
+    write_frames(tmp_path / "odd", ["a_1.png"])
+    write_frames(tmp_path / "odd", ["a_2.png"], h=4)
+    with pytest.raises(VideoReadError, match="a_2.png is 8x4"):
+        read_frames(tmp_path / "odd" / "a_*.png")
+
+
+def test_a_frame_folder_cache_is_rebuilt_when_a_frame_changes(tmp_path):
+    write_frames(tmp_path / "take", [f"rgb_{i:06d}.png" for i in range(1, 4)])
+    videos = pd.DataFrame({"video": ["take"], "path": [str(tmp_path / "take" / "rgb_*.png")]})
+    cache = build_cache(videos, tmp_path / "cache", short_side=None, log=None)
+    assert cache.num_frames("take") == 3
+    lines = []
+    build_cache(videos, tmp_path / "cache", short_side=None, log=lines.append)
+    assert "0 decoded" in lines[-1]  # unchanged: reused
+    write_frames(tmp_path / "take", [f"rgb_{i:06d}.png" for i in range(1, 5)])
+    cache = build_cache(videos, tmp_path / "cache", short_side=None, log=lines.append)
+    assert "1 decoded" in lines[-1] and cache.num_frames("take") == 4

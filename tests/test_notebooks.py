@@ -5,6 +5,7 @@ import subprocess
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from bdqlib.baselines import BASELINES
 from bdqlib.encoder import MODULE_NAMES
@@ -81,3 +82,25 @@ def test_missing_skip_runs_01_on_a_partial_kth_folder_and_names_what_it_skipped(
     text = "".join("".join(o.get("text", "")) for c in json.loads(out.read_text())["cells"] for o in c.get("outputs", []))
     assert "2 video(s) listed in 00sequences.txt are not in the data folder and were skipped" in text
     assert "person02_boxing_d3, person03_walking_d1" in text
+
+
+@pytest.mark.parametrize("dataset, pairs, alpha", [("sbu", 4, 2.0), ("ipn", 2, 8.0)])
+def test_run_all_smoke_on_a_tiny_folder_in_the_datasets_layout(tmp_path, dataset, pairs, alpha):
+    """-p DATASET sbu|ipn -p SMOKE True without DATA_DIR writes a tiny folder in that layout and runs every notebook
+    (04 limited to the headline encoder, which the synthetic chain above covers in full)."""
+    run_dir = tmp_path / "run"
+    env = {**os.environ, "BDQ_DATA_ROOT": str(tmp_path / "data"), "BDQ_OUTPUTS_ROOT": str(tmp_path / "outputs")}
+    done = subprocess.run(["./run_all.sh", "-p", "DATASET", dataset, "-p", "SMOKE", "True", "-p", "RUN_DIR",
+                           str(run_dir), "-p", "ALPHAS", f"{alpha:g}", "-p", "MODULES", "", "-p", "FROZEN_CLEAN",
+                           "False"], cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
+    log = (run_dir / "run.log").read_text() if (run_dir / "run.log").exists() else done.stdout + done.stderr
+    assert done.returncode == 0, log[-3000:]
+    assert (tmp_path / "data" / f"{dataset}-smoke" / "layout.json").is_file()
+    config = json.loads((run_dir / "run.json").read_text())
+    assert config["dataset"] == dataset and config["alpha"] == alpha  # the paper's alpha for the dataset
+    results = pd.read_csv(run_dir / "results.csv")
+    assert set(results["method"]) == {"raw", "bdq"} and (results["dataset"] == dataset).all()
+    assert results["privacy_top1"].between(0, 1).all()
+    study = json.loads((run_dir / "study" / "study.json").read_text())
+    assert len(study["gallery"]) == (4 if dataset == "sbu" else 2)
+    assert {len(q["answer"]) for q in study["questions"]} == {2 if dataset == "sbu" else 1}  # SBU: both actors

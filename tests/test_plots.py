@@ -20,3 +20,14 @@ def test_training_curves_mark_the_epochs_in_which_p_restarted(tmp_path):
     assert marked == [2, 4] and (tmp_path / "curves.png").stat().st_size > 1000
     plain = plots.plot_training_curves(history())
     assert not [line for line in plain.axes[0].lines if line.get_linestyle() == ":"]
+
+
+def test_tradeoff_draws_one_panel_per_dataset(tmp_path):
+    from .test_config import results
+    one = plots.plot_tradeoff(results())
+    assert len(one.axes) == 1 and one.axes[0].get_title().startswith("synthetic: ")
+    both = pd.concat([results(), results().assign(dataset="sbu", privacy_chance=1 / 13)])
+    fig = plots.plot_tradeoff(both, tmp_path / "two.png")
+    assert [ax.get_title().split(":")[0] for ax in fig.axes] == ["sbu", "synthetic"]
+    star = [c for c in fig.axes[0].collections if c.get_offsets().tolist() == [[1 / 13, 1.0]]]
+    assert star  # each panel's ideal point sits at its own dataset's chance

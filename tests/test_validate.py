@@ -80,5 +80,6 @@ def test_metrics():
     assert chance_level([0, 0, 1, 2]) == 0.5
     assert f_lambda(1.0, 0.0) == 1.0 and f_lambda(0.6, 0.4, lam=0.0) == 0.6 and f_lambda(0.6, 0.4, lam=1) == 0.6
     assert privacy_removal(0.1, 0.9, 0.1) == pytest.approx(1.0) and privacy_removal(0.9, 0.9, 0.1) == 0
+    assert math.isnan(privacy_removal(0.25, 0.25, 0.25))  # raw at chance: nothing to remove, no share of it
     assert math.isnan(top1(torch.zeros(0, 2), torch.zeros(0, dtype=torch.long)))
     pd.DataFrame()  # pandas is what the tables are made of

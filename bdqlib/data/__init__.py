@@ -1,4 +1,4 @@
-"""Datasets: the synthetic KTH-format default, KTH, IXMAS; a decode-once cache; clip sampling.
+"""Datasets: the synthetic KTH-format default, KTH, IXMAS, SBU, IPN Hand; a decode-once cache; clip sampling.
 
 `prepare_data(cfg)` is the one call the notebooks make: it finds (or generates) the data, builds the labelled
 manifest with its splits, fills the frame cache and returns the train/val/test datasets.
@@ -13,8 +13,10 @@ import pandas as pd
 
 from .cache import FrameCache, build_cache
 from .dataset import CachedFrames, DecodedFrames, VideoClipDataset, add_labels
+from .ipn import IPN_GESTURES, ipn_manifest
 from .ixmas import STUDENT_ACTIONS, ixmas_manifest
 from .kth import ACTIONS, kth_manifest, parse_sequences
+from .sbu import SBU_ACTIONS, sbu_manifest, short_sequences
 from .synthetic import make_kth_like
 from .video import VideoReadError, read_frames
 
@@ -72,8 +74,22 @@ def load_manifest(cfg, *, root="data", log=print) -> tuple[pd.DataFrame, tuple]:
     elif cfg.dataset == "ixmas":
         split = {"video": "take", "clip": "student"}.get(cfg.protocol, cfg.protocol)  # no take in two splits
         manifest, actions = ixmas_manifest(data_dir, protocol=split, log=log), STUDENT_ACTIONS
+    elif cfg.dataset == "sbu":
+        manifest = sbu_manifest(data_dir, protocol=cfg.protocol, split_dir=cfg.split_dir or None,
+                                missing=cfg.missing, seed=cfg.seed, log=log)
+        actions = SBU_ACTIONS
+        if log:
+            short = short_sequences(manifest[manifest["split"] != "unused"], cfg.num_frames)
+            done = {"skip": "skipped", "loop": "looped"}.get(cfg.short_clips, cfg.short_clips)
+            log(f"[sbu] {short} sequence(s) shorter than t={cfg.num_frames}: {done} (short_clips)")
+    elif cfg.dataset == "ipn":
+        if cfg.protocol != "subject":
+            raise ValueError(f"IPN Hand has one split, its own by subject (SPLIT='subject'), got {cfg.protocol!r}")
+        manifest = ipn_manifest(data_dir, split_dir=cfg.split_dir or data_dir / "splits", missing=cfg.missing,
+                                seed=cfg.seed, log=log)
+        actions = IPN_GESTURES
     else:
-        raise ValueError(f"unknown dataset {cfg.dataset!r}; choose synthetic, kth or ixmas")
+        raise ValueError(f"unknown dataset {cfg.dataset!r}; choose synthetic, kth, ixmas, sbu or ipn")
     return add_labels(manifest, actions), actions
 
 
@@ -81,11 +97,13 @@ def check_splits(manifest: pd.DataFrame, *, shared_videos: bool = False) -> str:
     """Raise ValueError unless every identity is in train, val and test and (unless `shared_videos`, the clip
     split's known leak) no video is in two splits; returns a one-line summary."""
     used = manifest[manifest["split"].isin(["train", "val", "test"])]
-    splits_of = used.groupby("video")["split"].nunique()
-    if not shared_videos and (splits_of > 1).any():
-        video = splits_of.index[splits_of > 1][0]
-        raise ValueError(f"video {video} is in {sorted(used.loc[used['video'] == video, 'split'].unique())}: "
-                         f"{int((splits_of > 1).sum())} video(s) in two splits")
+    # IPN: several segments (cache entries, `video`) of one recording; the recording must not be split either
+    for unit in ("video", "recording") if "recording" in used else ("video",):
+        splits_of = used.groupby(unit)["split"].nunique()
+        if not shared_videos and (splits_of > 1).any():
+            video = splits_of.index[splits_of > 1][0]
+            raise ValueError(f"{unit} {video} is in {sorted(used.loc[used[unit] == video, 'split'].unique())}: "
+                             f"{int((splits_of > 1).sum())} {unit}(s) in two splits")
     for split in ("train", "val", "test"):
         missing = sorted(set(used["subject"]) - set(used.loc[used["split"] == split, "subject"]))
         if missing:

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..atomic import atomic_path, save_npy_atomic
-from .video import read_frames
+from .video import read_frames, source_signature
 
 INDEX_COLUMNS = ["video", "source", "source_bytes", "source_mtime", "frames", "height", "width"]
 
@@ -62,11 +62,11 @@ class FrameCache:
         return {"directory": self.directory, "index": self.index, "_open": {}}
 
 
-def _valid(entry, source: Path, npy: Path) -> bool:
-    if not npy.is_file() or not source.is_file():
+def _valid(entry, source, npy: Path) -> bool:
+    signature = source_signature(source)
+    if not npy.is_file() or signature is None:
         return False
-    st = source.stat()
-    if int(entry["source_bytes"]) != st.st_size or abs(float(entry["source_mtime"]) - st.st_mtime) > 1e-3:
+    if int(entry["source_bytes"]) != signature[0] or abs(float(entry["source_mtime"]) - signature[1]) > 1e-3:
         return False
     try:
         arr = np.load(npy, mmap_mode="r")
@@ -78,8 +78,8 @@ def _valid(entry, source: Path, npy: Path) -> bool:
 def _decode_into(source: Path, npy: Path, short_side: int | None) -> dict:
     frames = resize_frames(read_frames(source), short_side)
     save_npy_atomic(npy, frames)
-    st = source.stat()
-    return {"source": str(source), "source_bytes": st.st_size, "source_mtime": st.st_mtime,
+    size, mtime = source_signature(source)
+    return {"source": str(source), "source_bytes": size, "source_mtime": mtime,
             "frames": frames.shape[0], "height": frames.shape[1], "width": frames.shape[2]}
 
 

@@ -41,6 +41,59 @@ def video_info(path: str | os.PathLike) -> dict:
                 "width": int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), "height": int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))}
 
 
+def is_frame_sequence(path) -> bool:
+    """A folder of still frames rather than a video file: a glob ("<dir>/rgb_*.png", every match in name order) or
+    a printf pattern with its frame range ("<dir>/<video>_%06d.jpg#18-55", frames 18..55)."""
+    return "*" in str(path) or "%" in str(path)
+
+
+def frame_files(path) -> list:
+    """The image files of a frame sequence (see is_frame_sequence), in order; a missing frame is an error naming it."""
+    text = str(path)
+    if "%" in text:
+        pattern, _, span = text.rpartition("#")
+        try:
+            first, last = (int(v) for v in span.split("-"))
+        except ValueError:
+            raise ValueError(f"frame pattern {text!r} needs its range as '#<first>-<last>'") from None
+        files = [Path(pattern % i) for i in range(first, last + 1)]
+        absent = next((f for f in files if not f.is_file()), None)
+        if absent is not None:
+            raise FileNotFoundError(f"frame {absent} not found (frames {first}-{last} of {pattern})")
+        return files
+    files = sorted(Path(text).parent.glob(Path(text).name))
+    if not files:
+        raise FileNotFoundError(f"no frames match {text}")
+    return files
+
+
+def source_signature(path) -> tuple | None:
+    """(bytes, modification time) of a video file or of all files of a frame sequence; None if it is missing."""
+    try:
+        files = frame_files(path) if is_frame_sequence(path) else [Path(path)]
+        stats = [f.stat() for f in files]
+    except (FileNotFoundError, ValueError):
+        return None
+    return sum(s.st_size for s in stats), max(s.st_mtime for s in stats)
+
+
+def _read_images(path, start: int, end: int | None) -> np.ndarray:
+    files = frame_files(path)
+    chosen = files[start - 1:end]
+    if end is not None and end > len(files) or not chosen:
+        raise VideoReadError(f"frames {start}..{end} requested from {path}, which has {len(files)}")
+    frames = []
+    for f in chosen:
+        img = cv2.imread(str(f), cv2.IMREAD_COLOR)
+        if img is None:
+            raise VideoReadError(f"cannot decode image {f}")
+        if frames and img.shape != frames[0].shape:
+            raise VideoReadError(f"{f} is {img.shape[1]}x{img.shape[0]}, the frames before it "
+                                 f"{frames[0].shape[1]}x{frames[0].shape[0]}")
+        frames.append(img)
+    return np.stack(frames)[..., ::-1].copy()  # BGR -> RGB
+
+
 def read_frames(path: str | os.PathLike, *, start: int = 1, end: int | None = None,
                 strict: bool = True) -> np.ndarray:
     """Decode frames start..end (1-based, inclusive; default: every frame) as (T, H, W, 3) uint8 RGB.
@@ -48,6 +101,8 @@ def read_frames(path: str | os.PathLike, *, start: int = 1, end: int | None = No
     Raises FileNotFoundError for a missing file and VideoReadError for one that cannot be decoded; with `strict`,
     also when the decoder stops before the frame count the container declares (a truncated file).
     """
+    if is_frame_sequence(path):
+        return _read_images(path, start, end)
     path = Path(path)
     with _capture(path) as cap:
         declared = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
