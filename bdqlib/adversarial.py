@@ -28,9 +28,12 @@ import torch.nn.functional as F
 
 from .atomic import atomic_path
 from .checkpoint import TimeBudget, bind_run_dir, config_dict, load_checkpoint, save_checkpoint, seed_everything
+from .distributed import (SINGLE, Dist, agree, average_gradients_of, barrier, device_for, local_batch,
+                          mean_over_processes, unwrap, wrap)
 from .encoder import BDQEncoder
 from .metrics import clip_entropy, clip_privacy_probs, entropy, top1
 from .models import make_encoder, make_models, privacy_logits
+from .precision import FP32, Precision, make_precision, maybe_checkpointed, memory_format
 from .training import (accuracies, check_finite, clip_loss, make_optimizer, quiet, resolve_device, run_epoch,
                        select_frames)
 
@@ -60,8 +63,13 @@ class _JointOptimizer(torch.optim.Optimizer):
 
 
 def adversarial_step(batch, encoder, action, privacy, opt_et, opt_p, *, alpha: float, privacy_frames,
-                     privacy_entropy: str = "frame", privacy_steps: int = 1, where: str = ""):
-    """One two-step update on a batch (x, action, subject); returns the batch's statistics."""
+                     privacy_entropy: str = "frame", privacy_steps: int = 1, where: str = "",
+                     precision: Precision = FP32, checkpoint_privacy: bool = False):
+    """One two-step update on a batch (x, action, subject); returns the batch's statistics.
+
+    precision: autocast / GradScaler for T and P (E runs in fp32). checkpoint_privacy: recompute P's activations
+    in step 1's backward instead of keeping them (P sees every frame of every clip there: the memory peak).
+    """
     x, y_action, y_subject = batch
     # Step 1 -- P fixed: update E and T with CE(T(E(V))) - alpha * H(P(E(V))). "Fixed" includes P's BatchNorm:
     # eval mode, so H is what the evaluated P would give and step 1 does not move P's running statistics.
@@ -69,15 +77,16 @@ def adversarial_step(batch, encoder, action, privacy, opt_et, opt_p, *, alpha: f
     privacy.requires_grad_(False).eval()
     try:
         v = encoder(x)
-        logits_t = action(v)
-        frame_logits = privacy_logits(privacy, select_frames(v, privacy_frames))
+        with precision.autocast():
+            logits_t = action(v).float()
+            frame_logits = maybe_checkpointed(privacy_logits, unwrap(privacy), select_frames(v, privacy_frames),
+                                              enabled=checkpoint_privacy).float()  # P fixed: no DDP needed
         h = entropy(frame_logits) if privacy_entropy == "frame" else clip_entropy(frame_logits)
         ce_action = F.cross_entropy(logits_t, y_action)
         loss_et = ce_action - alpha * h
         check_finite(loss_et, "the E/T loss", where)
         opt_et.zero_grad(set_to_none=True)
-        loss_et.backward()
-        opt_et.step()
+        precision.step(loss_et, opt_et)
         if isinstance(encoder, BDQEncoder):
             encoder.project_bins_(opt_et)  # sorted bins, each keeping its own momentum
     finally:  # an error in step 1 must not leave P frozen
@@ -86,11 +95,13 @@ def adversarial_step(batch, encoder, action, privacy, opt_et, opt_p, *, alpha: f
     with torch.no_grad():
         v = encoder(x)
     for _ in range(privacy_steps):
-        loss_p, frame_logits = clip_loss(privacy, "frame", v, y_subject, frames=privacy_frames)
+        with precision.autocast():
+            loss_p, frame_logits = clip_loss(privacy, "frame", v, y_subject, frames=privacy_frames)
         check_finite(loss_p, "the P loss", where)
         opt_p.zero_grad(set_to_none=True)
-        loss_p.backward()
-        opt_p.step()
+        precision.step(loss_p, opt_p)
+    precision.update()
+    frame_logits = frame_logits.float()
     return {"loss_action": ce_action.item(), "entropy": h.item(), "loss_et": loss_et.item(),
             "loss_privacy": loss_p.item(), "train_action_top1": top1(logits_t.detach(), y_action),
             "train_privacy_top1": top1(clip_privacy_probs(frame_logits.detach()), y_subject)}
@@ -116,20 +127,32 @@ class AdversarialResult:
     run_dir: Path
 
 
-def train_adversarial(cfg, data, run_dir, *, log=print) -> AdversarialResult:
-    """Train E, T, P adversarially in `run_dir` (resuming from its last checkpoint if there is one)."""
-    log = log or quiet
+def train_adversarial(cfg, data, run_dir, *, log=print, budget: TimeBudget | None = None,
+                      dist: Dist = SINGLE) -> AdversarialResult:
+    """Train E, T, P adversarially in `run_dir` (resuming from its last checkpoint if there is one).
+
+    budget: the session's TimeBudget (default: cfg.time_budget_h counted from this process's start).
+    dist: this process's place under torchrun (bdqlib.distributed): each process trains on its share of every
+    batch, T and P in DDP, E's gradients averaged; only rank 0 writes files.
+    """
+    log = (log or quiet) if dist.main else quiet
     if cfg.privacy_entropy not in ("frame", "clip"):  # before anything is written to run_dir
         raise ValueError(f"privacy_entropy must be 'frame' or 'clip', got {cfg.privacy_entropy!r}")
-    device = resolve_device(cfg.device)
+    device = device_for(dist, resolve_device(cfg.device))
     config = config_dict(cfg, num_actions=data.num_actions, num_subjects=data.num_subjects,
                          train_clips=len(data.train))
-    run_dir = bind_run_dir(run_dir, config)
+    run_dir = bind_run_dir(run_dir, config) if dist.main else Path(run_dir)
+    barrier(dist)
     ckpt = run_dir / "checkpoints" / "last.pt"
     seed_everything(cfg.seed)
     encoder = make_encoder(cfg).to(device)
     action, privacy = make_models(cfg, data.num_actions, data.num_subjects, device)
+    precision = make_precision(cfg.amp, device)
+    action, privacy = (memory_format(m, cfg.channels_last and device.type == "cuda") for m in (action, privacy))
     privacy_init = copy.deepcopy(privacy.state_dict())  # what a restart returns P to (the same after a resume)
+    action_ddp = wrap(action, dist, device, sync_batchnorm=cfg.sync_batchnorm)  # gradients averaged in backward
+    privacy_ddp = wrap(privacy, dist, device, sync_batchnorm=cfg.sync_batchnorm)
+    average_gradients_of(encoder, dist)
     enc_groups = [{"params": [encoder.bin_centres], "lr": cfg.encoder_lr}]
     if isinstance(encoder.log_sigma, torch.nn.Parameter):
         enc_groups.append({"params": [encoder.log_sigma], "lr": cfg.sigma_lr})
@@ -144,23 +167,27 @@ def train_adversarial(cfg, data, run_dir, *, log=print) -> AdversarialResult:
     sched_et = torch.optim.lr_scheduler.CosineAnnealingLR(opt_et, T_max=cfg.epochs)
     sched_p = torch.optim.lr_scheduler.CosineAnnealingLR(opt_p, T_max=cfg.epochs)
     objects = {"encoder": encoder, "action": action, "privacy": privacy, "opt_et": opt_et, "opt_p": opt_p,
-               "sched_et": sched_et, "sched_p": sched_p}
+               "sched_et": sched_et, "sched_p": sched_p, "precision": precision}
     state = load_checkpoint(ckpt, objects=objects)
     start, history = (state["epoch"], state["history"]) if state else (0, [])
     if state:
         log(f"[adversarial] resuming {run_dir} after epoch {start}/{cfg.epochs}")
-    generator = torch.Generator()
-    loader = torch.utils.data.DataLoader(data.train, batch_size=cfg.batch_size, shuffle=True, drop_last=True,
-                                         generator=generator, num_workers=cfg.num_workers)
-    budget, status = TimeBudget(cfg.time_budget_h), "completed"
+    # One seeded permutation per epoch, process r taking items r, r + N, ...: the N local batches of a step are
+    # the global batch a single process would take (bdqlib.distributed).
+    sampler = torch.utils.data.DistributedSampler(data.train, num_replicas=dist.world, rank=dist.rank,
+                                                  shuffle=True, seed=cfg.seed, drop_last=True)
+    loader = torch.utils.data.DataLoader(data.train, batch_size=local_batch(dist, cfg.batch_size), sampler=sampler,
+                                         drop_last=True, num_workers=cfg.num_workers,
+                                         pin_memory=device.type == "cuda")
+    budget, status = budget or TimeBudget(cfg.time_budget_h), "completed"
     for epoch in range(start + 1, cfg.epochs + 1):
-        if budget.exhausted():
+        if agree(budget.exhausted(), dist):
             status = "time_budget"
             log(f"[adversarial] time budget of {cfg.time_budget_h} h reached after epoch {epoch - 1}; "
                 f"re-run with the same run directory to continue")
             break
         t0 = time.time()
-        generator.manual_seed(cfg.seed * 1_000_003 + epoch)  # the epoch's order depends on (seed, epoch) only
+        sampler.set_epoch(epoch)  # the epoch's order depends on (seed, epoch) only
         encoder.requires_grad_(epoch > cfg.warmup_epochs)  # frozen E: no gradient, so its optimizer skips it
         where = f"epoch {epoch}; last good checkpoint {ckpt}"
         game_step = [(epoch - 1 - cfg.warmup_epochs) * len(loader)]  # steps of play before this epoch's first
@@ -171,11 +198,12 @@ def train_adversarial(cfg, data, run_dir, *, log=print) -> AdversarialResult:
                     restarts_before(game_step[0] - 1, cfg.privacy_restart_every):
                 privacy.load_state_dict(privacy_init)  # Wu et al.'s restart: P from its init, Adam/SGD state reset
                 opt_p.state.clear()
-            return adversarial_step(batch, encoder, action, privacy, opt_et, opt_p, alpha=cfg.alpha,
+            return adversarial_step(batch, encoder, action_ddp, privacy_ddp, opt_et, opt_p, alpha=cfg.alpha,
                                     privacy_frames=cfg.privacy_frames, privacy_entropy=cfg.privacy_entropy,
-                                    privacy_steps=cfg.privacy_steps, where=where)
+                                    privacy_steps=cfg.privacy_steps, where=where, precision=precision,
+                                    checkpoint_privacy=cfg.activation_checkpointing)
 
-        row = {"epoch": epoch, **run_epoch(loader, step, device=device)}
+        row = {"epoch": epoch, **mean_over_processes(run_epoch(loader, step, device=device), dist)}
         if cfg.privacy_restart_every > 0:
             row["privacy_restarts"] = restarts_before(max(game_step[0], 0), cfg.privacy_restart_every)  # so far
         sched_et.step()
@@ -183,14 +211,17 @@ def train_adversarial(cfg, data, run_dir, *, log=print) -> AdversarialResult:
         if epoch % cfg.eval_every == 0 or epoch == cfg.epochs:
             heads = {"action": (action, "clip", "action"), "privacy": (privacy, "frame", "identity")}
             val = accuracies(torch.utils.data.DataLoader(data.val, batch_size=cfg.batch_size,
-                                                         num_workers=cfg.num_workers), heads, device=device,
-                             encoder=encoder)
+                                                         num_workers=cfg.num_workers,
+                                                         pin_memory=device.type == "cuda"), heads, device=device,
+                             encoder=encoder, precision=precision)
             row.update(val_action_top1=val["action"], val_privacy_top1=val["privacy"])
         row.update(encoder_state(encoder), lr=sched_et.get_last_lr()[-1], seconds=time.time() - t0)
         history.append(row)
-        save_checkpoint(ckpt, objects=objects, epoch=epoch, history=history, config=config)
-        with atomic_path(run_dir / "log.csv") as tmp:
-            pd.DataFrame(history).to_csv(tmp, index=False)
+        if dist.main:
+            save_checkpoint(ckpt, objects=objects, epoch=epoch, history=history, config=config)
+            with atomic_path(run_dir / "log.csv") as tmp:
+                pd.DataFrame(history).to_csv(tmp, index=False)
+        barrier(dist)
         log(f"[adversarial] epoch {epoch}/{cfg.epochs}  action CE {row['loss_action']:.3f}  "
             f"entropy {row['entropy']:.3f}  P CE {row['loss_privacy']:.3f}  "
             f"train acc a/p {row['train_action_top1']:.2f}/{row['train_privacy_top1']:.2f}  "

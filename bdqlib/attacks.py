@@ -25,9 +25,11 @@ from pathlib import Path
 
 import torch
 
-from .checkpoint import (ConfigMismatch, TimeBudget, TimeBudgetReached, load_checkpoint, save_checkpoint,
+from .checkpoint import (ConfigMismatch, TimeBudget, TimeBudgetReached, restore, same_config, save_checkpoint,
                          seed_everything)
+from .distributed import SINGLE, Dist, agree, barrier, device_for, local_batch, mean_over_processes, wrap
 from .models import build_model, init_weights, model_level, model_width
+from .precision import make_precision, memory_format
 from .training import accuracies, check_finite, clip_loss, make_optimizer, quiet, resolve_device, run_epoch
 
 SCRATCH = "@scratch"  # suffix of a probe name: random initialisation instead of pretrained
@@ -85,14 +87,18 @@ class EncodedData:
         for view in views:
             with torch.random.fork_rng(devices=[]):  # the dataset samples crops from torch's global generator
                 torch.manual_seed(self.cfg.seed * 7919 + view)
-                loader = torch.utils.data.DataLoader(dataset, batch_size=self.cfg.batch_size, shuffle=False)
-                parts = [(self.encoder(x.to(self.device)).to("cpu", torch.float16), ya, ys) for x, ya, ys in loader]
+                loader = torch.utils.data.DataLoader(dataset, batch_size=self.cfg.batch_size, shuffle=False,
+                                                     num_workers=self.cfg.num_workers,
+                                                     pin_memory=self.device.type == "cuda")
+                parts = [(self.encoder(x.to(self.device, non_blocking=True)).to("cpu", torch.float16), ya, ys)
+                         for x, ya, ys in loader]
             xs.append(torch.cat([p[0] for p in parts]))
             labels = (torch.cat([p[1] for p in parts]), torch.cat([p[2] for p in parts]))
         return torch.stack(xs), *labels
 
-    def batches(self, split: str, *, epoch: int = 1, shuffle: bool = False, generator=None):
-        """Batches of (E(x), action, subject); shuffled (and whole batches only) for training."""
+    def batches(self, split: str, *, epoch: int = 1, shuffle: bool = False, generator=None, dist: Dist = SINGLE):
+        """Batches of (E(x), action, subject); shuffled (and whole batches only) for training. With `dist`, this
+        process's share of each (global) training batch: items rank, rank + N, ... (bdqlib.distributed)."""
         bs = self.cfg.batch_size
         if split in self.cached:
             x, ya, ys = self.cached[split]
@@ -100,11 +106,18 @@ class EncodedData:
             order = torch.randperm(len(ya), generator=generator) if shuffle else torch.arange(len(ya))
             stop = len(order) - len(order) % bs if shuffle else len(order)
             for i in range(0, stop, bs):
-                idx = order[i:i + bs]
+                idx = order[i:i + bs][dist.rank::dist.world] if shuffle else order[i:i + bs]
                 yield x[idx].float(), ya[idx], ys[idx]
             return
-        loader = torch.utils.data.DataLoader(getattr(self.data, split), batch_size=bs, shuffle=shuffle,
-                                             drop_last=shuffle, generator=generator, num_workers=self.cfg.num_workers,
+        sampler = None
+        if shuffle:  # one seeded permutation per epoch, shared out as in adversarial training
+            sampler = torch.utils.data.DistributedSampler(getattr(self.data, split), num_replicas=dist.world,
+                                                          rank=dist.rank, shuffle=True, seed=self.cfg.seed,
+                                                          drop_last=True)
+            sampler.set_epoch(epoch)
+        loader = torch.utils.data.DataLoader(getattr(self.data, split),
+                                             batch_size=local_batch(dist, bs) if shuffle else bs, sampler=sampler,
+                                             drop_last=shuffle, num_workers=self.cfg.num_workers,
                                              pin_memory=self.device.type == "cuda")
         with torch.no_grad():
             for x, ya, ys in loader:
@@ -127,94 +140,104 @@ def num_classes(data, target: str) -> int:
 
 
 def train_probe(probe: Probe, encoded: EncodedData, cfg, *, checkpoint=None, identity: dict | None = None,
-                log=quiet, budget: TimeBudget | None = None) -> ProbeResult:
+                log=quiet, budget: TimeBudget | None = None, keep_weights: bool = True,
+                dist: Dist = SINGLE) -> ProbeResult:
     """Train `probe` on `encoded` to its best validation accuracy (see the module docstring) and test it.
 
     checkpoint: a file saved after every epoch, resumed from (refused if `identity` -- what is being probed --
-    differs), and holding the final result once done, so a finished probe is not trained again.
+    differs), and holding the final result once done, so a finished probe is not trained again; with
+    `keep_weights` False the finished file keeps the result and history but not the weights (disk).
     """
-    log, device = log or quiet, encoded.device
+    log, device = (log or quiet) if dist.main else quiet, encoded.device
     config = {**cfg.to_dict(), "probe": probe.name, "target": probe.target, **(identity or {})}
     seed_everything(cfg.seed)
     model = build_model(probe.arch, num_classes(encoded.data, probe.target),
                         weights=init_weights(cfg, probe.arch, probe.init), width=model_width(cfg, probe.arch))
-    model = model.to(device)
+    model = memory_format(model.to(device), cfg.channels_last and device.type == "cuda")
+    precision = make_precision(cfg.amp, device)
     opt = make_optimizer(model.parameters(), cfg.val_lr, cfg)
     sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="max", factor=cfg.val_lr_drop,
                                                        patience=cfg.val_lr_patience)
-    objects = {"model": model, "opt": opt, "sched": sched}
+    objects = {"model": model, "opt": opt, "sched": sched, "precision": precision}
     start, history, best = 0, [], {"val": -1.0, "epoch": 0, "state": copy.deepcopy(model.state_dict())}
     if checkpoint is not None and Path(checkpoint).is_file():
-        saved = torch.load(checkpoint, map_location="cpu", weights_only=False)
-        if saved["config"] != config:
+        saved = torch.load(checkpoint, map_location="cpu", weights_only=False)  # read once
+        if not same_config(saved["config"], config):
             raise ConfigMismatch(f"probe checkpoint {checkpoint} belongs to another config, encoder or probe; "
                                  f"delete it or use another run folder")
-        if "result" in saved:  # finished earlier: its best weights and result
-            model.load_state_dict(saved["best"]["state"])
+        if "result" in saved:  # finished earlier: its result (and best weights, unless they were not kept)
+            if saved["best"].get("state") is not None:
+                model.load_state_dict(saved["best"]["state"])
             return ProbeResult(probe, model=model, history=saved["history"], **saved["result"])
-        saved = load_checkpoint(checkpoint, objects=objects)
+        restore(saved, objects=objects)
         start, history, best = saved["epoch"], saved["history"], saved["best"]
         log(f"[probe {probe.name}] resuming after epoch {start}")
     heads = {"probe": (model, probe.level, probe.target)}
+    trained = wrap(model, dist, device, sync_batchnorm=cfg.sync_batchnorm)  # DDP: gradients averaged
     label = 1 if probe.target == "action" else 2
     generator = torch.Generator()
 
     def step(*batch):
-        loss, _ = clip_loss(model, probe.level, batch[0], batch[label], frames=cfg.val_frames)
+        with precision.autocast():
+            loss, _ = clip_loss(trained, probe.level, batch[0], batch[label], frames=cfg.val_frames)
         check_finite(loss, f"the {probe.name} loss", f"epoch {epoch}")
         opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        precision.step(loss, opt)
+        precision.update()
         return {"loss": loss.item()}
 
     epoch = start
     while epoch < cfg.val_epochs and (epoch < cfg.val_min_epochs or epoch - best["epoch"] < cfg.val_patience):
-        if budget is not None and budget.exhausted():
+        if budget is not None and agree(budget.exhausted(), dist):
             raise TimeBudgetReached(f"time budget of {cfg.time_budget_h} h reached while training {probe.name} "
                                     f"(epoch {epoch} saved in {checkpoint}); re-run with the same run folder")
         epoch += 1
         t0 = time.time()
         generator.manual_seed(cfg.seed * 1_000_003 + epoch)
         model.train()
-        stats = run_epoch(encoded.batches("train", epoch=epoch, shuffle=True, generator=generator), step,
-                          device=device)
-        val = accuracies(encoded.batches("val"), heads, device=device)["probe"]
+        stats = mean_over_processes(run_epoch(encoded.batches("train", epoch=epoch, shuffle=True, generator=generator,
+                                                              dist=dist), step, device=device), dist)
+        val = accuracies(encoded.batches("val"), heads, device=device, precision=precision)["probe"]
         sched.step(val)
         if val > best["val"]:
             best = {"val": val, "epoch": epoch, "state": copy.deepcopy(model.state_dict())}
         history.append({"epoch": epoch, "loss": stats.get("loss", float("nan")), "val_top1": val,
                         "lr": opt.param_groups[0]["lr"], "seconds": time.time() - t0})
-        if checkpoint is not None:
+        if checkpoint is not None and dist.main:
             save_checkpoint(checkpoint, objects=objects, epoch=epoch, history=history, config=config, best=best)
+        barrier(dist)
         if budget is not None:
             budget.record(time.time() - t0)
     model.load_state_dict(best["state"])
-    test = accuracies(encoded.batches("test"), heads, device=device)["probe"]
+    test = accuracies(encoded.batches("test"), heads, device=device, precision=precision)["probe"]
     result = {"test_top1": test, "val_top1": best["val"], "best_epoch": best["epoch"], "epochs_trained": epoch}
-    if checkpoint is not None:  # the finished probe: best weights and result, no optimizer state
-        save_checkpoint(checkpoint, objects={}, epoch=epoch, history=history, config=config, best=best,
+    if checkpoint is not None and dist.main:  # the finished probe: result, history, (if kept) best weights
+        kept = best if keep_weights else {**best, "state": None}
+        save_checkpoint(checkpoint, objects={}, epoch=epoch, history=history, config=config, best=kept,
                         result=result)
     log(f"[probe {probe.name} on {probe.target}] best validation {best['val']:.3f} at epoch {best['epoch']} of "
         f"{epoch}; test {test:.3f} ({sum(h['seconds'] for h in history):.0f}s)")
     return ProbeResult(probe, model=model, history=history, **result)
 
 
-def run_probes(encoder, data, cfg, *, checkpoint_dir=None, identity: dict | None = None, log=quiet) -> dict:
+def run_probes(encoder, data, cfg, *, checkpoint_dir=None, identity: dict | None = None, log=quiet,
+               budget: TimeBudget | None = None, keep_weights: bool = True, dist: Dist = SINGLE) -> dict:
     """T (cfg.action_model, on actions) and every attacker of cfg.attackers, trained on the frozen encoder.
 
     Returns {"action": ProbeResult, "attackers": [ProbeResult, ...]}; checkpoint_dir keeps one resumable file per
-    probe.
+    probe (with its best weights once finished only if `keep_weights`).
     """
-    device = resolve_device(cfg.device)
-    encoded = EncodedData(encoder, data, cfg, device=device, views=cfg.val_views, log=log)
-    budget = TimeBudget(cfg.time_budget_h)
+    device = device_for(dist, resolve_device(cfg.device))
+    encoded = EncodedData(encoder, data, cfg, device=device, views=cfg.val_views, log=log if dist.main else quiet)
+    budget = budget or TimeBudget(cfg.time_budget_h)
     probes = [Probe(cfg.action_model, "action")] + parse_probes(cfg.attackers)
     results = []
     for probe in probes:
         path = None if checkpoint_dir is None else Path(checkpoint_dir) / f"{probe.target}-{probe.name}.pt"
-        if path is not None:
+        if path is not None and dist.main:
             path.parent.mkdir(parents=True, exist_ok=True)
-        results.append(train_probe(probe, encoded, cfg, checkpoint=path, identity=identity, log=log, budget=budget))
+        results.append(train_probe(probe, encoded, cfg, checkpoint=path, identity=identity, log=log, budget=budget,
+                                   keep_weights=keep_weights, dist=dist))
     return {"action": results[0], "attackers": results[1:]}
 
 
@@ -227,4 +250,4 @@ def frozen_accuracies(encoder, data, cfg, action, attackers: dict) -> dict:
     heads = {"action": (action, "clip", "action")}
     heads.update({name: (model, level, "identity") for name, (model, level) in attackers.items()})
     encoded = EncodedData(encoder, data, cfg, device=device, views=0)
-    return accuracies(encoded.batches("test"), heads, device=device)
+    return accuracies(encoded.batches("test"), heads, device=device, precision=make_precision(cfg.amp, device))

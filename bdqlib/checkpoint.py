@@ -7,6 +7,7 @@ It is written to a temporary file and renamed, so the previous checkpoint surviv
 from __future__ import annotations
 
 import json
+import platform
 import random
 import time
 from pathlib import Path
@@ -74,14 +75,49 @@ def load_checkpoint(path, *, objects: dict) -> dict | None:
     path = Path(path)
     if not path.is_file():
         return None
-    state = torch.load(path, map_location="cpu", weights_only=False)
+    return restore(torch.load(path, map_location="cpu", weights_only=False), objects=objects)
+
+
+def restore(state: dict, *, objects: dict) -> dict:
+    """Put a loaded checkpoint's states into `objects` and restore its RNG states; returns the checkpoint."""
     for key, obj in objects.items():
+        if key not in state["states"] and getattr(obj, "optional_state", False):
+            continue  # e.g. a GradScaler added after the checkpoint was written: it starts fresh
         obj.load_state_dict(state["states"][key])
     set_rng_state(state["rng"])
     return state
 
 
-_PROCESS_START = time.monotonic()  # a notebook kernel's session starts (about) when it imports bdqlib
+def same_config(saved: dict, config: dict) -> bool:
+    """Whether a checkpoint's config is this one, up to the fields that may change on resume (RESUME_IGNORES)."""
+    return ({k: v for k, v in saved.items() if k not in RESUME_IGNORES}
+            == {k: v for k, v in config.items() if k not in RESUME_IGNORES})
+
+
+_PROCESS_START = time.time()  # a notebook kernel starts (about) when it imports bdqlib
+
+
+def machine_session() -> str:
+    """What identifies this machine session: the Linux boot id (a new Kaggle/Colab session is a new VM), else the
+    host name."""
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        return platform.node()
+
+
+def session_start(run_dir) -> float:
+    """When this machine session started working on `run_dir` (time.time()): recorded in run_dir/session.json by
+    the session's first call and read by every later one, so all notebooks (kernels) of one session share one
+    time budget; a new session (another boot, e.g. the next Kaggle session) starts a new one."""
+    path, me = Path(run_dir) / "session.json", machine_session()
+    if path.is_file():
+        saved = json.loads(path.read_text())
+        if saved.get("machine") == me:
+            return float(saved["start"])
+    now = time.time()
+    write_json_atomic(path, {"machine": me, "start": now})
+    return now
 
 
 class TimeBudgetReached(RuntimeError):
@@ -91,13 +127,14 @@ class TimeBudgetReached(RuntimeError):
 class TimeBudget:
     """Stop before an epoch that would end past the budget (estimated from the longest epoch so far).
 
-    The budget counts from the start of the process (the notebook's kernel), so a session's several trainings
-    share it. The first epoch of each training always runs (there is no estimate yet, and every session must make
-    progress).
+    The budget counts from `start` (time.time() of the session's start, see `session_start`; default: this
+    process's start), so a session's several trainings and notebooks share it. The first epoch of each training
+    always runs (there is no estimate yet, and every session must make progress).
     """
 
-    def __init__(self, hours: float):
+    def __init__(self, hours: float, *, start: float | None = None):
         self.seconds = hours * 3600 if hours and hours > 0 else None
+        self.start = _PROCESS_START if start is None else start
         self.longest = 0.0
 
     def record(self, epoch_seconds: float) -> None:
@@ -106,7 +143,7 @@ class TimeBudget:
     def exhausted(self) -> bool:
         if self.seconds is None or self.longest == 0.0:
             return False
-        return time.monotonic() - _PROCESS_START + self.longest > self.seconds
+        return time.time() - self.start + self.longest > self.seconds
 
 
 def config_dict(cfg: Config, **extra) -> dict:

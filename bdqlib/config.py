@@ -75,10 +75,21 @@ class Config:
     val_lr: float = 1e-3
     val_views: int = 0                 # E's output cached in memory: augmented views per training clip (0: no cache)
     val_frames: str | int = "all"      # frames a frame-level validation network trains on per clip and step
+    probe_weights: str = "raw"         # whose best weights a finished validation checkpoint keeps: raw (those the
+                                       # frozen_clean protocol applies) | all | none; the others keep their result
+                                       # and history only (disk: ~100 MB per ResNet-50, six networks per encoder)
     # --- run
     seed: int = 0
     num_workers: int = 0               # DataLoader worker processes
     device: str = "auto"               # auto | cpu | cuda
+    amp: str = "auto"                  # mixed precision of T, P and the validation networks (E stays fp32): auto
+                                       # (bf16 on a GPU that has it, fp16 + GradScaler otherwise, fp32 on a CPU)
+                                       # | off | bf16 | fp16 (bdqlib.precision)
+    channels_last: bool = True         # channels-last memory format for the networks on a GPU (faster under amp)
+    activation_checkpointing: bool = False  # recompute P's activations in step 1's backward (memory for time)
+    nproc: int = 1                     # processes (GPUs) for training and validation, launched with torchrun and
+                                       # DistributedDataParallel (bdqlib.distributed); the batch is the global one
+    sync_batchnorm: bool = True        # with nproc > 1 on CUDA: BatchNorm statistics over the global batch
     time_budget_h: float = 0.0         # stop cleanly after the epoch that would exceed it (0 = no budget)
     eval_every: int = 1                # evaluate on the validation split every N adversarial epochs
 
@@ -94,7 +105,7 @@ POPULATION_SEED_OFFSET = 1000
 
 # Fields that may differ when resuming a run directory (they do not change what is computed).
 RESUME_IGNORES = ("num_workers", "device", "time_budget_h", "eval_every", "data_dir", "weights_dir", "missing",
-                  "split_dir")
+                  "split_dir", "probe_weights", "nproc")
 
 # Per dataset, on top of the profile (paper §4.1-4.2): SBU t = 16 and alpha = 2 with the BDQ authors' split; IPN
 # t = 32 and alpha = 8 with its own subject split. Frames of both are 640x480: cached with short side 224 for

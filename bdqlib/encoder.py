@@ -204,7 +204,9 @@ class BDQEncoder(nn.Module):
         gain = n / (span + RANGE_EPS)
         impl = self.impl if self.impl != "auto" else ("exact" if x.dtype == torch.float64 else "lut")
         needs_grad = torch.is_grad_enabled() and (x.requires_grad or self.bin_centres.requires_grad)
-        if impl == "lut" and not needs_grad and x.dim() >= 1 and x.shape[0] > 0:
+        # The inference table walks clip by clip with Python scalars: fast on a CPU, but on a GPU each clip would
+        # sync the device, so there the vectorised table below serves inference too.
+        if impl == "lut" and not needs_grad and x.device.type == "cpu" and x.dim() >= 1 and x.shape[0] > 0:
             return quantize_lut_inference(x, lo, hi, self.bin_centres.detach().to(x.dtype), self.hardness, n,
                                           RANGE_EPS)
         if impl == "exact":

@@ -19,10 +19,11 @@ from .adversarial import AdversarialResult, train_adversarial
 from .attacks import Probe, num_classes, parse_probes
 from .atomic import write_json_atomic
 from .baselines import make_baseline
-from .checkpoint import ConfigMismatch, TimeBudgetReached
+from .checkpoint import ConfigMismatch, TimeBudget, TimeBudgetReached, session_start
 from .config import RESUME_IGNORES, Config, make_config
 from .data import DataBundle, prepare_data
 from .data.layouts import write_ipn_like, write_sbu_like
+from .distributed import launch_workers, launches
 from .encoder import MODULE_NAMES, BDQEncoder
 from .metrics import privacy_removal
 from .models import SMALL_MODELS, build_model, make_encoder, model_width
@@ -87,6 +88,10 @@ class Run:
     def record(self, *rows) -> pd.DataFrame:
         return record_results(self.results_path, rows)
 
+    def budget(self) -> TimeBudget:
+        """cfg.time_budget_h counted from this machine session's start on this run (shared by its notebooks)."""
+        return TimeBudget(self.cfg.time_budget_h, start=session_start(self.run_dir))
+
 
 def start_run(*, dataset="synthetic", data_dir="", profile="cpu", alpha=None, epochs=None, seed=0, run_dir="",
               smoke=False, **overrides) -> Run:
@@ -98,6 +103,7 @@ def start_run(*, dataset="synthetic", data_dir="", profile="cpu", alpha=None, ep
     platform = detect_platform()
     data_root, outputs_root = default_roots(platform, find_repo_root())
     overrides = {k: v for k, v in overrides.items() if v is not None}  # None: "the profile's value"
+    overrides.setdefault("num_workers", default_workers())
     if alpha is not None:
         overrides["alpha"] = float(alpha)
     fields = {"weights_dir": os.environ.get("BDQ_WEIGHTS_DIR", str(data_root / "weights")),
@@ -124,7 +130,23 @@ def start_run(*, dataset="synthetic", data_dir="", profile="cpu", alpha=None, ep
             raise ConfigMismatch(f"{saved} belongs to a run with other parameters ({', '.join(diff)}); use another "
                                  f"RUN_DIR or the same parameters")
     write_json_atomic(saved, record)
+    session_start(run_dir)  # the first notebook of a session starts its time budget
     return Run(cfg, run_dir, data_root, smoke)
+
+
+def default_workers() -> int:
+    """DataLoader workers when none are asked for: none on a CPU-only machine (they would take cores from the
+    training itself), the cores (at most 8) beside a GPU, which otherwise waits on decoding and resizing."""
+    return min(os.cpu_count() or 1, 8) if torch.cuda.is_available() else 0
+
+
+def open_run(run_dir) -> Run:
+    """The Run a run folder's run.json describes (as start_run made it), without changing anything there."""
+    saved = json.loads((Path(run_dir) / "run.json").read_text())
+    fields = {k: v for k, v in saved.items() if k not in ("profile", "smoke", "platform")}
+    cfg = make_config(saved["profile"], **{k: v for k, v in fields.items() if k in Config.__dataclass_fields__})
+    data_root, _ = default_roots(detect_platform(), find_repo_root())
+    return Run(cfg, Path(run_dir), data_root, bool(saved.get("smoke")))
 
 
 def load_data(run: Run, log=print) -> DataBundle:
@@ -148,7 +170,9 @@ def encoder_path(run: Run, alpha: float) -> Path:
 def train_encoder(run: Run, data: DataBundle, alpha: float, log=print) -> AdversarialResult:
     """Adversarial training at `alpha` in its own sub-folder (resuming); saves encoder.pt when complete."""
     cfg = make_config_like(run.cfg, alpha=float(alpha))
-    result = train_adversarial(cfg, data, run.adversarial_dir(alpha), log=log)
+    if launches(run.cfg.nproc):  # the processes train; this one then reads their finished checkpoint
+        launch_workers(run.cfg.nproc, "train", run.run_dir, float(alpha), log=log or quiet)
+    result = train_adversarial(cfg, data, run.adversarial_dir(alpha), log=log, budget=run.budget())
     if result.status != "completed":  # stop the notebook here: what follows needs the finished encoder
         raise TimeBudgetReached(f"time budget of {cfg.time_budget_h} h reached: adversarial training (alpha="
                                 f"{alpha:g}) stopped after epoch {len(result.history)}/{cfg.epochs}, checkpoint in "
@@ -207,8 +231,12 @@ def validate(run: Run, data: DataBundle, encoder, *, method: str, alpha=float("n
             f"(action {top['action_top1']:.3f}, privacy {top['privacy_top1']:.3f})")
         run.record(*rows)
         return rows
+    if launches(run.cfg.nproc):  # the processes rebuild the encoder from (method, alpha) and record the rows
+        launch_workers(run.cfg.nproc, "validate", run.run_dir, method, *([] if alpha != alpha else [float(alpha)]),
+                       log=log)
+        return run.rows(method, alpha)
     rows = validate_encoder(encoder, data, run.cfg, method=method, alpha=alpha,
-                            checkpoint_dir=run.validation_dir(method, alpha), log=log)
+                            checkpoint_dir=run.validation_dir(method, alpha), log=log, budget=run.budget())
     run.record(*rows)
     return rows
 
@@ -223,8 +251,13 @@ def clean_models(run: Run, data: DataBundle) -> tuple:
         if not path.is_file():
             raise FileNotFoundError(f"{path} not found: run 03_validate_frozen_encoder first (it trains the networks "
                                     f"on raw video that the frozen_clean protocol applies)")
+        state = torch.load(path, map_location="cpu", weights_only=False)["best"].get("state")
+        if state is None:
+            raise FileNotFoundError(f"{path} kept its result but not its weights (probe_weights="
+                                    f"{run.cfg.probe_weights!r}); frozen_clean needs the raw video's networks: "
+                                    f"run with probe_weights 'raw' or 'all'")
         model = build_model(probe.arch, num_classes(data, probe.target), width=model_width(run.cfg, probe.arch))
-        model.load_state_dict(torch.load(path, map_location="cpu", weights_only=False)["best"]["state"])
+        model.load_state_dict(state)
         models[probe.name if probe.target == "identity" else "action"] = (model.to(resolve_device(run.cfg.device)),
                                                                           probe.level)
     return models.pop("action")[0], models
@@ -248,6 +281,16 @@ def probe_histories(run: Run, method: str, alpha=float("nan")) -> pd.DataFrame:
         history["network"], history["target"], history["best_epoch"] = name, target, state["best"]["epoch"]
         frames.append(history)
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def disk_usage(run: Run) -> pd.DataFrame:
+    """MB on disk per top-level entry of the run folder (checkpoints are most of it), largest first, and a total."""
+    def size(path: Path) -> int:
+        return path.stat().st_size if path.is_file() else sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+    rows = [{"entry": p.name, "MB": size(p) / 2**20} for p in run.run_dir.iterdir()]
+    df = pd.DataFrame(rows).sort_values("MB", ascending=False).reset_index(drop=True)
+    return pd.concat([df, pd.DataFrame([{"entry": "total", "MB": df["MB"].sum()}])], ignore_index=True)
 
 
 def headline(run: Run, alpha: float) -> str:

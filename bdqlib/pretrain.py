@@ -47,7 +47,7 @@ def pretrain_small_models(cfg, *, data_root, log=print) -> dict:
     for name, target in (("small3d", "action"), ("small2d", "identity")):
         result = train_probe(Probe(name, target, "none"), encoded, population, log=log)
         with atomic_path(paths[name], suffix=".pt") as tmp:
-            torch.save(result.model.state_dict(), tmp)
+            torch.save({k: v.cpu() for k, v in result.model.state_dict().items()}, tmp)  # a file for any device
         log(f"[pretrain] {name} on the pretraining population's {target}: validation {result.val_top1:.3f} "
             f"(epoch {result.best_epoch}/{result.epochs_trained}), saved as {paths[name].name} "
             f"({time.time() - t0:.0f}s)")

@@ -8,6 +8,8 @@ averaged over a clip's frames, the paper's privacy score).
 """
 from __future__ import annotations
 
+import contextlib
+
 import torch
 import torch.nn.functional as F
 
@@ -93,12 +95,14 @@ def run_epoch(batches, step, *, device) -> dict:
 
 
 @torch.no_grad()
-def accuracies(batches, heads: dict, *, device, encoder=None) -> dict:
+def accuracies(batches, heads: dict, *, device, encoder=None, precision=None) -> dict:
     """Clip-level top-1 of each head over `batches` of (video, action, subject).
 
     heads: name -> (model, level, target) with target "action" or "identity". encoder: applied to each batch
-    first (None: the batches are already encoded). Models are put in eval mode and restored afterwards.
+    first (None: the batches are already encoded), in fp32; the heads under `precision`'s autocast (a
+    bdqlib.precision.Precision; None: fp32). Models are put in eval mode and restored afterwards.
     """
+    autocast = precision.autocast if precision is not None else contextlib.nullcontext
     models = [m for m in [encoder] + [h[0] for h in heads.values()] if m is not None]
     modes = [m.training for m in models]
     for m in models:
@@ -110,7 +114,9 @@ def accuracies(batches, heads: dict, *, device, encoder=None) -> dict:
             v = encoder(x) if encoder is not None else x
             labels = {"action": y_action.to(device), "identity": y_subject.to(device)}
             for name, (model, level, target) in heads.items():
-                hits[name] += int((clip_probs(model, level, v).argmax(1) == labels[target]).sum())
+                with autocast():
+                    probs = clip_probs(model, level, v)
+                hits[name] += int((probs.argmax(1) == labels[target]).sum())
             n += len(y_action)
     finally:
         for m, mode in zip(models, modes):

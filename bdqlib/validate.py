@@ -20,6 +20,7 @@ from __future__ import annotations
 import copy
 
 from .attacks import frozen_accuracies, run_probes
+from .distributed import SINGLE, Dist
 from .metrics import chance_level
 from .training import quiet
 
@@ -56,17 +57,22 @@ def suite_rows(cfg, data, *, method: str, alpha, protocol: str, action: dict, at
 
 
 def validate_encoder(encoder, data, cfg, *, method: str, alpha=float("nan"), checkpoint_dir=None, log=print,
-                     return_probes: bool = False):
+                     return_probes: bool = False, budget=None, dist: Dist = SINGLE):
     """Train T and the attack suite on the frozen `encoder`'s output; return the rows (and the probe results).
 
     checkpoint_dir: optional folder; every probe then saves after each epoch and resumes (refusing a checkpoint
-    written with another config, method or encoder).
+    written with another config, method or encoder). dist: under torchrun, this process's place (every process
+    returns the same rows; only rank 0 writes).
     """
     log = log or quiet
     frozen = copy.deepcopy(encoder).cpu().eval()
     identity = {"method": method, "alpha": None if alpha != alpha else float(alpha), "encoder": repr(frozen),  # which modules, sizes ... and values
                 "encoder_state": {k: v.tolist() for k, v in frozen.state_dict().items()}}
-    probes = run_probes(frozen, data, cfg, checkpoint_dir=checkpoint_dir, identity=identity, log=log)
+    if cfg.probe_weights not in ("raw", "all", "none"):
+        raise ValueError(f"probe_weights must be 'raw', 'all' or 'none', got {cfg.probe_weights!r}")
+    keep = cfg.probe_weights == "all" or (cfg.probe_weights == "raw" and method == "raw")
+    probes = run_probes(frozen, data, cfg, checkpoint_dir=checkpoint_dir, identity=identity, log=log, budget=budget,
+                        keep_weights=keep, dist=dist)
     rows = suite_rows(cfg, data, method=method, alpha=alpha, protocol="retrain", action=_scores(probes["action"]),
                       attackers={r.probe.name: _scores(r) for r in probes["attackers"]})
     top = rows[-1]

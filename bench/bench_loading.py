@@ -24,6 +24,8 @@ import torch
 
 from bdqlib.adversarial import adversarial_step, make_encoder, make_models, make_optimizer
 from bdqlib.config import make_config
+from bdqlib.precision import make_precision
+from bdqlib.training import resolve_device
 from bdqlib.data import (CachedFrames, DecodedFrames, VideoClipDataset, add_labels, build_cache, kth_manifest,
                          make_kth_like)
 from bdqlib.data.kth import ACTIONS
@@ -58,12 +60,15 @@ def data_wait(data_dir: Path, cache_dir: Path, steps: int, cfg):
     from bdqlib.data import prepare_data
     data = prepare_data(cfg, root=data_dir.parent, cache_root=cache_dir.parent / "wait-cache", log=None)
     torch.manual_seed(0)
-    encoder = make_encoder(cfg)
-    action, privacy = make_models(cfg, data.num_actions, data.num_subjects, torch.device("cpu"))
+    device = resolve_device(cfg.device)
+    encoder = make_encoder(cfg).to(device)
+    action, privacy = make_models(cfg, data.num_actions, data.num_subjects, device)
     params = list(encoder.parameters()) + list(action.parameters())
     opt_et, opt_p = make_optimizer(params, cfg.lr, cfg), make_optimizer(privacy.parameters(), cfg.lr, cfg)
     loader = torch.utils.data.DataLoader(data.train, batch_size=cfg.batch_size, shuffle=True, drop_last=True,
-                                         num_workers=cfg.num_workers, persistent_workers=cfg.num_workers > 0)
+                                         num_workers=cfg.num_workers, persistent_workers=cfg.num_workers > 0,
+                                         pin_memory=device.type == "cuda")
+    precision = make_precision(cfg.amp, device)
     waits, computes = [], []
     it = iter(loader)
     for step in range(steps + 1):
@@ -73,9 +78,12 @@ def data_wait(data_dir: Path, cache_dir: Path, steps: int, cfg):
         except StopIteration:
             it = iter(loader)
             batch = next(it)
+        batch = [t.to(device, non_blocking=True) for t in batch]
         t1 = time.perf_counter()
         adversarial_step(batch, encoder, action, privacy, opt_et, opt_p, alpha=cfg.alpha,
-                         privacy_frames=cfg.privacy_frames)
+                         privacy_frames=cfg.privacy_frames, precision=precision)
+        if device.type == "cuda":
+            torch.cuda.synchronize()
         t2 = time.perf_counter()
         if step:  # the first batch includes the loader's start-up
             waits.append(t1 - t0)
@@ -89,6 +97,10 @@ def main():
     parser.add_argument("--clips", type=int, default=60, help="clips read per source")
     parser.add_argument("--steps", type=int, default=20, help="training steps for the data-wait measurement")
     parser.add_argument("--workers", type=int, nargs="*", default=[0, 1], help="DataLoader workers to compare")
+    parser.add_argument("--profile", default="cpu", choices=("cpu", "paper"),
+                        help="shapes and models of the data-wait measurement (paper: t=32, 224 px, i3d_r50 + resnet50)")
+    parser.add_argument("--batch", type=int, help="batch of the data-wait measurement (default: the profile's)")
+    parser.add_argument("--device", default="auto")
     args = parser.parse_args()
     torch.set_num_threads(2)
     cfg = make_config("cpu", synthetic_subjects=3, weights="none")
@@ -104,12 +116,15 @@ def main():
         print(f"  decode per sample  {decoded:8.1f} clips/s")
         print(f"  cached (memmap)    {cached:8.1f} clips/s   speed-up {cached / decoded:.1f}x  (target 20x); "
               f"identical clips: {same}")
-        print(f"\ndata wait in training (cpu profile, batch {cfg.batch_size}; goal < 5% of step time)")
+        shapes = {} if args.batch is None else {"batch_size": args.batch}
+        print(f"\ndata wait in training ({args.profile} profile, {args.device} device, batch "
+              f"{shapes.get('batch_size', make_config(args.profile).batch_size)}; goal < 5% of step time)")
         for workers in args.workers:
-            cfg_wait = make_config("cpu", data_dir=str(synthetic), dataset="kth", weights="none", num_workers=workers)
+            cfg_wait = make_config(args.profile, data_dir=str(synthetic), dataset="kth", weights="none",
+                                   num_workers=workers, device=args.device, **shapes)
             fraction, step = data_wait(synthetic, tmp / "cache", args.steps, cfg_wait)
             print(f"  num_workers {workers}: waiting {fraction:5.1%} of step time; compute {step * 1e3:.0f} ms/step"
-                  + ("  (the cpu profile's setting)" if workers == make_config("cpu").num_workers else ""))
+                  + ("  (the cpu profile's setting)" if args.profile == "cpu" and workers == 0 else ""))
 
 
 if __name__ == "__main__":

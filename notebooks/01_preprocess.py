@@ -44,6 +44,8 @@ MISSING = "error"      # KTH videos listed but absent: error | skip (01 reports 
 SEED = 0               # the run's seed (initialisations, clip sampling); the synthetic data has its own
 RUN_DIR = ""           # output folder of this run ("" = a new folder under outputs/)
 SMOKE = False          # tiny and fast, for tests only
+NUM_WORKERS = None     # int: DataLoader worker processes (None: 0 on a CPU-only machine, min(cores, 8) beside a GPU)
+NPROC = 1              # processes (GPUs) for training and validation; > 1 launches torchrun with DistributedDataParallel
 
 # %% [markdown]
 # On **Kaggle or Colab** this cell installs `bdqlib` from your clone of the repository (see README), leaving the
@@ -64,7 +66,8 @@ from bdqlib import pipeline, plots  # noqa: E402
 
 run = pipeline.start_run(dataset=DATASET, data_dir=DATA_DIR, profile=PROFILE, alpha=ALPHA, epochs=EPOCHS,
                          val_epochs=VAL_EPOCHS, attackers=ATTACKERS, protocol=SPLIT, missing=MISSING,
-                         seed=SEED, run_dir=RUN_DIR, smoke=SMOKE)
+                         seed=SEED, run_dir=RUN_DIR, smoke=SMOKE, num_workers=NUM_WORKERS,
+                         nproc=NPROC)
 ALPHA = run.cfg.alpha  # None above: the profile's value for the dataset
 print("run folder:", run.run_dir)
 print("config:", run.cfg)

@@ -46,6 +46,8 @@ MISSING = "error"
 SEED = 0
 RUN_DIR = ""
 SMOKE = False
+NUM_WORKERS = None
+NPROC = 1
 
 # %%
 import importlib.util, os, sys, subprocess  # noqa: E401,I001
@@ -63,10 +65,34 @@ from bdqlib import BDQEncoder, pipeline, plots  # noqa: E402
 
 run = pipeline.start_run(dataset=DATASET, data_dir=DATA_DIR, profile=PROFILE, alpha=ALPHA, epochs=EPOCHS,
                          val_epochs=VAL_EPOCHS, attackers=ATTACKERS, protocol=SPLIT, missing=MISSING,
-                         seed=SEED, run_dir=RUN_DIR, smoke=SMOKE)
+                         seed=SEED, run_dir=RUN_DIR, smoke=SMOKE, num_workers=NUM_WORKERS,
+                         nproc=NPROC)
 ALPHA = run.cfg.alpha  # None above: the profile's value for the dataset
 data = pipeline.load_data(run)
 pipeline.pretrain(run, log=print)
+
+# %% [markdown]
+# ## Will it fit? A measured plan
+# One real game step of this profile's E, T and P (random init) on this device at two small batches: its time,
+# the memory autograd keeps for the backward pass and the weights' and optimizer's bytes, extrapolated to the
+# profile's batch (assumptions in `bdqlib/plan.py`). Beside it, the same probe's projection for a 16 GB GPU (P100,
+# T4, V100) under mixed precision. If the profile will not fit, the line says what to change.
+
+# %%
+from bdqlib import plan as planning  # noqa: E402
+from bdqlib.data.cache import cache_size_bytes  # noqa: E402
+from bdqlib.training import resolve_device  # noqa: E402
+
+device_plan = planning.make_plan(run.cfg, num_actions=data.num_actions, num_subjects=data.num_subjects,
+                                 train_clips=len(data.train), device=resolve_device(run.cfg.device),
+                                 cache_bytes=cache_size_bytes(data.cache.directory))
+print(planning.describe(device_plan))
+print(planning.advice(device_plan))
+gpu16 = planning.for_gpu(device_plan, memory_gib=16.0)
+print(f"16 GB GPU, mixed precision (projected from the same probe; {gpu16['assumed_tflops']:g} TFLOP/s sustained "
+      f"assumed): peak {gpu16['peak_gib']:.1f} GiB -> {'fits' if gpu16['fits'] else 'does NOT fit'} (largest batch "
+      f"{gpu16['largest_batch']}); step {gpu16['step_seconds']:.2f} s, adversarial training "
+      f"{gpu16['adversarial_hours']:.2f} h")
 
 # %% [markdown]
 # ## Adversarial training

@@ -36,6 +36,8 @@ MISSING = "error"
 SEED = 0
 RUN_DIR = ""
 SMOKE = False
+NUM_WORKERS = None
+NPROC = 1
 
 # %%
 import importlib.util, os, sys, subprocess  # noqa: E401,I001
@@ -49,7 +51,8 @@ from bdqlib import BDQEncoder, pipeline, plots  # noqa: E402
 
 run = pipeline.start_run(dataset=DATASET, data_dir=DATA_DIR, profile=PROFILE, alpha=ALPHA, epochs=EPOCHS,
                          val_epochs=VAL_EPOCHS, attackers=ATTACKERS, protocol=SPLIT, missing=MISSING,
-                         seed=SEED, run_dir=RUN_DIR, smoke=SMOKE)
+                         seed=SEED, run_dir=RUN_DIR, smoke=SMOKE, num_workers=NUM_WORKERS,
+                         nproc=NPROC)
 ALPHA = run.cfg.alpha  # None above: the profile's value for the dataset
 data = pipeline.load_data(run)
 

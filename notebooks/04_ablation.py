@@ -37,6 +37,8 @@ MISSING = "error"
 SEED = 0
 RUN_DIR = ""
 SMOKE = False
+NUM_WORKERS = None
+NPROC = 1
 ALPHAS = "0,1"            # adversarial weights of the sweep (0: no adversary); e.g. "0,0.5,1,2,4"
 MODULES = "D,B+D+Q"        # module combinations of the headline encoder; all: "B,D,Q,B+D,B+Q,D+Q,B+D+Q"
 BASELINES = ""            # none by default (~3 min each on CPU); e.g. "downsample28"; all: bdqlib.baselines.BASELINES
@@ -57,7 +59,8 @@ from bdqlib.baselines import describe, is_identity, make_baseline  # noqa: E402
 
 run = pipeline.start_run(dataset=DATASET, data_dir=DATA_DIR, profile=PROFILE, alpha=ALPHA, epochs=EPOCHS,
                          val_epochs=VAL_EPOCHS, attackers=ATTACKERS, protocol=SPLIT, missing=MISSING,
-                         seed=SEED, run_dir=RUN_DIR, smoke=SMOKE)
+                         seed=SEED, run_dir=RUN_DIR, smoke=SMOKE, num_workers=NUM_WORKERS,
+                         nproc=NPROC)
 ALPHA = run.cfg.alpha  # None above: the profile's value for the dataset
 data = pipeline.load_data(run)
 pipeline.pretrain(run, log=print)

@@ -25,6 +25,8 @@ MISSING = "error"
 SEED = 0
 RUN_DIR = ""
 SMOKE = False
+NUM_WORKERS = None
+NPROC = 1
 
 # %%
 import importlib.util, os, sys, subprocess  # noqa: E401,I001
@@ -42,7 +44,8 @@ from bdqlib.complexity import complexity_table  # noqa: E402
 
 run = pipeline.start_run(dataset=DATASET, data_dir=DATA_DIR, profile=PROFILE, alpha=ALPHA, epochs=EPOCHS,
                          val_epochs=VAL_EPOCHS, attackers=ATTACKERS, protocol=SPLIT, missing=MISSING,
-                         seed=SEED, run_dir=RUN_DIR, smoke=SMOKE)
+                         seed=SEED, run_dir=RUN_DIR, smoke=SMOKE, num_workers=NUM_WORKERS,
+                         nproc=NPROC)
 ALPHA = run.cfg.alpha  # None above: the profile's value for the dataset
 results = run.results()
 table = plots.results_table(results)
@@ -221,3 +224,13 @@ if points:
                                         for i in test_clips}, points, mean=run.cfg.mean, std=run.cfg.std,
                                        results=results, path=run.run_dir / "tradeoff_explorer.png")
     display(explorer.widget)
+
+# %% [markdown]
+# ## The run folder on disk
+# Checkpoints are most of it. Finished validation networks keep their weights only for the raw video (which
+# `frozen_clean` applies; config `probe_weights`), the others their result and history.
+
+# %%
+usage = pipeline.disk_usage(run)
+print(f"{run.run_dir}: {usage['MB'].iloc[-1]:.0f} MB")
+usage.head(8)

@@ -37,6 +37,8 @@ MISSING = "error"
 SEED = 0
 RUN_DIR = ""
 SMOKE = False
+NUM_WORKERS = None
+NPROC = 1
 QUESTIONS = 60            # questions in the study (fewer if the test split has fewer videos); paper: 60
 CANDIDATES = 7            # candidate people per question (capped at the number of people); paper: 7
 PARTICIPANT = ""          # your name to take the study interactively; empty: build, preview and score only
@@ -58,7 +60,8 @@ from bdqlib import BDQEncoder, pipeline, study as studies, views, widgets  # noq
 
 run = pipeline.start_run(dataset=DATASET, data_dir=DATA_DIR, profile=PROFILE, alpha=ALPHA, epochs=EPOCHS,
                          val_epochs=VAL_EPOCHS, attackers=ATTACKERS, protocol=SPLIT, missing=MISSING,
-                         seed=SEED, run_dir=RUN_DIR, smoke=SMOKE)
+                         seed=SEED, run_dir=RUN_DIR, smoke=SMOKE, num_workers=NUM_WORKERS,
+                         nproc=NPROC)
 ALPHA = run.cfg.alpha  # None above: the profile's value for the dataset
 data = pipeline.load_data(run)
 if ENCODER not in ("bdq", "raw"):

@@ -86,3 +86,15 @@ def test_run_probes_trains_t_and_every_attacker(tiny_cfg, tiny_data):
     assert out["action"].probe == Probe(cfg.action_model, "action")
     assert [r.probe.name for r in out["attackers"]] == ["small2d@scratch", "small3d@scratch"]
     assert out["attackers"][1].model[-1].out_features == tiny_data.num_subjects  # a 3-D network on identity
+
+
+def test_a_probe_checkpoint_resumes_in_a_session_with_other_paths_and_workers(tmp_path, tiny_cfg, tiny_data):
+    cfg = replace(tiny_cfg, val_views=1, val_epochs=1, weights_dir=str(tmp_path / "a"), data_dir=tiny_cfg.data_dir)
+    encoded = EncodedData(BDQEncoder(), tiny_data, cfg, device=torch.device("cpu"), views=1)
+    probe = Probe("small2d", "identity", "none")
+    first = train_probe(probe, encoded, cfg, checkpoint=tmp_path / "p.pt")
+    elsewhere = replace(cfg, weights_dir=str(tmp_path / "b"), num_workers=2, time_budget_h=11.0)  # a new session
+    again = train_probe(probe, encoded, elsewhere, checkpoint=tmp_path / "p.pt")  # read back, not refused
+    assert (again.test_top1, again.best_epoch) == (first.test_top1, first.best_epoch)
+    with pytest.raises(attacks.ConfigMismatch):
+        train_probe(probe, encoded, replace(cfg, val_lr=0.5), checkpoint=tmp_path / "p.pt")  # what is computed

@@ -394,3 +394,24 @@ def test_a_frame_folder_cache_is_rebuilt_when_a_frame_changes(tmp_path):
     write_frames(tmp_path / "take", [f"rgb_{i:06d}.png" for i in range(1, 5)])
     cache = build_cache(videos, tmp_path / "cache", short_side=None, log=lines.append)
     assert "1 decoded" in lines[-1] and cache.num_frames("take") == 4
+
+
+@needs_kth_sample
+def test_grey_videos_are_cached_with_one_channel_and_read_with_three(tmp_path):
+    video = sorted(KTH_SAMPLE.glob("*.avi"))[0]
+    videos = pd.DataFrame({"video": [video.stem], "path": [str(video)]})
+    cache = build_cache(videos, tmp_path / "cache", short_side=None, log=None)
+    assert cache.frames(video.stem).shape[-1] == 1 and int(cache.index.at[video.stem, "channels"]) == 1
+    clip = cache.clip(video.stem, 3, 4)
+    decoded = read_frames(video, start=3, end=6).astype(int)  # grey, up to the codec's <= 3-level chroma noise
+    assert clip.shape == decoded.shape and np.abs(clip - decoded).max() <= 3 and (clip[..., 0] == clip[..., 2]).all()
+    lines = []
+    build_cache(videos, tmp_path / "cache", short_side=None, log=lines.append)
+    assert "0 decoded" in lines[-1]  # a one-channel entry is valid on the next build
+
+
+def test_colour_videos_keep_three_channels(tmp_path, tiny_synthetic):
+    video = sorted(tiny_synthetic.glob("*.avi"))[0]
+    cache = build_cache(pd.DataFrame({"video": ["v"], "path": [str(video)]}), tmp_path / "c", short_side=None,
+                        log=None)
+    assert cache.frames("v").shape[-1] == 3 and cache.clip("v", 1, 2).shape[-1] == 3

@@ -1,6 +1,8 @@
 import json
+import os
 
 import pytest
+import torch
 
 from bdqlib import BDQEncoder, pipeline
 from bdqlib.checkpoint import ConfigMismatch, TimeBudgetReached
@@ -62,3 +64,33 @@ def test_time_budget_stops_the_notebook_with_a_resumable_message(roots, tiny_cfg
     with pytest.raises(TimeBudgetReached, match="stopped after epoch 1/3.*RUN_DIR"):
         pipeline.train_encoder(run, tiny_data, 1.0, log=None)
     assert not pipeline.encoder_path(run, 1.0).exists()
+
+
+def test_the_time_budget_counts_from_the_sessions_first_notebook(roots, monkeypatch):
+    from bdqlib import checkpoint
+    first = checkpoint.session_start(roots / "run")
+    assert checkpoint.session_start(roots / "run") == first  # a second notebook (kernel) of the session
+    budget = checkpoint.TimeBudget(1.0, start=first - 3500)  # 3500 s of the hour used by earlier kernels
+    budget.record(200.0)
+    assert budget.exhausted() and not checkpoint.TimeBudget(1.0, start=first).exhausted()
+    monkeypatch.setattr(checkpoint, "machine_session", lambda: "another-boot")  # the next Kaggle session
+    assert checkpoint.session_start(roots / "run") > first
+    run = pipeline.start_run(run_dir=roots / "run2", time_budget_h=2.0)
+    assert run.budget().seconds == 7200 and run.budget().start == checkpoint.session_start(roots / "run2")
+
+
+def test_open_run_reads_what_start_run_wrote_and_workers_default_per_platform(roots):
+    made = pipeline.start_run(run_dir=roots / "run", alpha=2.0, epochs=3)
+    opened = pipeline.open_run(roots / "run")
+    assert opened.cfg == made.cfg and opened.run_dir == made.run_dir
+    assert made.cfg.num_workers == pipeline.default_workers()
+    assert pipeline.default_workers() == (min(os.cpu_count(), 8) if torch.cuda.is_available() else 0)
+
+
+def test_disk_usage_lists_the_run_folder_largest_first_with_a_total(roots):
+    run = pipeline.start_run(run_dir=roots / "run")
+    (roots / "run" / "validation").mkdir()
+    (roots / "run" / "validation" / "x.pt").write_bytes(b"0" * 2**20)
+    usage = pipeline.disk_usage(run)
+    assert usage["entry"].iloc[0] == "validation" and usage["MB"].iloc[0] == 1.0
+    assert usage["entry"].iloc[-1] == "total" and usage["MB"].iloc[-1] == pytest.approx(usage["MB"][:-1].sum())

@@ -83,3 +83,21 @@ def test_metrics():
     assert math.isnan(privacy_removal(0.25, 0.25, 0.25))  # raw at chance: nothing to remove, no share of it
     assert math.isnan(top1(torch.zeros(0, 2), torch.zeros(0, dtype=torch.long)))
     pd.DataFrame()  # pandas is what the tables are made of
+
+
+def test_finished_checkpoints_keep_weights_only_for_raw_by_default_and_still_resume(tmp_path, tiny_cfg, tiny_data):
+    cfg = replace(tiny_cfg, attackers="small2d", val_views=1)
+    assert cfg.probe_weights == "raw"
+    first = validate_encoder(BDQEncoder(), tiny_data, cfg, method="bdq", alpha=1.0, checkpoint_dir=tmp_path / "b",
+                             log=None)
+    validate_encoder(BDQEncoder(False, False, False), tiny_data, cfg, method="raw", checkpoint_dir=tmp_path / "r",
+                     log=None)
+    for folder, kept in (("b", False), ("r", True)):
+        for path in (tmp_path / folder).glob("*.pt"):
+            saved = torch.load(path, weights_only=False)
+            assert (saved["best"]["state"] is not None) == kept and saved["history"] and "result" in saved
+    again = validate_encoder(BDQEncoder(), tiny_data, cfg, method="bdq", alpha=1.0, checkpoint_dir=tmp_path / "b",
+                             log=None)  # finished, weights gone: the recorded result is returned, nothing retrained
+    assert again == first
+    with pytest.raises(ValueError, match="probe_weights"):
+        validate_encoder(BDQEncoder(), tiny_data, replace(cfg, probe_weights="some"), method="bdq", log=None)

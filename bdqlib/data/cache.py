@@ -19,7 +19,7 @@ import pandas as pd
 from ..atomic import atomic_path, save_npy_atomic
 from .video import read_frames, source_signature
 
-INDEX_COLUMNS = ["video", "source", "source_bytes", "source_mtime", "frames", "height", "width"]
+INDEX_COLUMNS = ["video", "source", "source_bytes", "source_mtime", "frames", "height", "width", "channels"]
 
 
 def resize_frames(frames: np.ndarray, short_side: int | None) -> np.ndarray:
@@ -36,7 +36,10 @@ def resize_frames(frames: np.ndarray, short_side: int | None) -> np.ndarray:
 
 
 class FrameCache:
-    """Memory-mapped access to a built cache: `cache.frames(video)` -> (T, H, W, 3) uint8 array."""
+    """Memory-mapped access to a built cache: `cache.clip(video, first, count)` -> (count, H, W, 3) uint8 RGB.
+
+    Grey videos (KTH is grey, stored by its AVIs as three equal channels) are cached with one channel -- a third of
+    the disk -- and expanded to three when read; `cache.frames(video)` is the stored (T, H, W, 1 or 3) array."""
 
     def __init__(self, directory):
         self.directory = Path(directory)
@@ -58,6 +61,11 @@ class FrameCache:
             arr = self._open[video] = np.load(self.directory / f"{video}.npy", mmap_mode="r")
         return arr
 
+    def clip(self, video, first: int, count: int) -> np.ndarray:
+        """Frames first..first+count-1 (1-based) as (count, H, W, 3) uint8."""
+        part = np.asarray(self.frames(video)[first - 1:first - 1 + count])
+        return np.repeat(part, 3, axis=-1) if part.shape[-1] == 1 else part
+
     def __getstate__(self):  # memmaps are not sent to worker processes
         return {"directory": self.directory, "index": self.index, "_open": {}}
 
@@ -72,15 +80,29 @@ def _valid(entry, source, npy: Path) -> bool:
         arr = np.load(npy, mmap_mode="r")
     except (ValueError, OSError):
         return False
-    return arr.shape == (int(entry["frames"]), int(entry["height"]), int(entry["width"]), 3) and arr.dtype == np.uint8
+    channels = int(entry["channels"]) if "channels" in entry and entry["channels"] == entry["channels"] else 3
+    return (arr.shape == (int(entry["frames"]), int(entry["height"]), int(entry["width"]), channels)
+            and arr.dtype == np.uint8)
+
+
+GREY_TOLERANCE = 4  # grey levels: KTH's DivX AVIs decode grey with channels off by <= 3 in <= 0.2 % of pixels
+
+
+def is_grey(frames: np.ndarray) -> bool:
+    """(T, H, W, 3) uint8 frames whose three channels agree within GREY_TOLERANCE everywhere (a grey video)."""
+    wide = frames.astype(np.int16)
+    return bool((wide.max(-1) - wide.min(-1)).max() <= GREY_TOLERANCE)
 
 
 def _decode_into(source: Path, npy: Path, short_side: int | None) -> dict:
     frames = resize_frames(read_frames(source), short_side)
+    if is_grey(frames):  # one channel on disk, three when read (FrameCache.clip)
+        frames = np.round(frames.mean(-1, keepdims=True)).astype(np.uint8)
     save_npy_atomic(npy, frames)
     size, mtime = source_signature(source)
     return {"source": str(source), "source_bytes": size, "source_mtime": mtime,
-            "frames": frames.shape[0], "height": frames.shape[1], "width": frames.shape[2]}
+            "frames": frames.shape[0], "height": frames.shape[1], "width": frames.shape[2],
+            "channels": frames.shape[3]}
 
 
 def build_cache(videos: pd.DataFrame, directory, *, short_side: int | None, log=print,

@@ -58,7 +58,7 @@ class CachedFrames:
         self.cache = cache
 
     def clip(self, video: str, first: int, count: int) -> np.ndarray:
-        return np.asarray(self.cache.frames(video)[first - 1:first - 1 + count])
+        return self.cache.clip(video, first, count)
 
 
 def temporal_window(start: int, end: int, t: int, *, train: bool, generator=None) -> np.ndarray:

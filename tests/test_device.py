@@ -1,0 +1,54 @@
+"""The chain with everything on one device: the CPU here, and a CUDA GPU too where one exists
+(scripts/gpu_check.sh runs this file there). Device or dtype mix-ups -- a CUDA tensor handed to numpy, OpenCV or
+matplotlib, a CPU clip fed to a CUDA encoder, a float32 clip to a float64 encoder -- fail here."""
+import copy
+from dataclasses import replace
+
+import matplotlib
+
+matplotlib.use("Agg")
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from bdqlib import plots, views  # noqa: E402
+from bdqlib.adversarial import train_adversarial  # noqa: E402
+from bdqlib.encoder import BDQEncoder, gaussian_blur  # noqa: E402
+from bdqlib.validate import validate_encoder  # noqa: E402
+
+DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_train_validate_and_look_on_one_device(device, tiny_cfg, tiny_data, tmp_path):
+    cfg = replace(tiny_cfg, device=device, epochs=1, warmup_epochs=0, val_epochs=1, val_views=1)
+    result = train_adversarial(cfg, tiny_data, tmp_path / "game", log=None)
+    encoder = result.encoder
+    assert encoder.bin_centres.device.type == device
+    rows = validate_encoder(encoder, tiny_data, cfg, method="bdq", alpha=1.0, log=None)
+    assert 0 <= rows[-1]["privacy_top1"] <= 1
+    clip = tiny_data.test[0][0]  # a CPU float32 clip, as the datasets give it, for an encoder on `device`
+    frames = views.encoded_frames(encoder, clip, mean=cfg.mean, std=cfg.std)
+    assert isinstance(frames, np.ndarray) and frames.shape[0] == clip.shape[1] - 1
+    plots.plot_quant_steps({"learned": encoder.bins}, tmp_path / "steps.png")  # bins on `device`
+    plots.plot_encoder_stages(encoder, clip, 0, tmp_path / "stages.png", mean=cfg.mean, std=cfg.std)
+    assert (tmp_path / "steps.png").is_file() and (tmp_path / "stages.png").is_file()
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_blur_paths_agree_on_every_device_and_dtype(device, dtype):
+    torch.manual_seed(0)
+    video = torch.randn(1, 3, 3, 12, 12, dtype=dtype, device=device)
+    sigma = torch.tensor(1.3, dtype=dtype, device=device)
+    fast = gaussian_blur(video, sigma, 5)  # CPU float32 without grad: OpenCV; otherwise torch's convolution
+    exact = gaussian_blur(video.double().cpu(), sigma.double().cpu(), 5, separable=False)
+    assert fast.device.type == device and fast.dtype == dtype
+    torch.testing.assert_close(fast.double().cpu(), exact, rtol=1e-5, atol=1e-5)
+
+
+def test_a_half_precision_or_float64_encoder_takes_the_datasets_float32_clips():
+    clip = torch.randn(3, 5, 10, 10)
+    for enc in (BDQEncoder().double(), copy.deepcopy(BDQEncoder()).to(torch.bfloat16)):
+        frames = views.encoded_frames(enc, clip, mean=(0.5,) * 3, std=(0.25,) * 3)
+        assert frames.dtype == np.float32 and np.isfinite(frames).all()
