@@ -132,7 +132,10 @@ PROFILES = {
                                                           # then 16 of play. Game study, alpha=1, validation
                                                           # f_0.5 = (action + 1 - strongest attacker) / 2:
                                                           # 12 epochs 0.571, 20 epochs 0.681, 28 epochs 0.671
-                                                          # (before the step-1 BatchNorm fix; not re-tuned)
+                                                          # before the step-1 BatchNorm fix; after it
+                                                          # (bench/game_epochs_after_fix.csv) 0.625 / 0.742 /
+                                                          # 0.752: 28 is 0.01 higher, within one seed's spread,
+                                                          # and would take the default run past 20 minutes
         attackers="small2d,res2d@scratch,small3d",        # frame-level pretrained (the paper's P), a residual
                                                           # frame CNN from random init, clip-level (pretrained
                                                           # on actions). res2d@scratch replaced small2d@scratch
