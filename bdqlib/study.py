@@ -201,6 +201,11 @@ def binomial_summary(successes: int, trials: int, p0: float, *, level: float = 0
             "chance": p0, "p_value": p, "verdict": verdict}
 
 
+def hits(answers: pd.DataFrame, criterion: str) -> int:
+    """How many answers meet `criterion` ("all_correct" or "at_least_one"), read back from CSV as bool or text."""
+    return int(answers[criterion].astype(str).str.lower().eq("true").sum())
+
+
 def score(study: Study, folder) -> pd.DataFrame:
     """One row per participant file in `folder` and one pooled row, per criterion (all correct; with two people
     per question also at least one). Pooling treats every answer as an independent trial, as the paper's
@@ -214,7 +219,6 @@ def score(study: Study, folder) -> pd.DataFrame:
     groups = [(f["participant"].iloc[0], f) for f in frames] + [("pooled", everyone)]
     for who, answers in groups:
         for criterion in criteria:
-            hits = int(answers[criterion].astype(str).str.lower().eq("true").sum())
             rows.append({"participant": who, "criterion": criterion,
-                         **binomial_summary(hits, len(answers), study.chance()[criterion])})
+                         **binomial_summary(hits(answers, criterion), len(answers), study.chance()[criterion])})
     return pd.DataFrame(rows)

@@ -11,7 +11,7 @@ import pandas as pd
 from IPython.display import display
 
 from . import plots
-from .study import Study, binomial_summary, next_question, participant_file, read_answers, record_answer
+from .study import Study, binomial_summary, hits, next_question, participant_file, read_answers, record_answer
 from .views import StudyMedia, question_view
 
 
@@ -72,8 +72,7 @@ class StudyApp:
 
     def summary(self) -> str:
         """This participant's score so far against chance (both people right, for two-person questions)."""
-        s = binomial_summary(int(self.answers["all_correct"].astype(str).str.lower().eq("true").sum()),
-                             len(self.answers), self.study.chance()["all_correct"])
+        s = binomial_summary(hits(self.answers, "all_correct"), len(self.answers), self.study.chance()["all_correct"])
         return (f"{s['correct']} of {s['n']} correct ({s['accuracy']:.0%}, 95% CI {s['ci_low']:.0%}-"
                 f"{s['ci_high']:.0%}); chance {s['chance']:.1%}: {s['verdict']}.")
 
