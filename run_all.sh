@@ -20,6 +20,7 @@ fi
 scripts/bootstrap.sh
 export JUPYTER_PATH="$PWD/.venv/share/jupyter${JUPYTER_PATH:+:$JUPYTER_PATH}"
 export PYTHONUNBUFFERED=1
+export BDQ_HEADLESS=1  # no front end: widgets only save their first view (bdqlib.widgets)
 py=.venv/bin/python
 "$py" scripts/params.py check -- "$@" || exit 2
 

@@ -5,6 +5,8 @@ does nothing harmful under papermill, where there is no front end to show it.
 """
 from __future__ import annotations
 
+import os
+
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import pandas as pd
@@ -86,8 +88,12 @@ class EncoderExplorer:
     headless runs). `self.figure` is the figure last drawn; show `self.widget`.
     """
 
-    def __init__(self, clips: dict, encoders: dict, *, mean, std, results: pd.DataFrame | None = None, path=None):
+    def __init__(self, clips: dict, encoders: dict, *, mean, std, results: pd.DataFrame | None = None, path=None,
+                 interactive: bool | None = None):
         self.clips, self.encoders, self.mean, self.std, self.results = clips, encoders, mean, std, results
+        # Headless runs (run_all.sh sets BDQ_HEADLESS) only save the first view: a widget's Output capture in a
+        # papermill kernel, with no front end, has been seen to leave the cell's execution hanging.
+        self.interactive = not os.environ.get("BDQ_HEADLESS") if interactive is None else interactive
         self.pick_clip = widgets.Dropdown(options=list(clips), description="clip")
         self.pick_encoder = widgets.Dropdown(options=list(encoders), description="encoder")
         frames = next(iter(clips.values())).shape[1]
@@ -104,7 +110,16 @@ class EncoderExplorer:
         self.figure = plots.plot_encoder_stages(self.encoders[point], self.clips[self.pick_clip.value],
                                                 self.pick_frame.value, path, mean=self.mean, std=self.std,
                                                 results=self.results, point=point if self.results is not None else None)
-        with self.out:
-            self.out.clear_output(wait=True)
-            display(self.figure)
+        if self.interactive:
+            with self.out:
+                self.out.clear_output(wait=True)
+                display(self.figure)
         plt.close(self.figure)
+
+    def show(self) -> None:
+        """Display the widget (interactive), or say where the static view went (headless)."""
+        if self.interactive:
+            display(self.widget)
+        else:
+            print("headless run: the explorer's first view is saved as a figure; open the notebook in Jupyter to "
+                  "explore")

@@ -154,4 +154,4 @@ from bdqlib.models import make_encoder  # noqa: E402
 
 widgets.EncoderExplorer({f"{data.test.manifest.loc[i, 'action']} (test clip {i})": data.test[i][0] for i in idx},
                         {f"learned, alpha={ALPHA:g}": encoder, "initial (untrained)": make_encoder(run.cfg)},
-                        mean=run.cfg.mean, std=run.cfg.std, path=run.run_dir / "encoder_stages.png").widget
+                        mean=run.cfg.mean, std=run.cfg.std, path=run.run_dir / "encoder_stages.png").show()

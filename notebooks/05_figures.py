@@ -205,8 +205,6 @@ complexity
 # view as `tradeoff_explorer.png`.
 
 # %%
-from IPython.display import display  # noqa: E402
-
 from bdqlib import widgets  # noqa: E402
 
 data = pipeline.load_data(run, log=None)
@@ -223,7 +221,7 @@ if points:
     explorer = widgets.EncoderExplorer({f"{data.test.manifest.loc[i, 'action']} (test clip {i})": data.test[i][0]
                                         for i in test_clips}, points, mean=run.cfg.mean, std=run.cfg.std,
                                        results=results, path=run.run_dir / "tradeoff_explorer.png")
-    display(explorer.widget)
+    explorer.show()
 
 # %% [markdown]
 # ## The run folder on disk

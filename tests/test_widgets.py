@@ -95,3 +95,12 @@ def test_explorer_draws_every_stage_and_redraws_on_each_pick(tmp_path):
     before = ex.figure
     ex.pick_clip.value = "two"
     assert ex.figure is not before
+
+
+def test_headless_explorer_saves_its_view_and_shows_no_widget(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("BDQ_HEADLESS", "1")  # what run_all.sh sets for papermill
+    ex = widgets.EncoderExplorer({"one": torch.randn(3, 5, 12, 12)}, {"raw": BDQEncoder(False, False, False)},
+                                 mean=(0.5,) * 3, std=(0.25,) * 3, path=tmp_path / "view.png")
+    assert not ex.interactive and (tmp_path / "view.png").stat().st_size > 1000 and ex.out.outputs == ()
+    ex.show()
+    assert "headless run" in capsys.readouterr().out
