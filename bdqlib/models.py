@@ -24,6 +24,10 @@ from torch import nn
 
 from .config import POPULATION_SEED_OFFSET
 from .encoder import BDQEncoder
+from .families import BUILDERS as FAMILY_BUILDERS
+from .families import CLIP_FAMILIES, DEFAULT_WIDTH, FRAME_FAMILIES
+
+FAMILIES = CLIP_FAMILIES + FRAME_FAMILIES
 
 # name -> (download URL, what it was trained on)
 WEIGHTS = {
@@ -59,11 +63,11 @@ def _sha256(path: Path) -> str:
 def load_checkpoint(name: str, weights, sha256: str | None = None) -> dict:
     """The state dict of `name`'s pretrained weights, from a file path or "pretrained" (see module docstring)."""
     if weights == "pretrained":
-        if name not in WEIGHTS and _torchvision_weights(name) is None:
+        url, source = weights_url(name)
+        if url is None:
             raise PretrainedWeightsUnavailable(
                 f"{name} has no downloadable weights: pretrain it with bdqlib.pretrain.pretrain_small_models "
                 f"(notebook 02 does) and pass the file, or choose weights='none'")
-        url, source = WEIGHTS[name] if name in WEIGHTS else (_torchvision_weights(name).url, "ImageNet-1k")
         candidates = [weights_dir() / Path(url).name, Path(torch.hub.get_dir()) / "checkpoints" / Path(url).name]
         path = next((p for p in candidates if p.is_file()), None)
         if path is None:
@@ -89,12 +93,44 @@ def load_checkpoint(name: str, weights, sha256: str | None = None) -> dict:
     return state
 
 
-def _torchvision_weights(name: str):
-    """torchvision's default weights entry of an image classifier by name (its URL, no download), or None."""
+def _torchvision_weights(name: str, module=None):
+    """torchvision's default weights entry of a classifier by name (its URL, no download), or None: image
+    classifiers, or with module=torchvision.models.video the video ones."""
     import torchvision.models as tvm
-    if name not in tvm.list_models(module=tvm):
+    if name not in tvm.list_models(module=module or tvm):
         return None
     return tvm.get_model_weights(name).DEFAULT
+
+
+def _torchvision_video(name: str):
+    import torchvision.models.video as tvv
+    return _torchvision_weights(name, tvv)
+
+
+def _pytorchvideo_hub(name: str):
+    """pytorchvideo's hub module that builds `name` (and knows its Kinetics-400 checkpoint URL), or None."""
+    import importlib
+    for module in ("resnet", "x3d", "csn", "r2plus1d"):
+        hub = importlib.import_module(f"pytorchvideo.models.hub.{module}")
+        if name in getattr(hub, "checkpoint_paths", {}) and not name.endswith("_detection"):
+            return hub
+    return None
+
+
+def weights_url(name: str) -> tuple:
+    """(URL, what it was trained on) of `name`'s pretrained weights, or (None, None) if there are none."""
+    if name in WEIGHTS:
+        return WEIGHTS[name]
+    if name in FAMILIES or name in SMALL_MODELS or name == "res2d":
+        return None, None
+    hub = _pytorchvideo_hub(name)
+    if hub is not None:
+        return hub.checkpoint_paths[name], "Kinetics-400"
+    video = _torchvision_video(name)
+    if video is not None:
+        return video.url, "Kinetics-400"
+    image = _torchvision_weights(name)
+    return (image.url, "ImageNet-1k") if image is not None else (None, None)
 
 
 def _replace_last_linear(model: nn.Module, num_classes: int) -> nn.Module:
@@ -163,23 +199,27 @@ def action_model(name: str, num_classes: int, *, weights="none", sha256: str | N
         model = small3d(state["6.weight"].shape[0], width)
         model.load_state_dict(state)
         return _replace_head(model, num_classes)
-    if name == "i3d_r50":
-        from pytorchvideo.models.hub import i3d_r50
-        model = i3d_r50(pretrained=False)
+    if name in CLIP_FAMILIES:
+        return _family(name, num_classes, weights, width)
+    hub = _pytorchvideo_hub(name)
+    if hub is not None:  # i3d_r50 (paper), slow_r50, c2d_r50, x3d_xs/s/m/l, csn_r101, r2plus1d_r50
+        model = getattr(hub, name)(pretrained=False)
         if weights != "none":
             model.load_state_dict(load_checkpoint(name, weights, sha256))
         head = model.blocks[-1]
-        head.pool = nn.AdaptiveAvgPool3d(1)  # the hub head pools a fixed 4x7x7 (8 frames at 224 px)
-        head.proj = nn.Linear(head.proj.in_features, num_classes)
-        return model
-    if name == "r3d_18":
-        from torchvision.models.video import r3d_18
-        model = r3d_18(weights=None)
+        for parent in [head, *head.modules()]:  # the hub heads pool a fixed window (e.g. 4x7x7: 8 frames, 224 px)
+            for child, module in list(parent.named_children()):
+                if isinstance(module, nn.AvgPool3d):
+                    setattr(parent, child, nn.AdaptiveAvgPool3d(1))
+        return _replace_last_linear(model, num_classes)
+    if _torchvision_video(name) is not None:  # r3d_18, mc3_18, r2plus1d_18, swin3d_t, ...
+        import torchvision.models as tvm
+        model = tvm.get_model(name, weights=None)
         if weights != "none":
             model.load_state_dict(load_checkpoint(name, weights, sha256))
-        model.fc = nn.Linear(model.fc.in_features, num_classes)
-        return model
-    raise ValueError(f"unknown action model {name!r}; choose from {ACTION_MODELS}")
+        return _replace_last_linear(model, num_classes)
+    raise ValueError(f"unknown action model {name!r}; choose from {ACTION_MODELS}, {CLIP_FAMILIES}, pytorchvideo's "
+                     f"hub (x3d_s, slow_r50, csn_r101, r2plus1d_r50, ...) or torchvision's video models")
 
 
 def privacy_model(name: str, num_classes: int, *, weights="none", sha256: str | None = None, width: int = 16):
@@ -196,6 +236,8 @@ def privacy_model(name: str, num_classes: int, *, weights="none", sha256: str | 
         model = small2d(state["6.weight"].shape[0], width)
         model.load_state_dict(state)
         return _replace_head(model, num_classes)
+    if name in FRAME_FAMILIES:
+        return _family(name, num_classes, weights, width)
     if _torchvision_weights(name) is not None:  # resnet50 (paper), resnet18, mobilenet_v3_large, vit_b_16, ...
         import torchvision.models as tvm
         model = tvm.get_model(name, weights=None)
@@ -207,7 +249,18 @@ def privacy_model(name: str, num_classes: int, *, weights="none", sha256: str | 
 
 def model_level(name: str) -> str:
     """"clip" for the 3-D (action-type) networks, "frame" for 2-D ones applied to every frame."""
-    return "clip" if name in ACTION_MODELS else "frame"
+    if name in ACTION_MODELS or name in CLIP_FAMILIES:
+        return "clip"
+    if name in SMALL_MODELS or name in FRAME_FAMILIES or name in PRIVACY_MODELS:
+        return "frame"
+    return "clip" if _pytorchvideo_hub(name) is not None or _torchvision_video(name) is not None else "frame"
+
+
+def _family(name: str, num_classes: int, weights, width: int) -> nn.Module:
+    if weights != "none":
+        raise PretrainedWeightsUnavailable(f"{name} has no pretrained weights: use it from random initialisation "
+                                           f"('{name}@scratch' in a sweep)")
+    return FAMILY_BUILDERS[name](num_classes, width)
 
 
 def build_model(name: str, num_classes: int, *, weights="none", width: int = 16) -> nn.Module:
@@ -240,7 +293,7 @@ def init_weights(cfg, name: str, init: str = "pretrained"):
 
 
 def model_width(cfg, name: str) -> int:
-    return {"small3d": cfg.action_width, "res2d": 24}.get(name, cfg.privacy_width)
+    return {"small3d": cfg.action_width, "res2d": 24, **DEFAULT_WIDTH}.get(name, cfg.privacy_width)
 
 
 def make_models(cfg, num_actions: int, num_subjects: int, device):

@@ -25,6 +25,7 @@ from .data import DataBundle, prepare_data
 from .data.layouts import write_ipn_like, write_sbu_like
 from .distributed import launch_workers, launches
 from .encoder import MODULE_NAMES, BDQEncoder
+from .events import EventCamera, parse_event_method
 from .metrics import privacy_removal
 from .models import SMALL_MODELS, build_model, make_encoder, model_width
 from .platform import default_roots, detect_platform, find_repo_root
@@ -198,13 +199,15 @@ def trained_encoder(run: Run, alpha: float) -> BDQEncoder:
 
 def encoder_of(run: Run, method: str, alpha=float("nan")):
     """The encoder behind a results.csv row of this run: raw, bdq (trained at alpha), a module combination of the
-    encoder trained at alpha, or a baseline at the run's crop size."""
+    encoder trained at alpha, an event camera (dvs_<threshold>), or a baseline at the run's crop size."""
     if method == "raw":
         return BDQEncoder(blur=False, difference=False, quantize=False)
     if method == "bdq":
         return trained_encoder(run, alpha)
     if method in MODULE_NAMES:
         return trained_encoder(run, alpha).with_modules(method)
+    if parse_event_method(method) is not None:
+        return EventCamera(parse_event_method(method), mean=run.cfg.mean, std=run.cfg.std)
     return make_baseline(method, run.cfg.size)  # names every method it knows when it does not know this one
 
 

@@ -15,13 +15,13 @@ from .encoder import as_input_of  # noqa: E402
 from .metrics import f_lambda  # noqa: E402
 
 FAMILY_COLOURS = {"raw": "black", "bdq": "tab:red", "pixelate": "tab:blue", "blur": "tab:green",
-                  "downsample": "tab:purple", "module": "tab:orange"}
+                  "downsample": "tab:purple", "module": "tab:orange", "dvs": "tab:cyan"}
 
 
 def family(method: str) -> str:
     if method in ("raw", "bdq"):
         return method
-    for name in ("pixelate", "blur", "downsample"):
+    for name in ("pixelate", "blur", "downsample", "dvs"):
         if method.startswith(name):
             return name
     return "module"
@@ -36,10 +36,12 @@ def strength(row) -> float:
         return int(m[8:]) / 4
     if m.startswith("downsample"):
         return 112 / int(m[10:])
+    if m.startswith("dvs_"):  # contrast threshold in log-intensity units: 0.2 small, 1 large
+        return 4 * float(m[4:])
     return {"blur_weak": 1.0, "blur_strong": 2.0}.get(m, 1.0)
 
 
-def _save(fig, path):
+def save_figure(fig, path):
     if path is not None:
         fig.savefig(path, dpi=120, bbox_inches="tight")
     return fig
@@ -54,6 +56,8 @@ def merged_points(df: pd.DataFrame) -> pd.DataFrame:
     their labels joined with " = "."""
     df = df.assign(label=df.apply(row_label, axis=1), key=list(zip(df["privacy_top1"].round(9),
                                                                      df["action_top1"].round(9))))
+    # a shared point takes the colour of its most telling name: raw or bdq before a module combination's
+    df = df.iloc[np.argsort([m not in ("raw", "bdq") for m in df["method"]], kind="stable")]
     return (df.groupby("key", sort=False)
               .agg(privacy_top1=("privacy_top1", "first"), action_top1=("action_top1", "first"),
                    method=("method", "first"), alpha=("alpha", "first"), label=("label", " = ".join))
@@ -89,7 +93,7 @@ def plot_tradeoff(results: pd.DataFrame, path=None, *, protocol: str = "retrain"
     fig, axes = plt.subplots(1, len(datasets), figsize=(7 * len(datasets), 5.5), squeeze=False)
     for ax, dataset in zip(axes[0], datasets):
         _tradeoff_panel(ax, df if dataset is None else df[df["dataset"] == dataset], protocol, dataset)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def _tradeoff_panel(ax, df: pd.DataFrame, protocol: str, dataset) -> None:
@@ -128,7 +132,7 @@ def plot_quant_steps(bins_by_name: dict, path=None, *, hardness: float = 5.0):
     ax.set_ylabel("quantizer output")
     ax.set_title("Learned quantization steps")
     ax.legend(fontsize=8)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_ablation(results: pd.DataFrame, bins_by_alpha: dict, path=None, *, hardness: float = 5.0):
@@ -165,7 +169,7 @@ def plot_ablation(results: pd.DataFrame, bins_by_alpha: dict, path=None, *, hard
     ax2.set_ylabel("quantizer output")
     ax2.set_title("Learned quantization steps per alpha")
     ax2.legend(fontsize=8)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_training_curves(history: pd.DataFrame, path=None):
@@ -194,7 +198,7 @@ def plot_training_curves(history: pd.DataFrame, path=None):
         axes[0].set_title("accuracy (clip level); dotted: P restarted")
     for ax in axes:
         ax.set_xlabel("epoch")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_probe_curves(curves: dict, path=None):
@@ -213,7 +217,7 @@ def plot_probe_curves(curves: dict, path=None):
         ax.set_ylabel("validation top-1")
         ax.set_ylim(0, 1.02)
         ax.legend(fontsize=7)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_flambda(results: pd.DataFrame, path=None, *, protocol: str = "retrain"):
@@ -230,7 +234,7 @@ def plot_flambda(results: pd.DataFrame, path=None, *, protocol: str = "retrain")
     ax.set_ylabel("f_lambda")
     ax.set_title("Trade-off score over lambda")
     ax.legend(fontsize=6, ncol=2)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def results_table(results: pd.DataFrame) -> pd.DataFrame:
@@ -255,7 +259,7 @@ def frame_grid(frames, titles, path=None, *, ncols: int = 6, cmap=None):
         ax.imshow(img, cmap=cmap)
         ax.set_title(title, fontsize=7)
     fig.tight_layout()
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def to_image(frame: torch.Tensor, *, mean=None, std=None, symmetric: bool = False) -> np.ndarray:
@@ -306,4 +310,4 @@ def plot_encoder_stages(encoder, clip: torch.Tensor, frame: int, path=None, *, m
         ax.set(xlim=(0, 1.02), ylim=(0, 1.02), xlabel="privacy top-1", ylabel="action top-1")
         ax.set_title(point or "", fontsize=8)
     fig.tight_layout()
-    return _save(fig, path)
+    return save_figure(fig, path)

@@ -1,7 +1,9 @@
-"""results.csv: one row per evaluated encoder and attacker, written atomically, re-runs replacing their own rows.
+"""results.csv (and the other per-run tables): rows written atomically, re-runs replacing their own rows.
 
 An encoder's rows share (dataset, method, alpha, protocol, split, seed); `attacker` names the attacker of each
 row, and the row with attacker "strongest" reports the maximum privacy over them (bdqlib.validate).
+The robustness experiments' tables (bdqlib.robustness: action_sweep.csv, reconstruction.csv) are kept the same
+way with their own keys.
 """
 from __future__ import annotations
 
@@ -23,28 +25,28 @@ def _norm(value) -> str:
     return str(value)
 
 
-def row_keys(df: pd.DataFrame) -> list:
+def row_keys(df: pd.DataFrame, key=KEY) -> list:
     """The identifying key of every row as a tuple of strings (NaN alpha is "nan"; 1 and 1.0 agree)."""
-    return [tuple(_norm(float(v)) if k == "alpha" else _norm(v) for k, v in zip(KEY, row))
-            for row in df[KEY].itertuples(index=False)]
+    return [tuple(_norm(float(v)) if k == "alpha" else _norm(v) for k, v in zip(key, row))
+            for row in df[list(key)].itertuples(index=False)]
 
 
-def read_results(path) -> pd.DataFrame:
+def read_results(path, columns=COLUMNS) -> pd.DataFrame:
     path = Path(path)
-    return pd.read_csv(path) if path.is_file() else pd.DataFrame(columns=COLUMNS)
+    return pd.read_csv(path) if path.is_file() else pd.DataFrame(columns=columns)
 
 
-def record_results(path, rows) -> pd.DataFrame:
+def record_results(path, rows, *, key=KEY, columns=COLUMNS) -> pd.DataFrame:
     """Add `rows` (dicts) to the CSV at `path`, replacing earlier rows with the same key; returns the table."""
     new = pd.DataFrame(list(rows))
     new["alpha"] = new["alpha"].astype(float)  # 1 and 1.0 must be the same key
-    old = read_results(path)
+    old = read_results(path, columns)
     if len(old):
-        keys = set(row_keys(new))
-        old = old[[k not in keys for k in row_keys(old)]]
+        keys = set(row_keys(new, key))
+        old = old[[k not in keys for k in row_keys(old, key)]]
     table = pd.concat([old, new], ignore_index=True) if len(old) else new
-    extra = [c for c in table.columns if c not in COLUMNS]
-    table = table[[c for c in COLUMNS if c in table.columns] + extra]
+    extra = [c for c in table.columns if c not in columns]
+    table = table[[c for c in columns if c in table.columns] + extra]
     with atomic_path(path) as tmp:
         table.to_csv(tmp, index=False)
     return table

@@ -41,7 +41,7 @@ def result_row(cfg, data, *, method: str, alpha, protocol: str, attacker: str, a
             "strongest_attacker": privacy.get("name", attacker)}
 
 
-def _scores(result) -> dict:
+def probe_scores(result) -> dict:
     return {"test_top1": result.test_top1, "val_top1": result.val_top1, "epochs_trained": result.epochs_trained,
             "best_epoch": result.best_epoch, "name": result.probe.name}
 
@@ -56,6 +56,20 @@ def suite_rows(cfg, data, *, method: str, alpha, protocol: str, action: dict, at
     return rows
 
 
+def encoder_identity(encoder, method: str, alpha=float("nan")) -> dict:
+    """What a validation checkpoint is about: the method, alpha, the encoder's modules and sizes, and its values
+    (a checkpoint of another encoder is refused on resume)."""
+    return {"method": method, "alpha": None if alpha != alpha else float(alpha), "encoder": repr(encoder),
+            "encoder_state": {k: v.tolist() for k, v in encoder.state_dict().items()}}
+
+
+def keeps_weights(cfg, method: str) -> bool:
+    """Whether a finished validation checkpoint of `method` keeps its best weights (cfg.probe_weights)."""
+    if cfg.probe_weights not in ("raw", "all", "none"):
+        raise ValueError(f"probe_weights must be 'raw', 'all' or 'none', got {cfg.probe_weights!r}")
+    return cfg.probe_weights == "all" or (cfg.probe_weights == "raw" and method == "raw")
+
+
 def validate_encoder(encoder, data, cfg, *, method: str, alpha=float("nan"), checkpoint_dir=None, log=print,
                      return_probes: bool = False, budget=None, dist: Dist = SINGLE):
     """Train T and the attack suite on the frozen `encoder`'s output; return the rows (and the probe results).
@@ -66,15 +80,11 @@ def validate_encoder(encoder, data, cfg, *, method: str, alpha=float("nan"), che
     """
     log = log or quiet
     frozen = copy.deepcopy(encoder).cpu().eval()
-    identity = {"method": method, "alpha": None if alpha != alpha else float(alpha), "encoder": repr(frozen),  # which modules, sizes ... and values
-                "encoder_state": {k: v.tolist() for k, v in frozen.state_dict().items()}}
-    if cfg.probe_weights not in ("raw", "all", "none"):
-        raise ValueError(f"probe_weights must be 'raw', 'all' or 'none', got {cfg.probe_weights!r}")
-    keep = cfg.probe_weights == "all" or (cfg.probe_weights == "raw" and method == "raw")
+    identity = encoder_identity(frozen, method, alpha)
     probes = run_probes(frozen, data, cfg, checkpoint_dir=checkpoint_dir, identity=identity, log=log, budget=budget,
-                        keep_weights=keep, dist=dist)
-    rows = suite_rows(cfg, data, method=method, alpha=alpha, protocol="retrain", action=_scores(probes["action"]),
-                      attackers={r.probe.name: _scores(r) for r in probes["attackers"]})
+                        keep_weights=keeps_weights(cfg, method), dist=dist)
+    rows = suite_rows(cfg, data, method=method, alpha=alpha, protocol="retrain", action=probe_scores(probes["action"]),
+                      attackers={r.probe.name: probe_scores(r) for r in probes["attackers"]})
     top = rows[-1]
     log(f"[validate {method}{'' if alpha != alpha else f' alpha={alpha:g}'}] action {top['action_top1']:.3f} "
         f"(chance {top['action_chance']:.3f}); privacy {top['privacy_top1']:.3f} by {top['strongest_attacker']} "

@@ -60,7 +60,6 @@ if importlib.util.find_spec("bdqlib") is None:
 
 # %%
 import pandas as pd  # noqa: E402
-import torch  # noqa: E402
 
 from bdqlib import pipeline, plots  # noqa: E402
 

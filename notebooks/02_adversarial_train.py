@@ -61,7 +61,7 @@ import math  # noqa: E402
 
 import torch  # noqa: E402
 
-from bdqlib import BDQEncoder, pipeline, plots  # noqa: E402
+from bdqlib import pipeline, plots  # noqa: E402
 
 run = pipeline.start_run(dataset=DATASET, data_dir=DATA_DIR, profile=PROFILE, alpha=ALPHA, epochs=EPOCHS,
                          val_epochs=VAL_EPOCHS, attackers=ATTACKERS, protocol=SPLIT, missing=MISSING,

@@ -51,6 +51,9 @@ def test_identical_encoders_share_one_point_and_labels_do_not_collide(tmp_path):
     assert len(points) == len(results())  # two duplicates merged into their twins' points
     labels = set(points["label"])
     assert "bdq a=1 = B+D+Q a=1" in labels and "raw = pixelate4" in labels
+    first_module = pd.concat([df[df["method"] == "B+D+Q"], df[df["method"] != "B+D+Q"]], ignore_index=True)
+    merged = plots.merged_points(first_module)  # the module's row first: the point still is bdq's (its colour)
+    assert set(merged.loc[merged["label"].str.contains("B+D+Q", regex=False), "method"]) == {"bdq"}
     close = pd.DataFrame([{**results().iloc[0], "method": f"m{i}", "privacy_top1": 0.5 + 0.004 * i,
                            "action_top1": 0.5} for i in range(5)])
     fig = plots.plot_tradeoff(close, tmp_path / "e.png")

@@ -1,4 +1,4 @@
-"""The whole chain, as a user runs it: ./run_all.sh (papermill, notebooks 01-05) in SMOKE mode."""
+"""The whole chain, as a user runs it: ./run_all.sh (papermill, every notebook) in SMOKE mode."""
 import json
 import os
 import subprocess
@@ -7,14 +7,20 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from bdqlib import robustness
 from bdqlib.baselines import BASELINES
 from bdqlib.encoder import MODULE_NAMES
+from bdqlib.events import event_method
 
 from .test_params import params
 
 REPO = Path(__file__).resolve().parents[1]
 FIGURES = ("fig3_tradeoff.png", "fig3_quant_steps.png", "fig4_ablation.png", "training_curves.png",
-           "flambda_sweep.png", "attacker_convergence.png", "encoder_stages.png", "tradeoff_explorer.png")
+           "flambda_sweep.png", "attacker_convergence.png", "encoder_stages.png", "tradeoff_explorer.png",
+           "fig5_attacker_sweep.png", "fig6_action_sweep.png", "fig7_reconstruction.png", "fig8_event_frames.png",
+           "fig8_tradeoff_dvs.png")
+NOTEBOOKS = ("01_preprocess", "02_adversarial_train", "03_validate_frozen_encoder", "04_ablation", "06_robustness",
+             "07_identification_study", "08_figures")
 
 
 def test_sources_and_notebooks_are_in_sync():
@@ -31,8 +37,7 @@ def test_run_all_smoke(tmp_path):
     log = (run_dir / "run.log").read_text() if (run_dir / "run.log").exists() else done.stdout + done.stderr
     assert done.returncode == 0, log[-3000:]
     assert done.stdout.strip().splitlines()[-1] == str(run_dir)  # the run folder is the last line
-    for name in ("01_preprocess", "02_adversarial_train", "03_validate_frozen_encoder", "04_ablation", "05_figures",
-                 "07_identification_study"):
+    for name in NOTEBOOKS:
         nb = json.loads((run_dir / f"{name}.ipynb").read_text())
         errors = [o for c in nb["cells"] for o in c.get("outputs", []) if o.get("output_type") == "error"]
         assert not errors, (name, errors)
@@ -42,14 +47,23 @@ def test_run_all_smoke(tmp_path):
     retrain = results[results["protocol"] == "retrain"]
     defaults = params.declared()
     modules, baselines = ([m for m in defaults[name][0].split(",") if m] for name in ("MODULES", "BASELINES"))
-    expected = {"raw", "bdq", *modules, *baselines}
+    sweeps = robustness.sweep_settings("cpu", alpha=1.0, smoke=True)
+    events = {event_method(t) for t in sweeps["dvs"]}
+    expected = {"raw", "bdq", *modules, *baselines, *events}
     assert set(retrain["method"]) == expected and set(modules) <= set(MODULE_NAMES) and set(baselines) <= set(BASELINES)
     assert sorted(retrain.loc[retrain["method"] == "bdq", "alpha"]) == [float(a) for a in
                                                                          defaults["ALPHAS"][0].split(",")]
     assert set(results[results["protocol"] == "frozen_clean"]["method"]) == expected
     attackers = json.loads((run_dir / "run.json").read_text())["attackers"].split(",")
+    swept = sorted(set(attackers + sweeps["attackers"].split(",") + ["strongest"]))
     per_encoder = every.groupby(["method", "alpha", "protocol"], dropna=False)["attacker"].apply(sorted)
-    assert all(a == sorted(attackers + ["strongest"]) for a in per_encoder)
+    for (method, alpha, protocol), names in per_encoder.items():  # 06 sweeps raw and BDQ at alpha=1 (retrain)
+        in_sweep = protocol == "retrain" and (method == "raw" or (method == "bdq" and alpha == 1.0))
+        assert names == (swept if in_sweep else sorted(attackers + ["strongest"])), (method, alpha, protocol)
+    actions = pd.read_csv(run_dir / "action_sweep.csv")
+    assert len(actions) == 2 * len(sweeps["actions"].split(",")) and actions["action_top1"].between(0, 1).all()
+    recon = pd.read_csv(run_dir / "reconstruction.csv")
+    assert sorted(recon["alpha"]) == sorted(sweeps["recon_alphas"]) and (recon["psnr"] > 0).all()
     assert (every["split"] == "video").all() and (every.loc[every["protocol"] == "retrain", "epochs_trained"] >= 1).all()
     assert results[["action_top1", "privacy_top1"]].apply(lambda c: c.between(0, 1)).all().all()
     assert (results["privacy_chance"] == 1 / 3).all() and (results["seed"] == 0).all()
@@ -87,12 +101,14 @@ def test_missing_skip_runs_01_on_a_partial_kth_folder_and_names_what_it_skipped(
 @pytest.mark.parametrize("dataset, pairs, alpha", [("sbu", 4, 2.0), ("ipn", 2, 8.0)])
 def test_run_all_smoke_on_a_tiny_folder_in_the_datasets_layout(tmp_path, dataset, pairs, alpha):
     """-p DATASET sbu|ipn -p SMOKE True without DATA_DIR writes a tiny folder in that layout and runs every notebook
-    (04 limited to the headline encoder, which the synthetic chain above covers in full)."""
+    (04 and 06 limited to the headline encoder, which the synthetic chain above covers in full)."""
     run_dir = tmp_path / "run"
     env = {**os.environ, "BDQ_DATA_ROOT": str(tmp_path / "data"), "BDQ_OUTPUTS_ROOT": str(tmp_path / "outputs")}
     done = subprocess.run(["./run_all.sh", "-p", "DATASET", dataset, "-p", "SMOKE", "True", "-p", "RUN_DIR",
                            str(run_dir), "-p", "ALPHAS", f"{alpha:g}", "-p", "MODULES", "", "-p", "FROZEN_CLEAN",
-                           "False"], cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
+                           "False", "-p", "ATTACKER_SWEEP", "suite", "-p", "ACTION_SWEEP", "small3d", "-p",
+                           "RECON_ALPHAS", f"{alpha:g}", "-p", "DVS_THRESHOLDS", ""],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
     log = (run_dir / "run.log").read_text() if (run_dir / "run.log").exists() else done.stdout + done.stderr
     assert done.returncode == 0, log[-3000:]
     assert (tmp_path / "data" / f"{dataset}-smoke" / "layout.json").is_file()

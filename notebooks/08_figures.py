@@ -5,7 +5,7 @@
 # ---
 
 # %% [markdown]
-# # 05 · Figures and tables
+# # 08 · Figures and tables
 #
 # Everything below is drawn from this run's `results.csv`, the adversarial logs and the saved encoders -- no
 # number is typed in. Privacy is always the strongest attacker's (the maximum over the attack suite, each attacker
