@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The main job: run every notebook (01-04, 06-08) headless with papermill into outputs/<run_id>/ and print that folder last.
+# The main job: run every notebook (01-08) headless with papermill into outputs/<run_id>/ and print that folder last.
 #
 #   ./run_all.sh --help                             # every parameter with its default, profiles, env variables
 #   ./run_all.sh                                    # synthetic data, cpu profile

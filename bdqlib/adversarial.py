@@ -112,14 +112,17 @@ def restarts_before(step: int, every: int) -> int:
     return (step - 1) // every if every > 0 and step > 0 else 0
 
 
-def encoder_state(encoder: BDQEncoder) -> dict:
+def encoder_state(encoder) -> dict:
+    """What the log records of E each epoch: BDQ's sigma and bins (nothing for ALF's 50 k+ weights)."""
+    if not isinstance(encoder, BDQEncoder):
+        return {}
     bins = encoder.bins.tolist()
     return {"sigma": float(encoder.sigma.detach()), **{f"bin{i:02d}": b for i, b in enumerate(bins)}}
 
 
 @dataclass
 class AdversarialResult:
-    encoder: BDQEncoder
+    encoder: torch.nn.Module  # BDQEncoder, or ALFEncoder (cfg.encoder == "alf")
     action: torch.nn.Module
     privacy: torch.nn.Module
     history: pd.DataFrame
@@ -153,10 +156,13 @@ def train_adversarial(cfg, data, run_dir, *, log=print, budget: TimeBudget | Non
     action_ddp = wrap(action, dist, device, sync_batchnorm=cfg.sync_batchnorm)  # gradients averaged in backward
     privacy_ddp = wrap(privacy, dist, device, sync_batchnorm=cfg.sync_batchnorm)
     average_gradients_of(encoder, dist)
-    enc_groups = [{"params": [encoder.bin_centres], "lr": cfg.encoder_lr}]
-    if isinstance(encoder.log_sigma, torch.nn.Parameter):
-        enc_groups.append({"params": [encoder.log_sigma], "lr": cfg.sigma_lr})
-    if cfg.encoder_optimizer == "same":  # the paper: one optimizer for E and T
+    if isinstance(encoder, BDQEncoder):
+        enc_groups = [{"params": [encoder.bin_centres], "lr": cfg.encoder_lr}]
+        if isinstance(encoder.log_sigma, torch.nn.Parameter):
+            enc_groups.append({"params": [encoder.log_sigma], "lr": cfg.sigma_lr})
+    else:  # ALF: a network like T, trained with T's optimizer and lr (the paper: one optimizer for all)
+        enc_groups = [{"params": list(encoder.parameters()), "lr": cfg.lr}]
+    if cfg.encoder_optimizer == "same" or not isinstance(encoder, BDQEncoder):  # the paper: one optimizer for E, T
         opt_et = make_optimizer(enc_groups + [{"params": list(action.parameters()), "lr": cfg.lr}], cfg.lr, cfg)
     elif cfg.encoder_optimizer == "sgd":
         opt_et = _JointOptimizer(torch.optim.SGD(enc_groups, lr=cfg.encoder_lr, momentum=cfg.momentum),
@@ -227,6 +233,6 @@ def train_adversarial(cfg, data, run_dir, *, log=print, budget: TimeBudget | Non
             f"train acc a/p {row['train_action_top1']:.2f}/{row['train_privacy_top1']:.2f}  "
             + (f"val acc a/p {row['val_action_top1']:.2f}/{row['val_privacy_top1']:.2f}  "
                if "val_action_top1" in row else "")
-            + f"sigma {row['sigma']:.3f}  ({row['seconds']:.1f}s)")
+            + (f"sigma {row['sigma']:.3f}  " if "sigma" in row else "") + f"({row['seconds']:.1f}s)")
         budget.record(time.time() - t0)
     return AdversarialResult(encoder, action, privacy, pd.DataFrame(history), status, run_dir)

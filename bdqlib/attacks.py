@@ -74,15 +74,23 @@ class EncodedData:
         self.cached = {}
         if views > 0:
             t0 = time.time()
-            self.cached["train"] = self._encode(data.train, range(views))
+            self.cached["train"] = self._encode(data.train, range(views), train=True)
             for split in ("val", "test"):
                 self.cached[split] = self._encode(getattr(data, split), [0])
             log(f"[encode] E's output cached: {views} views of {len(data.train)} training clips, "
                 f"{len(data.val)} validation and {len(data.test)} test clips ({time.time() - t0:.1f}s)")
 
     @torch.no_grad()
-    def _encode(self, dataset, views):
-        """(x (V, N, C, T, H, W) float16, action (N,), subject (N,)) for the given view seeds."""
+    def _encode(self, dataset, views, train: bool = False):
+        """(x (V, N, C, T, H, W) float16, action (N,), subject (N,)) for the given view seeds. Training views are
+        encoded with the encoder in training mode: one that augments (ELR's transform bank) does so only there."""
+        self.encoder.train(train)
+        try:
+            return self._encode_views(dataset, views)
+        finally:
+            self.encoder.eval()
+
+    def _encode_views(self, dataset, views):
         xs, labels = [], None
         for view in views:
             with torch.random.fork_rng(devices=[]):  # the dataset samples crops from torch's global generator
@@ -119,9 +127,13 @@ class EncodedData:
                                              batch_size=local_batch(dist, bs) if shuffle else bs, sampler=sampler,
                                              drop_last=shuffle, num_workers=self.cfg.num_workers,
                                              pin_memory=self.device.type == "cuda")
-        with torch.no_grad():
-            for x, ya, ys in loader:
-                yield self.encoder(x.to(self.device, non_blocking=True)), ya, ys
+        self.encoder.train(shuffle)  # training batches in training mode, as the cached views are
+        try:
+            with torch.no_grad():
+                for x, ya, ys in loader:
+                    yield self.encoder(x.to(self.device, non_blocking=True)), ya, ys
+        finally:
+            self.encoder.eval()
 
 
 @dataclass
@@ -153,7 +165,7 @@ def train_probe(probe: Probe, encoded: EncodedData, cfg, *, checkpoint=None, ide
     seed_everything(cfg.seed)
     model = build_model(probe.arch, num_classes(encoded.data, probe.target),
                         weights=init_weights(cfg, probe.arch, probe.init), width=model_width(cfg, probe.arch))
-    model = memory_format(model.to(device), cfg.channels_last and device.type == "cuda")
+    model = memory_format(model.to(device), cfg.channels_last)  # on a CPU too: res2d evaluates 2.1x faster
     precision = make_precision(cfg.amp, device)
     opt = make_optimizer(model.parameters(), cfg.val_lr, cfg)
     sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="max", factor=cfg.val_lr_drop,

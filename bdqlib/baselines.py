@@ -71,7 +71,10 @@ def is_identity(encoder: nn.Module) -> bool:
 
 
 def make_baseline(name: str, size: int) -> nn.Module:
-    """The baseline encoder called `name` for crops of size S = `size`."""
+    """The baseline encoder called `name` for crops of size S = `size` (elr<R>: bdqlib.comparators.ELR)."""
+    if name.startswith("elr"):
+        from .comparators import ELR
+        return ELR(int(name[len("elr"):]), size)
     if name.startswith("pixelate"):
         return Pixelate(int(name[len("pixelate"):]), size)
     if name == "blur_weak":
@@ -80,7 +83,8 @@ def make_baseline(name: str, size: int) -> nn.Module:
         return FixedBlur(21, 10.0, size)
     if name.startswith("downsample"):
         return Downsample(int(name[len("downsample"):]), size)
-    raise ValueError(f"unknown baseline {name!r}; known: {BASELINES} (pixelate<x>, downsample<R> for any x, R)")
+    raise ValueError(f"unknown baseline {name!r}; known: {BASELINES} (pixelate<x>, downsample<R>, elr<R> for any "
+                     f"x, R)")
 
 
 def describe(encoder: nn.Module) -> str:
@@ -89,6 +93,7 @@ def describe(encoder: nn.Module) -> str:
         return f"{encoder.block}x{encoder.block} px blocks"
     if isinstance(encoder, FixedBlur):
         return f"kernel {encoder.kernel_size}, sigma {float(encoder.sigma):.2f} px"
-    if isinstance(encoder, Downsample):
-        return f"{encoder.resolution}x{encoder.resolution} px"
+    if isinstance(encoder, Downsample) or hasattr(encoder, "bank"):  # ELR: the same, with its transform bank
+        return f"{encoder.resolution}x{encoder.resolution} px" + (f", {len(encoder.bank)} training views"
+                                                                 if hasattr(encoder, "bank") else "")
     return ""

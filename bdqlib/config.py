@@ -37,6 +37,12 @@ class Config:
     num_bins: int = 15
     hardness: float = 5.0
     normalization: str = "clip"        # clip | batch (the authors' code)
+    encoder: str = "bdq"               # what the game trains: bdq | alf (Wu et al.'s comparator, bdqlib.comparators)
+    alf_width: int = 32                # ALF: base channels of Johnson et al.'s network (32, 4 blocks: the paper's
+    alf_blocks: int = 4                # Table 1 -- 1.38 M parameters, 173 GFLOPs on 16 x 224 x 224 by our count)
+    alf_kernel: int = 9                # ALF: the first and last convolutions' kernel (Johnson et al.: 9)
+    alf_restart_every: int = 200       # ALF's game: P restarted every N steps (Wu et al.; the paper: "after
+                                       # certain iterations")
     # --- models
     action_model: str = "i3d_r50"      # T: i3d_r50 | r3d_18 | small3d
     privacy_model: str = "resnet50"    # P: resnet50 | resnet18 | small2d
@@ -85,7 +91,9 @@ class Config:
     amp: str = "auto"                  # mixed precision of T, P and the validation networks (E stays fp32): auto
                                        # (bf16 on a GPU that has it, fp16 + GradScaler otherwise, fp32 on a CPU)
                                        # | off | bf16 | fp16 (bdqlib.precision)
-    channels_last: bool = True         # channels-last memory format for the networks on a GPU (faster under amp)
+    channels_last: bool = True         # channels-last memory format: T and P on a GPU (faster under amp), the
+                                       # validation networks everywhere (on this 2-core CPU res2d's evaluation
+                                       # ran 2.1x faster, its training step 1.2x; measured)
     activation_checkpointing: bool = False  # recompute P's activations in step 1's backward (memory for time)
     nproc: int = 1                     # processes (GPUs) for training and validation, launched with torchrun and
                                        # DistributedDataParallel (bdqlib.distributed); the batch is the global one
@@ -152,6 +160,9 @@ PROFILES = {
                                                           # (validation 0.588 vs 0.596), and slower
         eval_every=4,                                     # the game's val accuracies: every 4th epoch (time)
         privacy_frames=4,                                 # P trains on 4 random frames of each clip per step
+        alf_width=8, alf_blocks=2,                        # ALF sized for the CPU: 53 k parameters, 0.19 s per
+                                                          # forward + backward of a batch (measured)
+        alf_restart_every=90,                             # ~3 epochs of play (the restart study above: 90)
     ),
 }
 

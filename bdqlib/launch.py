@@ -1,6 +1,6 @@
 """The worker torchrun starts for each process (bdqlib.distributed); `pipeline` launches it when cfg.nproc > 1.
 
-    torchrun --standalone --nproc_per_node=2 -m bdqlib.launch train RUN_DIR ALPHA
+    torchrun --standalone --nproc_per_node=2 -m bdqlib.launch train RUN_DIR ALPHA [METHOD]   (bdq | alf)
     torchrun --standalone --nproc_per_node=2 -m bdqlib.launch validate RUN_DIR METHOD [ALPHA]
 
 Every process opens the run folder (its run.json holds the config), reads the data from the frame cache that 01
@@ -21,16 +21,16 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(prog="python -m bdqlib.launch")
     ap.add_argument("task", choices=("train", "validate"))
     ap.add_argument("run_dir")
-    ap.add_argument("rest", nargs="*", help="train: ALPHA; validate: METHOD [ALPHA]")
+    ap.add_argument("rest", nargs="*", help="train: ALPHA [METHOD]; validate: METHOD [ALPHA]")
     args = ap.parse_args(argv)
     d = init_from_env()
     log = print if d.main else quiet
     run = pipeline.open_run(args.run_dir)
     data = pipeline.load_data(run, log=None)
     if args.task == "train":
-        alpha = float(args.rest[0])
-        cfg = pipeline.make_config_like(run.cfg, alpha=alpha)
-        train_adversarial(cfg, data, run.adversarial_dir(alpha), log=log, budget=run.budget(), dist=d)
+        alpha, method = float(args.rest[0]), args.rest[1] if len(args.rest) > 1 else "bdq"
+        cfg = pipeline.game_config(run.cfg, method, alpha)
+        train_adversarial(cfg, data, run.adversarial_dir(alpha, method), log=log, budget=run.budget(), dist=d)
     else:
         method, alpha = args.rest[0], float(args.rest[1]) if len(args.rest) > 1 else float("nan")
         encoder = pipeline.encoder_of(run, method, alpha)

@@ -305,8 +305,13 @@ def make_models(cfg, num_actions: int, num_subjects: int, device):
     return t.to(device), p.to(device)
 
 
-def make_encoder(cfg) -> BDQEncoder:
-    """The BDQ encoder of a config (its initial state)."""
+def make_encoder(cfg) -> nn.Module:
+    """The encoder a config's game trains, in its initial state: BDQ, or ALF (cfg.encoder == "alf")."""
+    if cfg.encoder == "alf":
+        from .comparators import ALFEncoder
+        return ALFEncoder(width=cfg.alf_width, blocks=cfg.alf_blocks, kernel=cfg.alf_kernel)
+    if cfg.encoder != "bdq":
+        raise ValueError(f"encoder must be 'bdq' or 'alf', got {cfg.encoder!r}")
     return BDQEncoder(kernel_size=cfg.kernel_size, sigma=cfg.sigma, learn_sigma=cfg.learn_sigma,
                       num_bins=cfg.num_bins, hardness=cfg.hardness, normalization=cfg.normalization)
 

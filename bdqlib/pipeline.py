@@ -53,8 +53,9 @@ class Run:
     def results_path(self) -> Path:
         return self.run_dir / "results.csv"
 
-    def adversarial_dir(self, alpha: float) -> Path:
-        return self.run_dir / "adversarial" / f"alpha_{alpha:g}"
+    def adversarial_dir(self, alpha: float, method: str = "bdq") -> Path:
+        """Where the game of `method` (bdq, or alf) at `alpha` keeps its checkpoint, log and encoder."""
+        return self.run_dir / "adversarial" / (f"alpha_{alpha:g}" if method == "bdq" else f"{method}_alpha_{alpha:g}")
 
     def validation_dir(self, method: str, alpha) -> Path:
         """Where the validation networks of one encoder keep their checkpoints."""
@@ -135,6 +136,21 @@ def start_run(*, dataset="synthetic", data_dir="", profile="cpu", alpha=None, ep
     return Run(cfg, run_dir, data_root, smoke)
 
 
+# The run parameters every notebook declares (its papermill parameters cell) -> start_run's arguments.
+NOTEBOOK_PARAMETERS = {"DATASET": "dataset", "DATA_DIR": "data_dir", "PROFILE": "profile", "ALPHA": "alpha",
+                       "EPOCHS": "epochs", "VAL_EPOCHS": "val_epochs", "ATTACKERS": "attackers", "SPLIT": "protocol",
+                       "MISSING": "missing", "SEED": "seed", "RUN_DIR": "run_dir", "SMOKE": "smoke",
+                       "NUM_WORKERS": "num_workers", "NPROC": "nproc"}
+
+
+def start_notebook_run(params: dict) -> Run:
+    """start_run with a notebook's parameters, read from its namespace (`globals()`): DATASET ... NPROC."""
+    missing = [name for name in NOTEBOOK_PARAMETERS if name not in params]
+    if missing:
+        raise NameError(f"the notebook's parameters cell does not define {', '.join(missing)}")
+    return start_run(**{arg: params[name] for name, arg in NOTEBOOK_PARAMETERS.items()})
+
+
 def default_workers() -> int:
     """DataLoader workers when none are asked for: none on a CPU-only machine (they would take cores from the
     training itself), the cores (at most 8) beside a GPU, which otherwise waits on decoding and resizing."""
@@ -164,21 +180,32 @@ def pretrain(run: Run, log=print) -> None:
         pretrain_small_models(run.cfg, data_root=run.data_root, log=log)
 
 
-def encoder_path(run: Run, alpha: float) -> Path:
-    return run.adversarial_dir(alpha) / "encoder.pt"
+def encoder_path(run: Run, alpha: float, method: str = "bdq") -> Path:
+    return run.adversarial_dir(alpha, method) / "encoder.pt"
 
 
-def train_encoder(run: Run, data: DataBundle, alpha: float, log=print) -> AdversarialResult:
-    """Adversarial training at `alpha` in its own sub-folder (resuming); saves encoder.pt when complete."""
-    cfg = make_config_like(run.cfg, alpha=float(alpha))
+def game_config(cfg: Config, method: str, alpha: float) -> Config:
+    """The config of the adversarial game that trains `method`'s encoder at `alpha`: BDQ's, or ALF's (the same
+    game with Wu et al.'s encoder and their restarting of P, every cfg.alf_restart_every steps)."""
+    if method == "alf":
+        return make_config_like(cfg, alpha=float(alpha), encoder="alf", privacy_restart_every=cfg.alf_restart_every)
+    if method != "bdq":
+        raise ValueError(f"only bdq and alf are trained by the adversarial game, not {method!r}")
+    return make_config_like(cfg, alpha=float(alpha))
+
+
+def train_encoder(run: Run, data: DataBundle, alpha: float, log=print, *, method: str = "bdq") -> AdversarialResult:
+    """Adversarial training of `method` (bdq, alf) at `alpha` in its own sub-folder (resuming); saves encoder.pt."""
+    cfg = game_config(run.cfg, method, alpha)
     if launches(run.cfg.nproc):  # the processes train; this one then reads their finished checkpoint
-        launch_workers(run.cfg.nproc, "train", run.run_dir, float(alpha), log=log or quiet)
-    result = train_adversarial(cfg, data, run.adversarial_dir(alpha), log=log, budget=run.budget())
+        launch_workers(run.cfg.nproc, "train", run.run_dir, float(alpha), method, log=log or quiet)
+    result = train_adversarial(cfg, data, run.adversarial_dir(alpha, method), log=log, budget=run.budget())
     if result.status != "completed":  # stop the notebook here: what follows needs the finished encoder
-        raise TimeBudgetReached(f"time budget of {cfg.time_budget_h} h reached: adversarial training (alpha="
-                                f"{alpha:g}) stopped after epoch {len(result.history)}/{cfg.epochs}, checkpoint in "
-                                f"{run.adversarial_dir(alpha)}; re-run with RUN_DIR={run.run_dir} to continue")
-    torch.save(result.encoder.state_dict(), encoder_path(run, alpha))
+        raise TimeBudgetReached(f"time budget of {cfg.time_budget_h} h reached: adversarial training ({method}, "
+                                f"alpha={alpha:g}) stopped after epoch {len(result.history)}/{cfg.epochs}, "
+                                f"checkpoint in {run.adversarial_dir(alpha, method)}; re-run with "
+                                f"RUN_DIR={run.run_dir} to continue")
+    torch.save(result.encoder.state_dict(), encoder_path(run, alpha, method))
     return result
 
 
@@ -186,24 +213,26 @@ def make_config_like(cfg: Config, **changes) -> Config:
     return Config(**{**cfg.__dict__, **changes})
 
 
-def trained_encoder(run: Run, alpha: float) -> BDQEncoder:
-    """The encoder trained at `alpha` in this run (after train_encoder completed)."""
-    path = encoder_path(run, alpha)
+def trained_encoder(run: Run, alpha: float, method: str = "bdq"):
+    """The encoder of `method` (bdq, alf) trained at `alpha` in this run (after train_encoder completed)."""
+    path = encoder_path(run, alpha, method)
     if not path.is_file():
-        raise FileNotFoundError(f"no trained encoder for alpha={alpha:g} in {run.run_dir} (expected {path}); "
-                                f"run 02_adversarial_train (or train_encoder) first")
-    enc = make_encoder(run.cfg)
+        raise FileNotFoundError(f"no trained {method} encoder for alpha={alpha:g} in {run.run_dir} (expected "
+                                f"{path}); run {'02_adversarial_train' if method == 'bdq' else '05_comparators'} "
+                                f"(or train_encoder) first")
+    enc = make_encoder(game_config(run.cfg, method, alpha))
     enc.load_state_dict(torch.load(path, map_location="cpu"))
     return enc
 
 
 def encoder_of(run: Run, method: str, alpha=float("nan")):
     """The encoder behind a results.csv row of this run: raw, bdq (trained at alpha), a module combination of the
-    encoder trained at alpha, an event camera (dvs_<threshold>), or a baseline at the run's crop size."""
+    encoder trained at alpha, ALF (trained at alpha), an event camera (dvs_<threshold>), or a baseline (ELR
+    included) at the run's crop size."""
     if method == "raw":
         return BDQEncoder(blur=False, difference=False, quantize=False)
-    if method == "bdq":
-        return trained_encoder(run, alpha)
+    if method in ("bdq", "alf"):
+        return trained_encoder(run, alpha, method)
     if method in MODULE_NAMES:
         return trained_encoder(run, alpha).with_modules(method)
     if parse_event_method(method) is not None:
@@ -211,8 +240,8 @@ def encoder_of(run: Run, method: str, alpha=float("nan")):
     return make_baseline(method, run.cfg.size)  # names every method it knows when it does not know this one
 
 
-def adversarial_history(run: Run, alpha: float) -> pd.DataFrame:
-    return pd.read_csv(run.adversarial_dir(alpha) / "log.csv")
+def adversarial_history(run: Run, alpha: float, method: str = "bdq") -> pd.DataFrame:
+    return pd.read_csv(run.adversarial_dir(alpha, method) / "log.csv")
 
 
 def validate(run: Run, data: DataBundle, encoder, *, method: str, alpha=float("nan"), log=print,
@@ -314,3 +343,4 @@ def headline(run: Run, alpha: float) -> str:
         text += (f" Without the adversary (alpha=0) it removes {removed(bdq0):.0%} (privacy "
                  f"{bdq0['privacy_top1']:.3f}, action {bdq0['action_top1']:.3f}).")
     return text
+

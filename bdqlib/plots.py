@@ -15,13 +15,14 @@ from .encoder import as_input_of  # noqa: E402
 from .metrics import f_lambda  # noqa: E402
 
 FAMILY_COLOURS = {"raw": "black", "bdq": "tab:red", "pixelate": "tab:blue", "blur": "tab:green",
-                  "downsample": "tab:purple", "module": "tab:orange", "dvs": "tab:cyan"}
+                  "downsample": "tab:purple", "module": "tab:orange", "dvs": "tab:cyan",
+                  "alf": "tab:brown", "elr": "tab:pink"}
 
 
 def family(method: str) -> str:
-    if method in ("raw", "bdq"):
+    if method in ("raw", "bdq", "alf"):
         return method
-    for name in ("pixelate", "blur", "downsample", "dvs"):
+    for name in ("pixelate", "blur", "downsample", "dvs", "elr"):
         if method.startswith(name):
             return name
     return "module"
@@ -30,12 +31,12 @@ def family(method: str) -> str:
 def strength(row) -> float:
     """A degradation rank for marker sizes: block size, blur kernel, 1/resolution, alpha."""
     m = row["method"]
-    if m == "bdq":
+    if m in ("bdq", "alf"):
         return float(row["alpha"]) if row["alpha"] == row["alpha"] else 1.0
     if m.startswith("pixelate"):
         return int(m[8:]) / 4
-    if m.startswith("downsample"):
-        return 112 / int(m[10:])
+    if m.startswith("downsample") or m.startswith("elr"):
+        return 112 / int(m[10:] if m.startswith("downsample") else m[3:])
     if m.startswith("dvs_"):  # contrast threshold in log-intensity units: 0.2 small, 1 large
         return 4 * float(m[4:])
     return {"blur_weak": 1.0, "blur_strong": 2.0}.get(m, 1.0)
@@ -173,7 +174,7 @@ def plot_ablation(results: pd.DataFrame, bins_by_alpha: dict, path=None, *, hard
 
 
 def plot_training_curves(history: pd.DataFrame, path=None):
-    """Per-epoch accuracies, losses and sigma of an adversarial run."""
+    """Per-epoch accuracies, losses and sigma (BDQ) or E's loss (ALF) of an adversarial run."""
     fig, axes = plt.subplots(1, 3, figsize=(14, 3.8))
     e = history["epoch"]
     ax = axes[0]
@@ -189,8 +190,12 @@ def plot_training_curves(history: pd.DataFrame, path=None):
         ax.plot(e, history[col], label=col)
     ax.set_title("losses (nats)")
     ax.legend(fontsize=7)
-    axes[2].plot(e, history["sigma"], c="k")
-    axes[2].set_title("blur sigma")
+    if "sigma" in history:  # BDQ's blur; ALF's log has no single number to follow
+        axes[2].plot(e, history["sigma"], c="k")
+        axes[2].set_title("blur sigma")
+    else:
+        axes[2].plot(e, history["loss_et"], c="k")
+        axes[2].set_title("E/T loss: CE(action) - alpha H(P)")
     if "privacy_restarts" in history:  # epochs in which P was restarted (config privacy_restart_every)
         for epoch in e[history["privacy_restarts"].diff().fillna(history["privacy_restarts"]) > 0]:
             for ax in axes:

@@ -75,6 +75,12 @@ class Reconstructed(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.unet(self.encoder(x))
 
+    def train(self, mode: bool = True):
+        """The trained U-Net stays in eval mode (its BatchNorm statistics), whatever mode the harness asks for."""
+        super().train(mode)
+        self.unet.eval()
+        return self
+
 
 class Levels:
     """Normalised video <-> [0, 1] grey levels (the config's mean and std), and the target frames of an output."""

@@ -44,7 +44,8 @@ NPROC = 1
 ATTACKER_SWEEP = None     # str: attacker networks (`@scratch`: random init); None: the profile's (bdqlib.robustness.SWEEPS)
 ACTION_SWEEP = None       # str: action networks; None: the profile's
 SWEEP_ENCODERS = "raw,bdq"  # encoders both sweeps run on: raw, bdq (at ALPHA), bdq@<alpha>, a module or baseline name
-RECON_ALPHAS = None       # str: BDQ encoders attacked by reconstruction, e.g. "1,0"; None: ALPHA and 0 (the paper's pair)
+RECON_ALPHAS = None       # str: BDQ encoders attacked by reconstruction, e.g. "1,0" (the paper's pair); None: the
+                          # profile's (cpu: ALPHA only, for time; paper: ALPHA and 0)
 RECON_ATTACKERS = "strongest"  # identity attackers on the reconstructions: strongest (on E's output) | suite | names
 RECON_EPOCHS = None       # int: most epochs of the U-Net (best validation loss kept); None: the profile's
 DVS_THRESHOLDS = None     # str: event-camera contrast thresholds (log intensity), e.g. "0.2,0.5,1"; None: the profile's
@@ -68,10 +69,7 @@ from bdqlib.events import EventCamera, event_method  # noqa: E402
 from bdqlib.robustness_report import (describe_action_sweep, describe_attacker_sweep, describe_events,  # noqa: E402
                                       describe_reconstruction, plot_reconstructions, plot_sweep)
 
-run = pipeline.start_run(dataset=DATASET, data_dir=DATA_DIR, profile=PROFILE, alpha=ALPHA, epochs=EPOCHS,
-                         val_epochs=VAL_EPOCHS, attackers=ATTACKERS, protocol=SPLIT, missing=MISSING,
-                         seed=SEED, run_dir=RUN_DIR, smoke=SMOKE, num_workers=NUM_WORKERS,
-                         nproc=NPROC)
+run = pipeline.start_notebook_run(globals())  # the parameters above: config, run folder
 ALPHA = run.cfg.alpha  # None above: the profile's value for the dataset
 data = pipeline.load_data(run)
 pipeline.pretrain(run, log=print)

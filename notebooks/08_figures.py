@@ -40,12 +40,10 @@ import torch  # noqa: E402
 
 from bdqlib import BDQEncoder, pipeline, plots  # noqa: E402
 from bdqlib.baselines import BASELINES, make_baseline  # noqa: E402
+from bdqlib.comparators import ALFEncoder  # noqa: E402
 from bdqlib.complexity import complexity_table  # noqa: E402
 
-run = pipeline.start_run(dataset=DATASET, data_dir=DATA_DIR, profile=PROFILE, alpha=ALPHA, epochs=EPOCHS,
-                         val_epochs=VAL_EPOCHS, attackers=ATTACKERS, protocol=SPLIT, missing=MISSING,
-                         seed=SEED, run_dir=RUN_DIR, smoke=SMOKE, num_workers=NUM_WORKERS,
-                         nproc=NPROC)
+run = pipeline.start_notebook_run(globals())  # the parameters above: config, run folder
 ALPHA = run.cfg.alpha  # None above: the profile's value for the dataset
 results = run.results()
 table = plots.results_table(results)
@@ -189,10 +187,14 @@ frozen[["method", "alpha", "action_top1", "privacy_top1", "f_0.5"]]
 # per multiply-add); `flops_paper_count` counts BDQ's blur as one full 5x5 convolution, which reproduces the
 # paper's 120.4 M exactly -- the paper counts the blur only. `flops_total` adds the difference and the 15-step
 # quantizer (counted analytically). The paper's "3.4 Kb" for BDQ compares with `bytes_on_disk` of the saved
-# state dict (its 16 parameters are 64 bytes; the rest is the file format).
+# state dict (its 16 parameters are 64 bytes; the rest is the file format). ALF's row is the paper's size (width
+# 32, 4 residual blocks) whatever profile ran: its `flops_conv` counts every convolution, transposed ones included,
+# the same way (instance normalisation and ReLU not counted), so BDQ's and ALF's `flops_conv` compare directly
+# (paper: ALF 1.3 M parameters, 166.4 GFLOPs).
 
 # %%
-encoders = {"bdq": headline, "raw": BDQEncoder(False, False, False)}
+encoders = {"bdq": headline, "raw": BDQEncoder(False, False, False),
+            "alf (paper size)": ALFEncoder(width=32, blocks=4)}
 encoders.update({name: make_baseline(name, 224) for name in BASELINES})
 complexity = complexity_table(encoders)
 complexity.to_csv(run.run_dir / "complexity.csv", index=False)

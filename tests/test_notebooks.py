@@ -9,6 +9,7 @@ import pytest
 
 from bdqlib import robustness
 from bdqlib.baselines import BASELINES
+from bdqlib.comparators import comparator_names
 from bdqlib.encoder import MODULE_NAMES
 from bdqlib.events import event_method
 
@@ -18,9 +19,9 @@ REPO = Path(__file__).resolve().parents[1]
 FIGURES = ("fig3_tradeoff.png", "fig3_quant_steps.png", "fig4_ablation.png", "training_curves.png",
            "flambda_sweep.png", "attacker_convergence.png", "encoder_stages.png", "tradeoff_explorer.png",
            "fig5_attacker_sweep.png", "fig6_action_sweep.png", "fig7_reconstruction.png", "fig8_event_frames.png",
-           "fig8_tradeoff_dvs.png")
-NOTEBOOKS = ("01_preprocess", "02_adversarial_train", "03_validate_frozen_encoder", "04_ablation", "06_robustness",
-             "07_identification_study", "08_figures")
+           "fig8_tradeoff_dvs.png", "alf_training_curves.png")
+NOTEBOOKS = ("01_preprocess", "02_adversarial_train", "03_validate_frozen_encoder", "04_ablation", "05_comparators",
+             "06_robustness", "07_identification_study", "08_figures")
 
 
 def test_sources_and_notebooks_are_in_sync():
@@ -49,7 +50,8 @@ def test_run_all_smoke(tmp_path):
     modules, baselines = ([m for m in defaults[name][0].split(",") if m] for name in ("MODULES", "BASELINES"))
     sweeps = robustness.sweep_settings("cpu", alpha=1.0, smoke=True)
     events = {event_method(t) for t in sweeps["dvs"]}
-    expected = {"raw", "bdq", *modules, *baselines, *events}
+    comparators = {"alf", *comparator_names(None, "cpu")}  # 05's defaults: ALF at ALPHA, the profile's ELR
+    expected = {"raw", "bdq", *modules, *baselines, *events, *comparators}
     assert set(retrain["method"]) == expected and set(modules) <= set(MODULE_NAMES) and set(baselines) <= set(BASELINES)
     assert sorted(retrain.loc[retrain["method"] == "bdq", "alpha"]) == [float(a) for a in
                                                                          defaults["ALPHAS"][0].split(",")]
@@ -101,13 +103,14 @@ def test_missing_skip_runs_01_on_a_partial_kth_folder_and_names_what_it_skipped(
 @pytest.mark.parametrize("dataset, pairs, alpha", [("sbu", 4, 2.0), ("ipn", 2, 8.0)])
 def test_run_all_smoke_on_a_tiny_folder_in_the_datasets_layout(tmp_path, dataset, pairs, alpha):
     """-p DATASET sbu|ipn -p SMOKE True without DATA_DIR writes a tiny folder in that layout and runs every notebook
-    (04 and 06 limited to the headline encoder, which the synthetic chain above covers in full)."""
+    (04-06 limited to the headline encoder, which the synthetic chain above covers in full)."""
     run_dir = tmp_path / "run"
     env = {**os.environ, "BDQ_DATA_ROOT": str(tmp_path / "data"), "BDQ_OUTPUTS_ROOT": str(tmp_path / "outputs")}
     done = subprocess.run(["./run_all.sh", "-p", "DATASET", dataset, "-p", "SMOKE", "True", "-p", "RUN_DIR",
                            str(run_dir), "-p", "ALPHAS", f"{alpha:g}", "-p", "MODULES", "", "-p", "FROZEN_CLEAN",
                            "False", "-p", "ATTACKER_SWEEP", "suite", "-p", "ACTION_SWEEP", "small3d", "-p",
-                           "RECON_ALPHAS", f"{alpha:g}", "-p", "DVS_THRESHOLDS", ""],
+                           "RECON_ALPHAS", f"{alpha:g}", "-p", "DVS_THRESHOLDS", "", "-p", "ALF_ALPHAS", "", "-p",
+                           "ELR", ""],
                           cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
     log = (run_dir / "run.log").read_text() if (run_dir / "run.log").exists() else done.stdout + done.stderr
     assert done.returncode == 0, log[-3000:]

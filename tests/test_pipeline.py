@@ -94,3 +94,14 @@ def test_disk_usage_lists_the_run_folder_largest_first_with_a_total(roots):
     usage = pipeline.disk_usage(run)
     assert usage["entry"].iloc[0] == "validation" and usage["MB"].iloc[0] == 1.0
     assert usage["entry"].iloc[-1] == "total" and usage["MB"].iloc[-1] == pytest.approx(usage["MB"][:-1].sum())
+
+
+def test_a_notebook_starts_its_run_from_its_parameters_and_names_a_missing_one(roots):
+    params = {name: None for name in pipeline.NOTEBOOK_PARAMETERS}
+    params.update(DATASET="synthetic", DATA_DIR="", PROFILE="cpu", ALPHA=2.0, MISSING="error", SEED=0,
+                  RUN_DIR=str(roots / "nb"), SMOKE=True, NPROC=1, UNRELATED="ignored")
+    run = pipeline.start_notebook_run(params)
+    assert run.cfg.alpha == 2.0 and run.smoke and run.run_dir == roots / "nb"
+    del params["SPLIT"]
+    with pytest.raises(NameError, match="SPLIT"):
+        pipeline.start_notebook_run(params)
