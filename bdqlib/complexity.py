@@ -18,6 +18,9 @@ from torch.utils.flop_counter import FlopCounterMode
 from .encoder import BDQEncoder, gaussian_blur
 
 CLIP = (1, 3, 16, 224, 224)  # B, C, T, H, W
+# How flops_conv counts, written into every row so that complexity.csv explains itself (BDQ's and ALF's rows alike)
+FLOPS_RULE = ("flops_conv: torch.utils.flop_counter -- convolutions (transposed ones included) and matmuls, "
+              "2 FLOPs per multiply-add; normalisation, activations and elementwise work not counted")
 SIGMOID_FLOPS = 4  # exp, add, reciprocal, and the scaling by the hardness
 
 
@@ -61,7 +64,7 @@ def complexity_table(encoders: dict, shape=CLIP) -> pd.DataFrame:
         enc = enc.eval()
         conv = count_conv_flops(enc, x)
         row = {"method": name, "params": sum(p.numel() for p in enc.parameters()), "bytes_on_disk": size_on_disk(enc),
-               "flops_conv": conv, "flops_total": conv}
+               "flops_conv": conv, "flops_total": conv, "flops_rule": FLOPS_RULE}
         if isinstance(enc, BDQEncoder):  # count only the modules that run (the identity has none)
             row["params"] = int(enc.use_blur and enc.log_sigma.requires_grad) + enc.use_quantize * enc.num_bins
             row["bytes_on_disk"] = row["bytes_on_disk"] if enc.use_blur or enc.use_quantize else 0

@@ -26,6 +26,7 @@ def test_alf_at_the_papers_size_has_the_papers_complexity():
     ours counts 1.38 M and every convolution (transposed ones included) at 2 FLOPs per multiply-add."""
     row = complexity_table({"alf": ALFEncoder(width=32, blocks=4)}).iloc[0]
     assert abs(row["params"] - 1.3e6) / 1.3e6 < 0.1 and abs(row["flops_conv"] - 166.4e9) / 166.4e9 < 0.1
+    assert "transposed ones included" in row["flops_rule"]  # complexity.csv says how it counted
 
 
 def test_a_half_pixel_shift_of_the_bank_moves_a_pattern_by_half_a_low_resolution_pixel():
