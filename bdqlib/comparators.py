@@ -21,6 +21,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .config import parse_numbers
+from .metrics import f_lambda
 from .models import video_frames
 
 
@@ -122,12 +124,7 @@ ELR_DEFAULTS = {"paper": "elr112,elr56,elr28,elr14,elr7,elr4",  # the paper's (Â
 
 def comparator_alphas(spec, alpha: float) -> list:
     """ALF's game weights from 05's ALF_ALPHAS: None -> [alpha] (BDQ's), "" -> none, "1,2" -> [1.0, 2.0]."""
-    if spec is None:
-        return [float(alpha)]
-    try:
-        return [float(a) for a in str(spec).split(",") if a.strip()]
-    except ValueError:
-        raise ValueError(f"ALF_ALPHAS must be comma-separated numbers, got {spec!r}") from None
+    return [float(alpha)] if spec is None else parse_numbers(spec, "ALF_ALPHAS")
 
 
 def comparator_names(spec, profile: str) -> list:
@@ -150,7 +147,7 @@ def compare_with_bdq(results, alpha: float, methods: list) -> str:
     for method in dict.fromkeys(methods):
         rows = [r for r in retrain if r["method"] == method]
         for r in rows:
-            f, fb = (r["action_top1"] + 1 - r["privacy_top1"]) / 2, (bdq["action_top1"] + 1 - bdq["privacy_top1"]) / 2
+            f, fb = (f_lambda(x["action_top1"], x["privacy_top1"], 0.5) for x in (r, bdq))
             better = r["action_top1"] >= bdq["action_top1"] and r["privacy_top1"] <= bdq["privacy_top1"]
             worse = r["action_top1"] <= bdq["action_top1"] and r["privacy_top1"] >= bdq["privacy_top1"]
             verdict = ("at least as good as BDQ on both axes" if better else "dominated by BDQ" if worse

@@ -167,6 +167,14 @@ PROFILES = {
 }
 
 
+def parse_numbers(text, name: str) -> list:
+    """A notebook parameter of comma-separated numbers ("1,0") as floats ("" -> []); an error naming `name`."""
+    try:
+        return [float(v) for v in str(text).split(",") if v.strip()]
+    except ValueError:
+        raise ValueError(f"{name} must be comma-separated numbers, got {text!r}") from None
+
+
 def make_config(profile: str = "cpu", **overrides) -> Config:
     """The named profile with `overrides` applied; unknown fields are an error naming them."""
     if profile not in PROFILES:

@@ -30,7 +30,7 @@ from .metrics import privacy_removal
 from .models import SMALL_MODELS, build_model, make_encoder, model_width
 from .platform import default_roots, detect_platform, find_repo_root
 from .pretrain import pretrain_small_models
-from .results import KEY, read_results, record_results, row_keys
+from .results import KEY, encoder_tag, read_results, record_results, row_keys
 from .training import quiet, resolve_device
 from .validate import STRONGEST, evaluate_frozen_clean, validate_encoder
 
@@ -59,8 +59,7 @@ class Run:
 
     def validation_dir(self, method: str, alpha) -> Path:
         """Where the validation networks of one encoder keep their checkpoints."""
-        tag = method.replace("+", "") + ("" if alpha != alpha else f"_alpha_{alpha:g}")
-        return self.run_dir / "validation" / tag
+        return self.run_dir / "validation" / encoder_tag(method, alpha)
 
     def results(self, attacker: str | None = STRONGEST) -> pd.DataFrame:
         """results.csv: the "strongest" rows (the headline numbers), or one attacker's, or all (attacker=None)."""

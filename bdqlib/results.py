@@ -19,6 +19,11 @@ COLUMNS = KEY[:5] + ["action_top1", "privacy_top1", "action_chance", "privacy_ch
                      "n_test", "split", "seed"]
 
 
+def encoder_tag(method: str, alpha) -> str:
+    """An encoder's folder name in a run: "bdq_alpha_1", "BDQ" for B+D+Q without alpha, "raw"."""
+    return method.replace("+", "") + ("" if alpha != alpha else f"_alpha_{alpha:g}")
+
+
 def _norm(value) -> str:
     if isinstance(value, float):
         return "nan" if value != value else repr(float(value))

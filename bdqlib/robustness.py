@@ -20,20 +20,17 @@ import pandas as pd
 import torch
 
 from .attacks import EncodedData, Probe, parse_probes, train_probe
+from .config import parse_numbers
 from .encoder import BDQEncoder
 from .reconstruct import Reconstructed, UNet3D, train_reconstruction
-from .results import read_results, record_results
+from .results import encoder_tag, read_results, record_results
 from .training import quiet, resolve_device
-from .validate import STRONGEST, encoder_identity, keeps_weights, suite_rows
+from .validate import STRONGEST, encoder_identity, keeps_weights, probe_scores, suite_rows
 
 ACTION_SWEEP = "action_sweep.csv"
 ACTION_SWEEP_KEY = ["dataset", "method", "alpha", "network", "split", "seed"]
 RECONSTRUCTION = "reconstruction.csv"
 RECONSTRUCTION_KEY = ["dataset", "method", "alpha", "attacker", "split", "seed"]
-
-
-def _tag(method: str, alpha) -> str:
-    return method.replace("+", "") + ("" if alpha != alpha else f"_alpha_{alpha:g}")
 
 
 def _row_scores(row: dict) -> dict:
@@ -74,8 +71,7 @@ def sweep_attackers(run, data, encoder, *, method: str, alpha=float("nan"), atta
             result = train_probe(probe, encoded, cfg, checkpoint=checkpoint(probe), log=log, budget=run.budget(),
                                  identity=encoder_identity(frozen, method, alpha),
                                  keep_weights=keeps_weights(cfg, method))
-            scores[probe.name] = {"test_top1": result.test_top1, "val_top1": result.val_top1, "name": probe.name,
-                                  "epochs_trained": result.epochs_trained, "best_epoch": result.best_epoch}
+            scores[probe.name] = probe_scores(result)
         action = {"test_top1": top["action_top1"], "val_top1": top["action_val_top1"],
                   "epochs_trained": top["action_epochs_trained"]}
         new = suite_rows(run.cfg, data, method=method, alpha=alpha, protocol="retrain", action=action,
@@ -130,7 +126,7 @@ def _rows_of(path, method: str, alpha) -> pd.DataFrame:
 
 def load_unet(run, method: str, alpha) -> tuple:
     """(UNet3D, its result) trained by `reconstruction_attack` for this encoder, or (None, None)."""
-    path = run.run_dir / "reconstruction" / _tag(method, alpha) / "unet.pt"
+    path = run.run_dir / "reconstruction" / encoder_tag(method, alpha) / "unet.pt"
     if not path.is_file():
         return None, None
     saved = torch.load(path, map_location="cpu", weights_only=False)
@@ -145,7 +141,7 @@ def reconstruction_attack(run, data, encoder, *, method: str, alpha=float("nan")
     attacker of `attackers` (Probes) on the reconstructions; rows in reconstruction.csv. Returns (unet, table)."""
     log = log or quiet
     cfg, path = run.cfg, run.run_dir / RECONSTRUCTION
-    folder = run.run_dir / "reconstruction" / _tag(method, alpha)
+    folder = run.run_dir / "reconstruction" / encoder_tag(method, alpha)
     folder.mkdir(parents=True, exist_ok=True)
     rows, top = _validated_rows(run, method, alpha)
     raw_rows = {r["attacker"]: r for r in run.rows("raw") if r["attacker"] != STRONGEST}
@@ -230,16 +226,10 @@ def sweep_settings(profile: str, *, attackers=None, actions=None, dvs=None, reco
     if recon_epochs is not None:
         unet["epochs"] = int(recon_epochs)
 
-    def floats(text, name):
-        try:
-            return [float(v) for v in str(text).split(",") if v.strip()]
-        except ValueError:
-            raise ValueError(f"{name} must be comma-separated numbers, got {text!r}") from None
-
     return {"attackers": attackers or base["attackers"], "actions": actions or base["actions"],
-            "dvs": floats(base["dvs"] if dvs is None else dvs, "DVS_THRESHOLDS"),
-            "recon_alphas": floats(base["recon"].format(alpha=f"{alpha:g}") if recon_alphas is None else recon_alphas,
-                                   "RECON_ALPHAS"),
+            "dvs": parse_numbers(base["dvs"] if dvs is None else dvs, "DVS_THRESHOLDS"),
+            "recon_alphas": parse_numbers(base["recon"].format(alpha=f"{alpha:g}") if recon_alphas is None
+                                          else recon_alphas, "RECON_ALPHAS"),
             "unet": unet}
 
 
