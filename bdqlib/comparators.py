@@ -119,12 +119,37 @@ class ELR(nn.Module):
 
 # The comparators 05 runs when its parameters are left at None: ELR resolutions at 224 px per profile.
 ELR_DEFAULTS = {"paper": "elr112,elr56,elr28,elr14,elr7,elr4",  # the paper's (§4.3)
-                "cpu": "elr28"}                                # 6 x 6 px at 48 px; one attack suite (~2 min)
+                "cpu": ""}  # none by default (time: one attack suite, ~2 min each); -p ELR elr28 (6 x 6 px at 48 px;
+                            # run 20261201-020148: 0.613 / 0.946, dominated by BDQ)
 
 
-def comparator_alphas(spec, alpha: float) -> list:
-    """ALF's game weights from 05's ALF_ALPHAS: None -> [alpha] (BDQ's), "" -> none, "1,2" -> [1.0, 2.0]."""
-    return [float(alpha)] if spec is None else parse_numbers(spec, "ALF_ALPHAS")
+# The seeds' other systems 05 runs when SYSTEMS is None, per profile (bdqlib.sppa, bdqlib.masking, bdqlib.raprivacy)
+SYSTEMS = ("sppa", "sppa_iid", "masking", "raprivacy")
+SYSTEM_DEFAULTS = {"paper": "sppa,sppa_iid,masking,raprivacy",  # SPPA's i.i.d.-noise ablation too (its Fig. 8)
+                   "cpu": "sppa,masking,raprivacy"}              # one attack suite each (~2 min)
+
+
+def system_names(spec, profile: str) -> list:
+    """05's SYSTEMS: None -> the profile's (SYSTEM_DEFAULTS), "" -> none, else names from SYSTEMS."""
+    names = [n.strip() for n in str(SYSTEM_DEFAULTS[profile] if spec is None else spec).split(",") if n.strip()]
+    bad = [n for n in names if n not in SYSTEMS]
+    if bad:
+        raise ValueError(f"SYSTEMS must name methods from {SYSTEMS}; got {bad}")
+    return names
+
+
+# ALF's game in 05 when ALF_ALPHAS is None, per profile: the paper's at BDQ's alpha; none on the cpu profile, whose
+# default run cannot hold ALF's game (~3.5 min) beside the seeds' systems within its time limit. `-p ALF_ALPHAS 1`
+# runs it (run 20261201-020148: action 0.967, privacy 0.729).
+ALF_DEFAULTS = {"paper": True, "cpu": False}
+
+
+def comparator_alphas(spec, alpha: float, profile: str = "paper") -> list:
+    """ALF's game weights from 05's ALF_ALPHAS: None -> the profile's ([alpha], BDQ's, or none: ALF_DEFAULTS),
+    "" -> none, "1,2" -> [1.0, 2.0]."""
+    if spec is None:
+        return [float(alpha)] if ALF_DEFAULTS[profile] else []
+    return parse_numbers(spec, "ALF_ALPHAS")
 
 
 def comparator_names(spec, profile: str) -> list:

@@ -43,6 +43,24 @@ class Config:
     alf_kernel: int = 9                # ALF: the first and last convolutions' kernel (Johnson et al.: 9)
     alf_restart_every: int = 200       # ALF's game: P restarted every N steps (Wu et al.; the paper: "after
                                        # certain iterations")
+    # --- the seeds' other systems (notebook 05): SPPA, the masking baseline, RAPrivacy
+    sppa_keys: str = "dino_vits8"      # SPPA's keys: dino_vits8 (the SPPA authors', via timm) | small2d (cpu)
+    sppa_flow: str = "raft"            # SPPA's optical flow: raft (torchvision; the SPPA authors') | dis (OpenCV)
+    sppa_templates: str = "torso,arm,leg,hair"  # selected body parts: the SPPA authors' choice for KTH and SBU
+    sppa_template_file: str = ""       # JSON clicks on your own pictures (bdqlib.templates); "": synthetic people
+    mask_model: str = "deeplabv3"      # masking's person mask: deeplabv3 (torchvision, COCO) | background
+    mask_threshold: float = 0.06       # background subtraction: grey-level change (0..1) that marks the person
+    rap_encoder: str = "vgg19"         # RAPrivacy's frozen feature encoder: vgg19 (ImageNet; the paper) | small2d
+    rap_epochs: int = 50               # RAPrivacy's training epochs (not stated in the paper: BDQ's 50)
+    rap_lr: float = 1e-4               # its anonymiser's lr, Adam (AdaAttN's default)
+    rap_lambda_global: float = 10.0    # lambda_g of Eq. 8-9 (AdaAttN's default)
+    rap_lambda_local: float = 3.0      # lambda_l (AdaAttN's default)
+    rap_lambda_action: float = 1.0     # lambda_a (not stated in the paper: 1)
+    rap_lambda_privacy: float = 1.0    # lambda_p (not stated: 1)
+    rap_margin: float = 1.0            # m of Eq. 7 on unit-length features (not stated: 1, half the largest distance)
+    rap_styles: str = ""               # folder of depth images (SBU's depth_*.png); "": synthetic depth maps of the
+                                       # pretraining population (bdqlib.data.scenes)
+    rap_style_count: int = 64          # style images in the bank
     # --- models
     action_model: str = "i3d_r50"      # T: i3d_r50 | r3d_18 | small3d
     privacy_model: str = "resnet50"    # P: resnet50 | resnet18 | small2d
@@ -163,6 +181,10 @@ PROFILES = {
         alf_width=8, alf_blocks=2,                        # ALF sized for the CPU: 53 k parameters, 0.19 s per
                                                           # forward + backward of a batch (measured)
         alf_restart_every=90,                             # ~3 epochs of play (the restart study above: 90)
+        sppa_keys="small2d", sppa_flow="dis",             # SPPA sized for the CPU (labelled in 05)
+        mask_model="background",                          # a static camera: background subtraction
+        rap_encoder="small2d", rap_epochs=4, rap_lr=1e-3,  # RAPrivacy sized for the CPU (labelled in 05):
+                                                          # ~35 s per epoch here
     ),
 }
 

@@ -35,6 +35,13 @@ WEIGHTS = {
     "r3d_18": ("https://download.pytorch.org/models/r3d_18-b3b3357e.pth", "Kinetics-400"),
     "resnet50": ("https://download.pytorch.org/models/resnet50-0676ba61.pth", "ImageNet-1k"),
     "resnet18": ("https://download.pytorch.org/models/resnet18-f37072fd.pth", "ImageNet-1k"),
+    # the seeds' other systems (bdqlib.templates, bdqlib.sppa, bdqlib.masking): keys, flow, person masks
+    "dino_vits8": ("https://dl.fbaipublicfiles.com/dino/dino_deitsmall8_pretrain/dino_deitsmall8_pretrain.pth",
+                   "ImageNet-1k, self-supervised (DINO)"),
+    "raft_large": ("https://download.pytorch.org/models/raft_large_C_T_SKHT_V2-ff5fadd5.pth",
+                   "FlyingChairs, FlyingThings3D, Sintel, KITTI, HD1K"),
+    "deeplabv3_resnet50": ("https://download.pytorch.org/models/deeplabv3_resnet50_coco-cd0a2569.pth",
+                           "COCO with VOC labels"),
 }
 ACTION_MODELS = ("i3d_r50", "r3d_18", "small3d")  # clip-level: (B, C, T, H, W) -> (B, K)
 PRIVACY_MODELS = ("resnet50", "resnet18", "small2d", "res2d")  # frame-level; any torchvision classifier too

@@ -26,11 +26,14 @@ from .data.layouts import write_ipn_like, write_sbu_like
 from .distributed import launch_workers, launches
 from .encoder import MODULE_NAMES, BDQEncoder
 from .events import EventCamera, parse_event_method
+from .masking import make_masking
 from .metrics import privacy_removal
 from .models import SMALL_MODELS, build_model, make_encoder, model_width
 from .platform import default_roots, detect_platform, find_repo_root
 from .pretrain import pretrain_small_models
+from .raprivacy_train import make_anonymiser, train_raprivacy as train_rap
 from .results import KEY, encoder_tag, read_results, record_results, row_keys
+from .templates import make_sppa
 from .training import quiet, resolve_device
 from .validate import STRONGEST, evaluate_frozen_clean, validate_encoder
 
@@ -39,7 +42,7 @@ TINY_LAYOUTS = {"sbu": write_sbu_like, "ipn": write_ipn_like}  # SMOKE without D
 KAGGLE_TIME_BUDGET_H = 11.0  # hours of training per Kaggle session (the session limit is 12 h); $BDQ_TIME_BUDGET_H
 # SMOKE: the whole chain on a tiny dataset in seconds (tests); never a result to read.
 SMOKE_OVERRIDES = dict(synthetic_subjects=3, epochs=1, warmup_epochs=0, val_epochs=1, pretrain_epochs=1, batch_size=8,
-                       val_views=1, val_min_epochs=1)
+                       val_views=1, val_min_epochs=1, rap_epochs=1, rap_style_count=4)
 
 
 @dataclass
@@ -208,6 +211,20 @@ def train_encoder(run: Run, data: DataBundle, alpha: float, log=print, *, method
     return result
 
 
+def raprivacy_dir(run: Run) -> Path:
+    return run.run_dir / "raprivacy"
+
+
+def train_raprivacy(run: Run, data: DataBundle, log=print):
+    """RAPrivacy's two-phase training in its own sub-folder (resuming); saves anonymiser.pt."""
+    result = train_rap(run.cfg, data, raprivacy_dir(run), log=log, budget=run.budget())
+    if result.status != "completed":
+        raise TimeBudgetReached(f"time budget of {run.cfg.time_budget_h} h reached: RAPrivacy stopped after epoch "
+                                f"{len(result.history)}/{run.cfg.rap_epochs}, checkpoint in {raprivacy_dir(run)}; "
+                                f"re-run with RUN_DIR={run.run_dir} to continue")
+    return result
+
+
 def make_config_like(cfg: Config, **changes) -> Config:
     return Config(**{**cfg.__dict__, **changes})
 
@@ -226,8 +243,8 @@ def trained_encoder(run: Run, alpha: float, method: str = "bdq"):
 
 def encoder_of(run: Run, method: str, alpha=float("nan")):
     """The encoder behind a results.csv row of this run: raw, bdq (trained at alpha), a module combination of the
-    encoder trained at alpha, ALF (trained at alpha), an event camera (dvs_<threshold>), or a baseline (ELR
-    included) at the run's crop size."""
+    encoder trained at alpha, ALF (trained at alpha), an event camera (dvs_<threshold>), SPPA (sppa, sppa_iid),
+    masking, RAPrivacy (trained by train_raprivacy), or a baseline (ELR included) at the run's crop size."""
     if method == "raw":
         return BDQEncoder(blur=False, difference=False, quantize=False)
     if method in ("bdq", "alf"):
@@ -236,6 +253,19 @@ def encoder_of(run: Run, method: str, alpha=float("nan")):
         return trained_encoder(run, alpha).with_modules(method)
     if parse_event_method(method) is not None:
         return EventCamera(parse_event_method(method), mean=run.cfg.mean, std=run.cfg.std)
+    if method in ("sppa", "sppa_iid"):
+        return make_sppa(run.cfg, noise="iid" if method == "sppa_iid" else "motion",
+                         device=resolve_device(run.cfg.device))
+    if method == "masking":
+        return make_masking(run.cfg)
+    if method == "raprivacy":
+        path = raprivacy_dir(run) / "anonymiser.pt"
+        if not path.is_file():
+            raise FileNotFoundError(f"no trained RAPrivacy anonymiser in {run.run_dir} (expected {path}); run "
+                                    f"05_comparators (or train_raprivacy) first")
+        enc = make_anonymiser(run.cfg)
+        enc.load_state_dict(torch.load(path, map_location="cpu"))
+        return enc.eval()
     return make_baseline(method, run.cfg.size)  # names every method it knows when it does not know this one
 
 

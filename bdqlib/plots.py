@@ -16,13 +16,14 @@ from .metrics import f_lambda  # noqa: E402
 
 FAMILY_COLOURS = {"raw": "black", "bdq": "tab:red", "pixelate": "tab:blue", "blur": "tab:green",
                   "downsample": "tab:purple", "module": "tab:orange", "dvs": "tab:cyan",
-                  "alf": "tab:brown", "elr": "tab:pink"}
+                  "alf": "tab:brown", "elr": "tab:pink", "sppa": "tab:olive", "masking": "tab:gray",
+                  "raprivacy": "gold"}
 
 
 def family(method: str) -> str:
-    if method in ("raw", "bdq", "alf"):
+    if method in ("raw", "bdq", "alf", "masking", "raprivacy"):
         return method
-    for name in ("pixelate", "blur", "downsample", "dvs", "elr"):
+    for name in ("pixelate", "blur", "downsample", "dvs", "elr", "sppa"):
         if method.startswith(name):
             return name
     return "module"

@@ -204,12 +204,16 @@ SWEEPS = {
                             "shufflenet_v2_x1_0,regnet_y_800mf,convnext_tiny",   # ten, as Fig. 5
                   actions="i3d_r50,x3d_m,slow_r50,r2plus1d_r50,csn_r101,r3d_18,mc3_18",  # Kinetics-400 3-D nets
                   dvs="0.1,0.2,0.4,0.8,1.6,2.4",
+                  encoders="raw,bdq",
                   recon="{alpha},0",  # the paper's pair (Fig. 7): the trained encoder and one without the adversary
                   unet=dict(width=32, depth=3, epochs=200, patience=200)),  # the paper's 200 epochs, best val kept
     "cpu": dict(attackers="small2d,res2d@scratch,small3d,vit2d@scratch",  # the suite + a transformer; more:
                                                                           # mobile2d@scratch (~80 s on 2 encoders)
                 actions="small3d,small2plus1d@scratch",
-                dvs="0.4",       # one threshold (~2 min: a full attack suite); the paper profile sweeps six
+                encoders="bdq",  # the headline encoder only (time: ~1 min each); raw's sweep (vit2d 0.938) is in
+                                 # run 20261201-020148; -p SWEEP_ENCODERS raw,bdq runs it
+                dvs="",          # none by default (time: a full attack suite, ~1.3 min each); -p DVS_THRESHOLDS 0.4
+                                 # (run 20261201-020148: f_0.5 0.727); the paper profile sweeps six
                 recon="{alpha}",  # the headline encoder only (~1.5 min each); -p RECON_ALPHAS 1,0 adds alpha = 0
                 unet=dict(width=8, depth=2, epochs=6, patience=2)),  # ~11 s an epoch on 2 cores: a small, short-
                                                                     # trained reconstruction attacker (labelled so)
@@ -217,8 +221,9 @@ SWEEPS = {
 
 
 def sweep_settings(profile: str, *, attackers=None, actions=None, dvs=None, recon_epochs=None, recon_alphas=None,
-                   alpha: float = 1.0, smoke: bool = False) -> dict:
-    """Notebook 06's sweeps: the profile's (SWEEPS) with the notebook's non-None parameters applied."""
+                   encoders=None, alpha: float = 1.0, smoke: bool = False) -> dict:
+    """Notebook 06's sweeps: the profile's (SWEEPS) with the notebook's non-None parameters applied. SMOKE keeps
+    one event camera when the profile has none, so the smoke chain still runs that code."""
     if profile not in SWEEPS:
         raise ValueError(f"unknown profile {profile!r}; choose from {sorted(SWEEPS)}")
     base = SWEEPS[profile]
@@ -226,8 +231,11 @@ def sweep_settings(profile: str, *, attackers=None, actions=None, dvs=None, reco
     if recon_epochs is not None:
         unet["epochs"] = int(recon_epochs)
 
+    if dvs is None:
+        dvs = base["dvs"] or ("0.4" if smoke else "")
     return {"attackers": attackers or base["attackers"], "actions": actions or base["actions"],
-            "dvs": parse_numbers(base["dvs"] if dvs is None else dvs, "DVS_THRESHOLDS"),
+            "encoders": base["encoders"] if encoders is None else encoders,
+            "dvs": parse_numbers(dvs, "DVS_THRESHOLDS"),
             "recon_alphas": parse_numbers(base["recon"].format(alpha=f"{alpha:g}") if recon_alphas is None
                                           else recon_alphas, "RECON_ALPHAS"),
             "unet": unet}

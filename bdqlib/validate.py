@@ -18,6 +18,7 @@ encoder's test output -- a naive attacker's view, reported beside the paper's, n
 from __future__ import annotations
 
 import copy
+import hashlib
 
 from .attacks import frozen_accuracies, run_probes
 from .distributed import SINGLE, Dist
@@ -56,11 +57,26 @@ def suite_rows(cfg, data, *, method: str, alpha, protocol: str, action: dict, at
     return rows
 
 
+IDENTITY_VALUES = 4096  # an encoder state with more numbers than this is identified by its SHA-256 instead
+
+
+def state_summary(state: dict):
+    """An encoder's state as a checkpoint records it: its values (BDQ's 16), or for a large one (ALF, RAPrivacy with
+    its style bank, SPPA's key network) their SHA-256 and count, so four checkpoints do not each hold a copy."""
+    if sum(v.numel() for v in state.values()) <= IDENTITY_VALUES:
+        return {k: v.tolist() for k, v in state.items()}
+    digest = hashlib.sha256()
+    for k in sorted(state):
+        digest.update(k.encode())
+        digest.update(state[k].detach().cpu().contiguous().numpy().tobytes())
+    return {"sha256": digest.hexdigest(), "numbers": int(sum(v.numel() for v in state.values()))}
+
+
 def encoder_identity(encoder, method: str, alpha=float("nan")) -> dict:
     """What a validation checkpoint is about: the method, alpha, the encoder's modules and sizes, and its values
     (a checkpoint of another encoder is refused on resume)."""
     return {"method": method, "alpha": None if alpha != alpha else float(alpha), "encoder": repr(encoder),
-            "encoder_state": {k: v.tolist() for k, v in encoder.state_dict().items()}}
+            "encoder_state": state_summary(encoder.state_dict())}
 
 
 def keeps_weights(cfg, method: str) -> bool:

@@ -5,7 +5,7 @@
 # ---
 
 # %% [markdown]
-# # 05 · The paper's learned comparators: ALF (Wu et al.) and extreme low resolution (Ryoo et al.)
+# # 05 · Comparators: ALF (Wu et al.), extreme low resolution (Ryoo et al.), SPPA, masking and RAPrivacy
 #
 # The paper's Fig. 3 puts BDQ beside two methods (§4.3), and both go through the same harness here as BDQ: the
 # frozen encoder's output judged by a fresh T and the whole attack suite, each trained to its best validation
@@ -21,8 +21,22 @@
 #   224 px (the paper: 112, 56, 28, 14, 7, 4) and scaled to the crop size.
 #
 # SPPA's Table 2 reports both on KTH with retrained I3D / ResNet-50: ALF 85.89 action / 19.27 privacy; ELR at
-# s = 16 / 32 / 64: 91.22 / 88.86, 85.57 / 82.56, 56.21 / 58.35 (BDQ 91.11 / 7.15). Rows already in results.csv
-# are skipped, and the ALF game resumes from its checkpoint.
+# s = 16 / 32 / 64: 91.22 / 88.86, 85.57 / 82.56, 56.21 / 58.35 (BDQ 91.11 / 7.15).
+#
+# Then the seed documents' other systems, through the same harness:
+# * **SPPA** (seed 003, CVPR 2024; no learning): body-part templates matched to every frame give a saliency map
+#   (Eq. 1-2), noise carried along the video's optical flow (Eq. 3-4) replaces the salient pixels (Eq. 5).
+#   Paper profile: DINO ViT-S/8 keys (timm) and RAFT flow (torchvision); cpu profile: the pretrained small 2-D
+#   network's features and OpenCV's DIS flow, templates clicked on people of the pretraining population -- sized
+#   down, and labelled so. `sppa_iid` is its i.i.d.-noise ablation (paper profile by default).
+# * **Masking** (SPPA's Table 2 baseline): the person filled with its mean colour; the mask from torchvision's
+#   DeepLabV3 (paper profile) or background subtraction (cpu profile).
+# * **RAPrivacy** (seed 004): an AdaAttN style-transfer anonymiser restyling every frame as a depth image, trained
+#   in two phases against a contrastive privacy branch. Paper profile: VGG-19 features; cpu profile: the small
+#   2-D network's and a few epochs (`rap_epochs`) -- sized down, and labelled so.
+# Published numbers: SPPA's Table 2 on KTH (averaged over its recognition networks): SPPA 88.67 action / 5.46
+# privacy, masking 37.54 / 35.22; RAPrivacy reports VP-UCF101/VP-HMDB51 attributes only (no KTH/SBU/IPN number).
+# Rows already in results.csv are skipped; the ALF game and RAPrivacy's training resume from their checkpoints.
 
 # %% tags=["parameters"]
 DATASET = "synthetic"
@@ -39,8 +53,12 @@ RUN_DIR = ""
 SMOKE = False
 NUM_WORKERS = None
 NPROC = 1
-ALF_ALPHAS = None         # str: adversarial weights of ALF's game, e.g. "1,2"; None: ALPHA (BDQ's); "": no ALF
-ELR = None                # str: ELR resolutions at 224 px, e.g. "elr28,elr14"; None: the profile's; "": none
+ALF_ALPHAS = None         # str: adversarial weights of ALF's game, e.g. "1,2"; None: the profile's (paper: ALPHA,
+                          # BDQ's; cpu: none, for time -- `-p ALF_ALPHAS 1` runs it); "": no ALF
+ELR = None                # str: ELR resolutions at 224 px, e.g. "elr28,elr14"; None: the profile's (paper: six;
+                          # cpu: none, for time); "": none
+SYSTEMS = None            # str: the seeds' other systems, from "sppa,sppa_iid,masking,raprivacy"; None: the
+                          # profile's (cpu: sppa,masking,raprivacy; paper: all four); "": none
 FROZEN_CLEAN = True       # also evaluate every comparator under SPPA's protocol
 
 # %%
@@ -53,6 +71,8 @@ if importlib.util.find_spec("bdqlib") is None:
 # %%
 import time  # noqa: E402
 
+import torch  # noqa: E402
+
 from bdqlib import comparators, pipeline, plots  # noqa: E402
 from bdqlib.baselines import describe, make_baseline  # noqa: E402
 
@@ -60,8 +80,9 @@ run = pipeline.start_notebook_run(globals())  # the parameters above: config, ru
 ALPHA = run.cfg.alpha  # None above: the profile's value for the dataset
 data = pipeline.load_data(run)
 pipeline.pretrain(run, log=print)
-alf_alphas = comparators.comparator_alphas(ALF_ALPHAS, ALPHA)
+alf_alphas = comparators.comparator_alphas(ALF_ALPHAS, ALPHA, PROFILE)
 elr = comparators.comparator_names(ELR, PROFILE)
+systems = comparators.system_names(SYSTEMS, PROFILE)
 encoders, t0 = {}, time.time()
 
 # %% [markdown]
@@ -89,6 +110,37 @@ for name in elr:
 print(f"ELR done ({time.time() - t0:.0f}s)")
 
 # %% [markdown]
+# ## SPPA, masking and RAPrivacy
+# RAPrivacy is trained first (its own two-phase game, resumable); SPPA and masking need no training. Each is then
+# a frozen encoder like any other.
+
+# %%
+for name in systems:
+    if name == "raprivacy":
+        pipeline.train_raprivacy(run, data, log=print)
+    encoders[(name, nan)] = pipeline.encoder_of(run, name)
+    pipeline.validate(run, data, encoders[(name, nan)], method=name)
+print(f"SPPA / masking / RAPrivacy done ({time.time() - t0:.0f}s)")
+
+# %% [markdown]
+# What each does to a test clip (frame 4): SPPA's saliency S and output, the person mask and the masked frame,
+# RAPrivacy's restyled frame.
+
+# %%
+if systems:
+    clip = torch.stack([data.test[i][0] for i in (0, len(data.test) // 2)])
+    frames, titles = [], []
+    for i in range(len(clip)):
+        frames.append(plots.to_image(clip[i, :, 3], mean=run.cfg.mean, std=run.cfg.std)); titles.append("raw")
+        for name in systems:
+            enc = encoders[(name, nan)]
+            if name.startswith("sppa"):
+                frames.append(enc.saliency(clip[i:i + 1])[0, 0, 3].numpy()); titles.append(f"{name}: S")
+            out = enc(clip[i:i + 1])[0, :, 3]
+            frames.append(plots.to_image(out, mean=run.cfg.mean, std=run.cfg.std)); titles.append(name)
+    plots.frame_grid(frames, titles, run.run_dir / "seed_systems_frames.png", ncols=len(frames) // len(clip));
+
+# %% [markdown]
 # ## SPPA's protocol: 03's networks trained on clean video, applied frozen
 
 # %%
@@ -100,7 +152,8 @@ if FROZEN_CLEAN and encoders:
 
 # %%
 table = plots.results_table(run.results())
-table[table["method"].isin(["raw", "bdq", "alf"]) | table["method"].str.startswith("elr")][
+plots.plot_tradeoff(run.results(), run.run_dir / "comparators_tradeoff.png");
+table[table["method"].isin(["raw", "bdq", "alf", *systems]) | table["method"].str.startswith("elr")][
     ["method", "alpha", "protocol", "action_top1", "privacy_top1", "strongest_attacker", "f_0.5", "privacy_removed"]]
 
 # %%

@@ -43,12 +43,14 @@ NUM_WORKERS = None
 NPROC = 1
 ATTACKER_SWEEP = None     # str: attacker networks (`@scratch`: random init); None: the profile's (bdqlib.robustness.SWEEPS)
 ACTION_SWEEP = None       # str: action networks; None: the profile's
-SWEEP_ENCODERS = "raw,bdq"  # encoders both sweeps run on: raw, bdq (at ALPHA), bdq@<alpha>, a module or baseline name
+SWEEP_ENCODERS = None     # str: encoders both sweeps run on: raw, bdq (at ALPHA), bdq@<alpha>, a module or baseline
+                          # name; None: the profile's (cpu: bdq, for time; paper: raw,bdq)
 RECON_ALPHAS = None       # str: BDQ encoders attacked by reconstruction, e.g. "1,0" (the paper's pair); None: the
                           # profile's (cpu: ALPHA only, for time; paper: ALPHA and 0)
 RECON_ATTACKERS = "strongest"  # identity attackers on the reconstructions: strongest (on E's output) | suite | names
 RECON_EPOCHS = None       # int: most epochs of the U-Net (best validation loss kept); None: the profile's
 DVS_THRESHOLDS = None     # str: event-camera contrast thresholds (log intensity), e.g. "0.2,0.5,1"; None: the profile's
+                          # (cpu: none, for time; paper: six)
 FROZEN_CLEAN = True       # also evaluate the event cameras under SPPA's protocol (03's networks on raw video, frozen)
 
 # %%
@@ -74,8 +76,9 @@ ALPHA = run.cfg.alpha  # None above: the profile's value for the dataset
 data = pipeline.load_data(run)
 pipeline.pretrain(run, log=print)
 sweeps = robustness.sweep_settings(PROFILE, attackers=ATTACKER_SWEEP, actions=ACTION_SWEEP, dvs=DVS_THRESHOLDS,
-                                   recon_epochs=RECON_EPOCHS, recon_alphas=RECON_ALPHAS, alpha=ALPHA, smoke=SMOKE)
-encoders = robustness.encoder_names(SWEEP_ENCODERS, ALPHA)  # [(label, method, alpha)]
+                                   recon_epochs=RECON_EPOCHS, recon_alphas=RECON_ALPHAS, encoders=SWEEP_ENCODERS,
+                                   alpha=ALPHA, smoke=SMOKE)
+encoders = robustness.encoder_names(sweeps["encoders"], ALPHA)  # [(label, method, alpha)]
 t0 = time.time()
 print(sweeps)
 

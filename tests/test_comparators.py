@@ -92,8 +92,13 @@ def test_alf_is_trained_by_the_same_game_with_restarts(tmp_path, tiny_cfg, tiny_
 
 def test_notebook_parameters_and_the_computed_comparison():
     assert comparators.comparator_alphas(None, 2.0) == [2.0] and comparators.comparator_alphas("", 1.0) == []
+    assert comparators.comparator_alphas(None, 1.0, "cpu") == [] and comparators.comparator_alphas("1", 1.0, "cpu") == [1.0]
     assert comparators.comparator_names(None, "paper") == ["elr112", "elr56", "elr28", "elr14", "elr7", "elr4"]
-    assert comparators.comparator_names("", "cpu") == []
+    assert comparators.comparator_names("", "cpu") == [] and comparators.comparator_names(None, "cpu") == []
+    assert comparators.system_names(None, "cpu") == ["sppa", "masking", "raprivacy"]
+    assert comparators.system_names(None, "paper") == ["sppa", "sppa_iid", "masking", "raprivacy"]
+    with pytest.raises(ValueError, match="SYSTEMS"):
+        comparators.system_names("sppa,yolo", "cpu")
     with pytest.raises(ValueError, match="elr<resolution"):
         comparators.comparator_names("elr28,downsample28", "cpu")
     with pytest.raises(ValueError, match="ALF_ALPHAS"):

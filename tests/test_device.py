@@ -52,3 +52,19 @@ def test_a_half_precision_or_float64_encoder_takes_the_datasets_float32_clips():
     for enc in (BDQEncoder().double(), copy.deepcopy(BDQEncoder()).to(torch.bfloat16)):
         frames = views.encoded_frames(enc, clip, mean=(0.5,) * 3, std=(0.25,) * 3)
         assert frames.dtype == np.float32 and np.isfinite(frames).all()
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_the_seed_systems_run_on_one_device(device, tiny_cfg, tiny_data, tmp_path):
+    """SPPA (its flow runs in OpenCV on the CPU), masking and RAPrivacy (trained here) on `device`'s clips."""
+    from bdqlib.masking import make_masking
+    from bdqlib.raprivacy_train import train_raprivacy
+    from bdqlib.templates import make_sppa
+    cfg = replace(tiny_cfg, device=device, rap_epochs=1, rap_style_count=2)
+    anonymiser = train_raprivacy(cfg, tiny_data, tmp_path / "rap", log=None).anonymiser
+    clip = tiny_data.test[0][0][None].to(device)
+    for enc in (make_sppa(cfg, device=device), make_masking(cfg), anonymiser):
+        out = enc.to(device)(clip)
+        assert out.device.type == device and out.dtype == torch.float32 and torch.isfinite(out).all()
+        frames = views.encoded_frames(enc, tiny_data.test[0][0], mean=cfg.mean, std=cfg.std)  # a CPU clip in
+        assert isinstance(frames, np.ndarray) and np.isfinite(frames).all()

@@ -9,7 +9,7 @@ import pytest
 
 from bdqlib import robustness
 from bdqlib.baselines import BASELINES
-from bdqlib.comparators import comparator_names
+from bdqlib.comparators import comparator_names, system_names
 from bdqlib.encoder import MODULE_NAMES
 from bdqlib.events import event_method
 
@@ -33,8 +33,9 @@ def test_sources_and_notebooks_are_in_sync():
 def test_run_all_smoke(tmp_path):
     run_dir = tmp_path / "run"
     env = {**os.environ, "BDQ_DATA_ROOT": str(tmp_path / "data"), "BDQ_OUTPUTS_ROOT": str(tmp_path / "outputs")}
-    done = subprocess.run(["./run_all.sh", "-p", "SMOKE", "True", "-p", "RUN_DIR", str(run_dir)], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=900)
+    extras = ["-p", "ALF_ALPHAS", "1", "-p", "ELR", "elr28", "-p", "SWEEP_ENCODERS", "raw,bdq"]  # off on cpu
+    done = subprocess.run(["./run_all.sh", "-p", "SMOKE", "True", "-p", "RUN_DIR", str(run_dir), *extras], cwd=REPO,
+                          env=env, capture_output=True, text=True, timeout=900)
     log = (run_dir / "run.log").read_text() if (run_dir / "run.log").exists() else done.stdout + done.stderr
     assert done.returncode == 0, log[-3000:]
     assert done.stdout.strip().splitlines()[-1] == str(run_dir)  # the run folder is the last line
@@ -50,7 +51,7 @@ def test_run_all_smoke(tmp_path):
     modules, baselines = ([m for m in defaults[name][0].split(",") if m] for name in ("MODULES", "BASELINES"))
     sweeps = robustness.sweep_settings("cpu", alpha=1.0, smoke=True)
     events = {event_method(t) for t in sweeps["dvs"]}
-    comparators = {"alf", *comparator_names(None, "cpu")}  # 05's defaults: ALF at ALPHA, the profile's ELR
+    comparators = {"alf", *comparator_names("elr28", "cpu"), *system_names(None, "cpu")}  # 05's, with the extras
     expected = {"raw", "bdq", *modules, *baselines, *events, *comparators}
     assert set(retrain["method"]) == expected and set(modules) <= set(MODULE_NAMES) and set(baselines) <= set(BASELINES)
     assert sorted(retrain.loc[retrain["method"] == "bdq", "alpha"]) == [float(a) for a in
@@ -110,7 +111,7 @@ def test_run_all_smoke_on_a_tiny_folder_in_the_datasets_layout(tmp_path, dataset
                            str(run_dir), "-p", "ALPHAS", f"{alpha:g}", "-p", "MODULES", "", "-p", "FROZEN_CLEAN",
                            "False", "-p", "ATTACKER_SWEEP", "suite", "-p", "ACTION_SWEEP", "small3d", "-p",
                            "RECON_ALPHAS", f"{alpha:g}", "-p", "DVS_THRESHOLDS", "", "-p", "ALF_ALPHAS", "", "-p",
-                           "ELR", ""],
+                           "ELR", "", "-p", "SYSTEMS", ""],
                           cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
     log = (run_dir / "run.log").read_text() if (run_dir / "run.log").exists() else done.stdout + done.stderr
     assert done.returncode == 0, log[-3000:]

@@ -9,7 +9,7 @@ from bdqlib import BDQEncoder
 from bdqlib.checkpoint import ConfigMismatch
 from bdqlib.metrics import chance_level, f_lambda, privacy_removal, top1
 from bdqlib.results import read_results, record_results
-from bdqlib.validate import STRONGEST, evaluate_frozen_clean, suite_rows, validate_encoder
+from bdqlib.validate import STRONGEST, encoder_identity, evaluate_frozen_clean, suite_rows, validate_encoder
 
 ROW_KEYS = {"dataset", "method", "alpha", "protocol", "attacker", "action_top1", "privacy_top1", "action_chance",
             "privacy_chance", "n_test", "epochs_trained", "best_epoch", "privacy_val_top1", "strongest_attacker",
@@ -101,3 +101,15 @@ def test_finished_checkpoints_keep_weights_only_for_raw_by_default_and_still_res
     assert again == first
     with pytest.raises(ValueError, match="probe_weights"):
         validate_encoder(BDQEncoder(), tiny_data, replace(cfg, probe_weights="some"), method="bdq", log=None)
+
+
+def test_a_large_encoder_is_identified_by_a_digest_that_changes_with_its_weights():
+    small = encoder_identity(BDQEncoder(), "bdq", 1.0)["encoder_state"]
+    assert small["bin_centres"] == [i + 0.5 for i in range(15)]  # BDQ's values, readable
+    big = torch.nn.Conv2d(3, 64, 5)  # 4864 numbers
+    first = encoder_identity(big, "alf", 1.0)["encoder_state"]
+    assert set(first) == {"sha256", "numbers"} and first["numbers"] == 4864
+    assert encoder_identity(big, "alf", 1.0)["encoder_state"] == first
+    with torch.no_grad():
+        big.weight[0, 0, 0, 0] += 1e-3
+    assert encoder_identity(big, "alf", 1.0)["encoder_state"]["sha256"] != first["sha256"]

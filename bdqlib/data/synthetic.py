@@ -187,7 +187,8 @@ def background(rng, scenario: str, h: int, w: int, ground: int) -> np.ndarray:
         base = np.array([32, 30, 28], np.float32) + rng.uniform(-4, 4, 3)
         img = np.broadcast_to(base, (h, w, 3)).copy()
         for _ in range(3):  # door frames, cupboards: static edges
-            x0, y0 = int(rng.integers(0, w - 30)), int(rng.integers(0, ground - 40))
+            # max(1, .): frames smaller than KTH's (a test's 24 px) still draw; the same draws at every usual size
+            x0, y0 = int(rng.integers(0, max(1, w - 30))), int(rng.integers(0, max(1, ground - 40)))
             img[y0:y0 + int(rng.integers(25, 50)), x0:x0 + int(rng.integers(12, 35))] += rng.uniform(-10, 10)
         img[ground:] -= 8
     else:
