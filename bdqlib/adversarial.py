@@ -13,7 +13,10 @@ After each epoch: validation-split accuracies, a per-epoch log (log.csv) and an 
 Options beyond the paper (all off by default; config.py): privacy_entropy="clip" (H of the frame-averaged softmax,
 the distribution the privacy score reads), privacy_steps=k (k updates of P per step 2), privacy_restart_every=N
 (Wu et al., ECCV 2018: P back to its initial weights every N steps of play, so E cannot settle on one P's blind
-spots).
+spots), privacy_ensemble="small3d,..." (Wu et al.'s ensemble of budget models: more attackers, frame-level or
+temporal, trained in step 2 beside P; E's entropy term is the worst case over all of them, the most confident
+attacker, or their mean: privacy_ensemble_mode), dead_zone (BDQEncoder: a learnable soft threshold on the
+difference).
 """
 from __future__ import annotations
 
@@ -32,7 +35,8 @@ from .distributed import (SINGLE, Dist, agree, average_gradients_of, barrier, de
                           mean_over_processes, unwrap, wrap)
 from .encoder import BDQEncoder
 from .metrics import clip_entropy, clip_privacy_probs, entropy, top1
-from .models import make_encoder, make_models, privacy_logits
+from .attacks import parse_probes
+from .models import build_model, init_weights, make_encoder, make_models, model_width, privacy_logits
 from .precision import FP32, Precision, make_precision, maybe_checkpointed, memory_format
 from .training import (accuracies, check_finite, clip_loss, make_optimizer, quiet, resolve_device, run_epoch,
                        select_frames)
@@ -62,35 +66,61 @@ class _JointOptimizer(torch.optim.Optimizer):
             o.load_state_dict(s)
 
 
+def combine_entropies(entropies: list, mode: str) -> torch.Tensor:
+    """E's privacy term over several attackers: "worst" -- the smallest entropy (the most confident attacker, the
+    one E must fool; Wu et al.'s worst case over the ensemble) -- or "mean"."""
+    if mode == "worst":
+        return torch.stack(entropies).min()
+    if mode == "mean":
+        return torch.stack(entropies).mean()
+    raise ValueError(f"privacy_ensemble_mode must be 'worst' or 'mean', got {mode!r}")
+
+
+def attacker_entropy(model, level: str, v, privacy_frames, privacy_entropy: str, *, checkpoint: bool = False):
+    """The entropy an attacker's prediction on E's output V has: a clip-level (3-D) network's softmax per clip; a
+    frame-level one's per frame (the paper) or of its frame-averaged softmax (privacy_entropy="clip")."""
+    if level == "clip":
+        return entropy(model(v).float())
+    frame_logits = maybe_checkpointed(privacy_logits, model, select_frames(v, privacy_frames),
+                                      enabled=checkpoint).float()
+    return entropy(frame_logits) if privacy_entropy == "frame" else clip_entropy(frame_logits)
+
+
 def adversarial_step(batch, encoder, action, privacy, opt_et, opt_p, *, alpha: float, privacy_frames,
                      privacy_entropy: str = "frame", privacy_steps: int = 1, where: str = "",
-                     precision: Precision = FP32, checkpoint_privacy: bool = False):
+                     precision: Precision = FP32, checkpoint_privacy: bool = False, ensemble: tuple = (),
+                     ensemble_mode: str = "worst"):
     """One two-step update on a batch (x, action, subject); returns the batch's statistics.
 
     precision: autocast / GradScaler for T and P (E runs in fp32). checkpoint_privacy: recompute P's activations
     in step 1's backward instead of keeping them (P sees every frame of every clip there: the memory peak).
+    ensemble: more attackers as (model, level, optimizer): fixed in step 1, where E's privacy term combines their
+    entropies with P's (`combine_entropies`), each trained like P in step 2.
     """
     x, y_action, y_subject = batch
     # Step 1 -- P fixed: update E and T with CE(T(E(V))) - alpha * H(P(E(V))). "Fixed" includes P's BatchNorm:
     # eval mode, so H is what the evaluated P would give and step 1 does not move P's running statistics.
-    was_training = privacy.training
-    privacy.requires_grad_(False).eval()
+    attackers = [(privacy, "frame")] + [(m, level) for m, level, _ in ensemble]
+    was_training = [m.training for m, _ in attackers]
+    for m, _ in attackers:
+        m.requires_grad_(False).eval()
     try:
         v = encoder(x)
         with precision.autocast():
             logits_t = action(v).float()
-            frame_logits = maybe_checkpointed(privacy_logits, unwrap(privacy), select_frames(v, privacy_frames),
-                                              enabled=checkpoint_privacy).float()  # P fixed: no DDP needed
-        h = entropy(frame_logits) if privacy_entropy == "frame" else clip_entropy(frame_logits)
+            hs = [attacker_entropy(unwrap(m), level, v, privacy_frames, privacy_entropy,  # fixed: no DDP needed
+                                   checkpoint=checkpoint_privacy) for m, level in attackers]
+        h = hs[0] if len(hs) == 1 else combine_entropies(hs, ensemble_mode)
         ce_action = F.cross_entropy(logits_t, y_action)
         loss_et = ce_action - alpha * h
         check_finite(loss_et, "the E/T loss", where)
         opt_et.zero_grad(set_to_none=True)
         precision.step(loss_et, opt_et)
         if isinstance(encoder, BDQEncoder):
-            encoder.project_bins_(opt_et)  # sorted bins, each keeping its own momentum
-    finally:  # an error in step 1 must not leave P frozen
-        privacy.requires_grad_(True).train(was_training)
+            encoder.project_(opt_et)  # sorted bins, each keeping its own momentum; the dead zone >= 0
+    finally:  # an error in step 1 must not leave P (or the ensemble) frozen
+        for (m, _), mode in zip(attackers, was_training):
+            m.requires_grad_(True).train(mode)
     # Step 2 -- E and T fixed: update P with CE(P(E(V)), identity), E(V) recomputed after step 1.
     with torch.no_grad():
         v = encoder(x)
@@ -100,11 +130,20 @@ def adversarial_step(batch, encoder, action, privacy, opt_et, opt_p, *, alpha: f
         check_finite(loss_p, "the P loss", where)
         opt_p.zero_grad(set_to_none=True)
         precision.step(loss_p, opt_p)
+        for m, level, opt in ensemble:  # the ensemble learns as P does, on the same E(V)
+            with precision.autocast():
+                loss_m, _ = clip_loss(m, level, v, y_subject, frames=privacy_frames)
+            check_finite(loss_m, "an ensemble attacker's loss", where)
+            opt.zero_grad(set_to_none=True)
+            precision.step(loss_m, opt)
     precision.update()
     frame_logits = frame_logits.float()
-    return {"loss_action": ce_action.item(), "entropy": h.item(), "loss_et": loss_et.item(),
-            "loss_privacy": loss_p.item(), "train_action_top1": top1(logits_t.detach(), y_action),
-            "train_privacy_top1": top1(clip_privacy_probs(frame_logits.detach()), y_subject)}
+    stats = {"loss_action": ce_action.item(), "entropy": h.item(), "loss_et": loss_et.item(),
+             "loss_privacy": loss_p.item(), "train_action_top1": top1(logits_t.detach(), y_action),
+             "train_privacy_top1": top1(clip_privacy_probs(frame_logits.detach()), y_subject)}
+    if ensemble:
+        stats["entropy_P"] = hs[0].item()  # P's own term, beside the combined one
+    return stats
 
 
 def restarts_before(step: int, every: int) -> int:
@@ -117,7 +156,8 @@ def encoder_state(encoder) -> dict:
     if not isinstance(encoder, BDQEncoder):
         return {}
     bins = encoder.bins.tolist()
-    return {"sigma": float(encoder.sigma.detach()), **{f"bin{i:02d}": b for i, b in enumerate(bins)}}
+    extra = {} if encoder.dead_zone is None else {"dead_zone": float(encoder.dead_zone.detach().clamp(min=0))}
+    return {"sigma": float(encoder.sigma.detach()), **extra, **{f"bin{i:02d}": b for i, b in enumerate(bins)}}
 
 
 @dataclass
@@ -141,6 +181,8 @@ def train_adversarial(cfg, data, run_dir, *, log=print, budget: TimeBudget | Non
     log = (log or quiet) if dist.main else quiet
     if cfg.privacy_entropy not in ("frame", "clip"):  # before anything is written to run_dir
         raise ValueError(f"privacy_entropy must be 'frame' or 'clip', got {cfg.privacy_entropy!r}")
+    if cfg.privacy_ensemble_mode not in ("worst", "mean"):
+        raise ValueError(f"privacy_ensemble_mode must be 'worst' or 'mean', got {cfg.privacy_ensemble_mode!r}")
     device = device_for(dist, resolve_device(cfg.device))
     config = config_dict(cfg, num_actions=data.num_actions, num_subjects=data.num_subjects,
                          train_clips=len(data.train))
@@ -152,7 +194,11 @@ def train_adversarial(cfg, data, run_dir, *, log=print, budget: TimeBudget | Non
     action, privacy = make_models(cfg, data.num_actions, data.num_subjects, device)
     precision = make_precision(cfg.amp, device)
     action, privacy = (memory_format(m, cfg.channels_last and device.type == "cuda") for m in (action, privacy))
+    members = [(probe.name, build_model(probe.arch, data.num_subjects, weights=init_weights(cfg, probe.arch, probe.init),
+                                        width=model_width(cfg, probe.arch)).to(device), probe.level)
+               for probe in (parse_probes(cfg.privacy_ensemble) if cfg.privacy_ensemble else [])]
     privacy_init = copy.deepcopy(privacy.state_dict())  # what a restart returns P to (the same after a resume)
+    members_init = [copy.deepcopy(m.state_dict()) for _, m, _ in members]
     action_ddp = wrap(action, dist, device, sync_batchnorm=cfg.sync_batchnorm)  # gradients averaged in backward
     privacy_ddp = wrap(privacy, dist, device, sync_batchnorm=cfg.sync_batchnorm)
     average_gradients_of(encoder, dist)
@@ -160,6 +206,8 @@ def train_adversarial(cfg, data, run_dir, *, log=print, budget: TimeBudget | Non
         enc_groups = [{"params": [encoder.bin_centres], "lr": cfg.encoder_lr}]
         if isinstance(encoder.log_sigma, torch.nn.Parameter):
             enc_groups.append({"params": [encoder.log_sigma], "lr": cfg.sigma_lr})
+        if encoder.dead_zone is not None:  # not in the paper: a threshold in input units, like sigma's scale
+            enc_groups.append({"params": [encoder.dead_zone], "lr": cfg.sigma_lr})
     else:  # ALF: a network like T, trained with T's optimizer and lr (the paper: one optimizer for all)
         enc_groups = [{"params": list(encoder.parameters()), "lr": cfg.lr}]
     if cfg.encoder_optimizer == "same" or not isinstance(encoder, BDQEncoder):  # the paper: one optimizer for E, T
@@ -174,6 +222,12 @@ def train_adversarial(cfg, data, run_dir, *, log=print, budget: TimeBudget | Non
     sched_p = torch.optim.lr_scheduler.CosineAnnealingLR(opt_p, T_max=cfg.epochs)
     objects = {"encoder": encoder, "action": action, "privacy": privacy, "opt_et": opt_et, "opt_p": opt_p,
                "sched_et": sched_et, "sched_p": sched_p, "precision": precision}
+    ensemble, scheds = [], [sched_et, sched_p]  # the ensemble: (DDP-wrapped model, level, optimizer)
+    for i, (name, m, level) in enumerate(members):
+        opt = make_optimizer(m.parameters(), cfg.lr, cfg)
+        scheds.append(torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.epochs))
+        ensemble.append((wrap(m, dist, device, sync_batchnorm=cfg.sync_batchnorm), level, opt))
+        objects.update({f"ensemble{i}": m, f"opt_ensemble{i}": opt, f"sched_ensemble{i}": scheds[-1]})
     state = load_checkpoint(ckpt, objects=objects)
     start, history = (state["epoch"], state["history"]) if state else (0, [])
     if state:
@@ -204,23 +258,29 @@ def train_adversarial(cfg, data, run_dir, *, log=print, budget: TimeBudget | Non
                     restarts_before(game_step[0] - 1, cfg.privacy_restart_every):
                 privacy.load_state_dict(privacy_init)  # Wu et al.'s restart: P from its init, Adam/SGD state reset
                 opt_p.state.clear()
+                for (_, m, _), init, (_, _, opt) in zip(members, members_init, ensemble):
+                    m.load_state_dict(init)
+                    opt.state.clear()
             return adversarial_step(batch, encoder, action_ddp, privacy_ddp, opt_et, opt_p, alpha=cfg.alpha,
                                     privacy_frames=cfg.privacy_frames, privacy_entropy=cfg.privacy_entropy,
                                     privacy_steps=cfg.privacy_steps, where=where, precision=precision,
-                                    checkpoint_privacy=cfg.activation_checkpointing)
+                                    checkpoint_privacy=cfg.activation_checkpointing, ensemble=tuple(ensemble),
+                                    ensemble_mode=cfg.privacy_ensemble_mode)
 
         row = {"epoch": epoch, **mean_over_processes(run_epoch(loader, step, device=device), dist)}
         if cfg.privacy_restart_every > 0:
             row["privacy_restarts"] = restarts_before(max(game_step[0], 0), cfg.privacy_restart_every)  # so far
-        sched_et.step()
-        sched_p.step()
+        for sched in scheds:
+            sched.step()
         if epoch % cfg.eval_every == 0 or epoch == cfg.epochs:
-            heads = {"action": (action, "clip", "action"), "privacy": (privacy, "frame", "identity")}
+            heads = {"action": (action, "clip", "action"), "privacy": (privacy, "frame", "identity"),
+                     **{f"privacy_{name}": (m, level, "identity") for name, m, level in members}}
             val = accuracies(torch.utils.data.DataLoader(data.val, batch_size=cfg.batch_size,
                                                          num_workers=cfg.num_workers,
                                                          pin_memory=device.type == "cuda"), heads, device=device,
                              encoder=encoder, precision=precision)
-            row.update(val_action_top1=val["action"], val_privacy_top1=val["privacy"])
+            row.update(val_action_top1=val["action"], val_privacy_top1=val["privacy"],
+                       **{f"val_privacy_top1_{name}": val[f"privacy_{name}"] for name, _, _ in members})
         row.update(encoder_state(encoder), lr=sched_et.get_last_lr()[-1], seconds=time.time() - t0)
         history.append(row)
         if dist.main:

@@ -37,6 +37,8 @@ class Config:
     num_bins: int = 15
     hardness: float = 5.0
     normalization: str = "clip"        # clip | batch (the authors' code)
+    dead_zone: bool = False            # not in the paper: a learnable soft threshold on the frame difference
+                                       # (BDQEncoder), trained at sigma_lr -- the encoder-capacity experiment
     encoder: str = "bdq"               # what the game trains: bdq | alf (Wu et al.'s comparator, bdqlib.comparators)
     alf_width: int = 32                # ALF: base channels of Johnson et al.'s network (32, 4 blocks: the paper's
     alf_blocks: int = 4                # Table 1 -- 1.38 M parameters, 173 GFLOPs on 16 x 224 x 224 by our count)
@@ -85,6 +87,11 @@ class Config:
     privacy_entropy: str = "frame"     # H in E's loss: frame (the paper: mean of per-frame entropies) | clip (the
                                        # entropy of the frame-averaged softmax, which the privacy score reads)
     privacy_steps: int = 1             # P's updates per E/T update on the same batch (the paper: 1)
+    privacy_ensemble: str = ""         # not in the paper: more attackers trained in step 2 beside P, named as in
+                                       # `attackers` (e.g. "small3d,res2d@scratch"; a 3-D one is temporal). Wu et
+                                       # al. (ECCV 2018) train an ensemble of budget models; "": P alone (the paper)
+    privacy_ensemble_mode: str = "worst"  # E's entropy term over P and the ensemble: worst (the most confident
+                                       # attacker: Wu et al.'s worst case) | mean
     privacy_restart_every: int = 0     # re-initialise P (its initial weights, fresh optimizer state) every N game
                                        # steps; 0: never (the paper). Wu et al. (ECCV 2018) restart their budget
                                        # model so that E cannot overfit one attacker's blind spots

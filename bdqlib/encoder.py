@@ -122,6 +122,9 @@ class BDQEncoder(nn.Module):
         hardness: sigmoid slope H (paper: 5).
         normalization: "clip" (per clip min/max) or "batch" (whole-batch min/max, the authors' code).
         impl: quantizer implementation, "auto" (tabulated for float32/16, exact for float64), "exact" or "lut".
+        dead_zone: not in the paper (off by default): a learnable threshold tau >= 0 after the difference,
+            d -> sign(d) max(|d| - tau, 0) (soft thresholding), so small changes (texture, sensor noise, slow
+            appearance cues) can be zeroed before quantization. Starts at 0, where it is the identity.
 
     Input (B, C, T, H, W) float; output (B, C, T-1, H, W) with difference, else (B, C, T, H, W), in the input's
     units.
@@ -129,7 +132,8 @@ class BDQEncoder(nn.Module):
 
     def __init__(self, blur: bool = True, difference: bool = True, quantize: bool = True, *,
                  kernel_size: int = 5, sigma: float = DEFAULT_SIGMA, learn_sigma: bool = True,
-                 num_bins: int = 15, hardness: float = 5.0, normalization: str = "clip", impl: str = "auto"):
+                 num_bins: int = 15, hardness: float = 5.0, normalization: str = "clip", impl: str = "auto",
+                 dead_zone: bool = False):
         super().__init__()
         if kernel_size < 1 or kernel_size % 2 == 0:
             raise ValueError(f"kernel_size must be odd and positive, got {kernel_size}")
@@ -150,6 +154,8 @@ class BDQEncoder(nn.Module):
         else:
             self.register_buffer("log_sigma", log_sigma)
         self.bin_centres = nn.Parameter(torch.arange(num_bins, dtype=torch.float32) + 0.5)
+        # only when asked for, so the paper's encoder keeps its exact parameters and state dict
+        self.dead_zone = nn.Parameter(torch.tensor(0.0)) if dead_zone else None
 
     @property
     def sigma(self) -> torch.Tensor:
@@ -184,6 +190,15 @@ class BDQEncoder(nn.Module):
                     if torch.is_tensor(value) and value.shape == self.bin_centres.shape:
                         value.copy_(value[order])
 
+    def project_(self, optimizer=None) -> None:
+        """After an optimizer step: the bins' projection (`project_bins_`) and the dead zone (if any) back to >= 0.
+        Projected, not only clamped in forward: a clamp would stop its gradient for good once a step took it below
+        0. (Not in forward itself: the graph of that forward still needs the value.)"""
+        if self.dead_zone is not None:
+            with torch.no_grad():
+                self.dead_zone.clamp_(min=0)
+        self.project_bins_(optimizer)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() != 5:
             raise ValueError(f"expected a video batch (B, C, T, H, W), got shape {tuple(x.shape)}")
@@ -191,6 +206,8 @@ class BDQEncoder(nn.Module):
             x = gaussian_blur(x, self.sigma, self.kernel_size)
         if self.use_difference:
             x = frame_difference(x)
+            if self.dead_zone is not None:
+                x = torch.sign(x) * torch.relu(x.abs() - self.dead_zone.clamp(min=0))
         if self.use_quantize:
             lo, hi = value_range(x, self.normalization)
             x = self.quantize(x, lo, hi)
@@ -229,7 +246,7 @@ class BDQEncoder(nn.Module):
         enc = BDQEncoder("B" in parts, "D" in parts, "Q" in parts, kernel_size=self.kernel_size,
                          sigma=float(self.sigma.detach()), learn_sigma=isinstance(self.log_sigma, nn.Parameter),
                          num_bins=self.num_bins, hardness=self.hardness, normalization=self.normalization,
-                         impl=self.impl)
+                         impl=self.impl, dead_zone=self.dead_zone is not None)
         enc.load_state_dict(self.state_dict())
         return enc.to(self.bin_centres.device)
 
@@ -245,4 +262,5 @@ class BDQEncoder(nn.Module):
 
     def extra_repr(self) -> str:
         return (f"modules={self.modules_name}, kernel_size={self.kernel_size}, sigma={float(self.sigma.detach()):.4g}, "
-                f"num_bins={self.num_bins}, hardness={self.hardness}, normalization={self.normalization!r}")
+                f"num_bins={self.num_bins}, hardness={self.hardness}, normalization={self.normalization!r}"
+                + ("" if self.dead_zone is None else f", dead_zone={float(self.dead_zone.detach()):.4g}"))

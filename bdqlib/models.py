@@ -320,7 +320,8 @@ def make_encoder(cfg) -> nn.Module:
     if cfg.encoder != "bdq":
         raise ValueError(f"encoder must be 'bdq' or 'alf', got {cfg.encoder!r}")
     return BDQEncoder(kernel_size=cfg.kernel_size, sigma=cfg.sigma, learn_sigma=cfg.learn_sigma,
-                      num_bins=cfg.num_bins, hardness=cfg.hardness, normalization=cfg.normalization)
+                      num_bins=cfg.num_bins, hardness=cfg.hardness, normalization=cfg.normalization,
+                      dead_zone=cfg.dead_zone)
 
 
 def video_frames(video: torch.Tensor) -> torch.Tensor:

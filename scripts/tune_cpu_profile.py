@@ -9,7 +9,10 @@ Studies (each prints validation accuracies only -- the test split is never read 
           most 40 / 60 epochs) or on more frames per step find a better validation accuracy?
   variants  the game's options beyond the paper (bdqlib.adversarial) at alpha = 1, one at a time: the entropy
           of the clip score, 2 updates of P per step, P restarted every 90 steps of play (3 epochs)
-Results go to <out>/tune.csv; config.py's comments quote them.
+  hardening  issue 12's options at alpha = 1: the paper game, a learnable dead zone on the difference, and an
+          ensemble of attackers in E's loss (small3d, temporal, and res2d@scratch beside P) as worst case or mean
+Results go to <out>/tune.csv; config.py's comments quote them. --synthetic-seed / --subjects draw another synthetic
+population (an unseen configuration); its pretraining population is drawn to share nobody with it.
 """
 from __future__ import annotations
 
@@ -42,11 +45,15 @@ def suite_val(encoder, data, cfg) -> dict:
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True, help="folder for the runs and tune.csv")
-    parser.add_argument("--study", choices=("game", "attack", "variants", "all"), default="all")
+    parser.add_argument("--study", choices=("game", "attack", "variants", "hardening", "all"), default="all")
+    parser.add_argument("--synthetic-seed", type=int, default=0, help="the synthetic population's seed")
+    parser.add_argument("--subjects", type=int, default=10, help="people in the synthetic population")
+    parser.add_argument("--only", default="", help="hardening: comma-separated settings to run (default: all)")
     args = parser.parse_args()
     out = Path(args.out)
     os.environ.setdefault("BDQ_OUTPUTS_ROOT", str(out))
-    run = pipeline.start_run(run_dir=out / "base")
+    run = pipeline.start_run(run_dir=out / "base", synthetic_seed=args.synthetic_seed,
+                             synthetic_subjects=args.subjects)
     data = pipeline.load_data(run, log=None)
     pipeline.pretrain(run, log=None)
     rows = []
@@ -79,6 +86,21 @@ def main():
             cfg = dataclasses.replace(run.cfg, **changes)
             result = train_adversarial(cfg, data, out / f"variant-{setting.replace(' ', '-')}", log=None)
             record("variants", setting, cfg, result.encoder)
+    if args.study == "hardening":  # not in "all": it is issue 12's study, run on its own
+        ensemble = "small3d,res2d@scratch"
+        for setting, changes in (("paper game", {}), ("dead zone", {"dead_zone": True}),
+                                 ("ensemble worst", {"privacy_ensemble": ensemble}),
+                                 ("ensemble mean", {"privacy_ensemble": ensemble, "privacy_ensemble_mode": "mean"})):
+            if args.only and setting not in args.only.split(","):
+                continue
+            cfg = dataclasses.replace(run.cfg, **changes)
+            t0 = time.time()
+            result = train_adversarial(cfg, data, out / f"hardening-{setting.replace(' ', '-')}", log=None)
+            last = result.history.iloc[-1]
+            print(f"[{setting}] game {time.time() - t0:.0f}s; sigma {last.get('sigma', float('nan')):.3f}, dead zone "
+                  f"{last.get('dead_zone', float('nan')):.3f}, bins {[round(b, 2) for b in result.encoder.bins.tolist()]}",
+                  flush=True)
+            record("hardening", setting, cfg, result.encoder)
     print(pd.DataFrame(rows).to_string())
 
 

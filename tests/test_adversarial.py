@@ -235,7 +235,9 @@ def run_in(directory, cfg, data, interrupt_after_epoch=None, monkeypatch=None):
     return train_adversarial(cfg, data, directory, log=None)
 
 
-@pytest.mark.parametrize("game", [{}, {"privacy_restart_every": 2, "privacy_steps": 2, "privacy_entropy": "clip"}])
+@pytest.mark.parametrize("game", [{}, {"privacy_restart_every": 2, "privacy_steps": 2, "privacy_entropy": "clip"},
+                                  {"privacy_ensemble": "small3d,res2d@scratch", "privacy_restart_every": 2,
+                                   "dead_zone": True}])
 def test_resume_after_kill_gives_exactly_the_uninterrupted_run(tmp_path, tiny_cfg, tiny_data, monkeypatch, game):
     cfg = replace(tiny_cfg, epochs=3, **game)
     straight = run_in(tmp_path / "straight", cfg, tiny_data)
@@ -285,3 +287,32 @@ def test_time_budget_stops_cleanly_and_resumes(tmp_path, tiny_cfg, tiny_data):
     budget = TimeBudget(0)
     budget.record(1e9)
     assert not budget.exhausted()  # no budget: never exhausted
+
+
+def test_combine_entropies_takes_the_most_confident_attacker_or_the_mean():
+    hs = [torch.tensor(2.0), torch.tensor(0.5), torch.tensor(1.0)]
+    assert adversarial.combine_entropies(hs, "worst").item() == 0.5
+    assert adversarial.combine_entropies(hs, "mean").item() == pytest.approx(3.5 / 3)
+    with pytest.raises(ValueError, match="privacy_ensemble_mode"):
+        adversarial.combine_entropies(hs, "max")
+
+
+def test_an_ensemble_game_trains_every_attacker_and_logs_each(tmp_path, tiny_cfg, tiny_data, monkeypatch):
+    cfg = replace(tiny_cfg, epochs=2, warmup_epochs=1, privacy_ensemble="small3d,res2d@scratch",
+                  privacy_ensemble_mode="mean", dead_zone=True)
+    seen = []
+    real = adversarial.adversarial_step
+
+    def spy(*args, **kwargs):
+        seen.append([(m.training, next(m.parameters()).requires_grad) for m, _, _ in kwargs["ensemble"]])
+        return real(*args, **kwargs)
+    monkeypatch.setattr(adversarial, "adversarial_step", spy)
+    result = train_adversarial(cfg, tiny_data, tmp_path / "run", log=None)
+    h = result.history
+    assert {"val_privacy_top1_small3d", "val_privacy_top1_res2d@scratch", "entropy_P", "dead_zone"} <= set(h)
+    assert h["val_privacy_top1_small3d"].between(0, 1).all()
+    assert all(state == [(True, True), (True, True)] for state in seen)  # trainable again after every step 1
+    state = torch.load(tmp_path / "run" / "checkpoints" / "last.pt", weights_only=False)["states"]
+    assert {"ensemble0", "ensemble1", "opt_ensemble0", "sched_ensemble1"} <= set(state)
+    with pytest.raises(ValueError, match="privacy_ensemble_mode"):
+        train_adversarial(replace(cfg, privacy_ensemble_mode="max"), tiny_data, tmp_path / "other", log=None)

@@ -301,3 +301,26 @@ def test_stages_are_the_modules_in_order_and_end_at_the_output():
     assert list(stages) == ["input", "B", "B+D", "B+D+Q"]
     torch.testing.assert_close(stages["B+D+Q"], enc(x))
     assert list(enc.with_modules("D+Q").stages(x)) == ["input", "D", "D+Q"]
+
+
+def test_dead_zone_soft_thresholds_the_difference_and_is_off_by_default():
+    assert "dead_zone" not in BDQEncoder().state_dict()  # the paper's encoder: exactly its parameters
+    enc = BDQEncoder(blur=False, difference=True, quantize=False, dead_zone=True)
+    x = torch.zeros(1, 1, 2, 1, 4)
+    x[0, 0, 1, 0] = torch.tensor([0.05, -0.05, 0.5, -0.5])
+    assert torch.allclose(enc(x), x[:, :, 1:])  # tau starts at 0: the identity
+    with torch.no_grad():
+        enc.dead_zone.fill_(0.1)
+    assert torch.allclose(enc(x)[0, 0, 0, 0], torch.tensor([0.0, 0.0, 0.4, -0.4]))
+    enc(x).sum().backward()
+    assert enc.dead_zone.grad is not None and enc.dead_zone.grad.item() == pytest.approx(0.0)  # +0.4 and -0.4
+    copy_ = enc.with_modules("D")
+    assert copy_.dead_zone is not None and copy_.dead_zone.item() == pytest.approx(0.1)
+    with torch.no_grad():
+        enc.dead_zone.fill_(-1.0)  # a step below 0 is projected back to 0, where its gradient still flows
+    enc.project_()
+    assert enc.dead_zone.item() == 0.0 and torch.allclose(enc(x), x[:, :, 1:])
+    full = BDQEncoder(dead_zone=True)  # with blur and quantization: one forward and backward, then the projection
+    full(torch.randn(2, 3, 4, 8, 8)).sum().backward()
+    full.project_()
+    assert full.dead_zone.grad is not None and full.bin_centres.grad is not None
