@@ -21,7 +21,7 @@ from .config import POPULATION_SEED_OFFSET
 from .data import prepare_data
 from .encoder import BDQEncoder
 from .models import small_weights_file
-from .training import resolve_device
+from .training import quiet, resolve_device
 
 
 def population_config(cfg, data_root):
@@ -35,6 +35,7 @@ def population_config(cfg, data_root):
 
 def pretrain_small_models(cfg, *, data_root, log=print) -> dict:
     """Train (once) and cache small3d (actions) and small2d (identities) on the pretraining population."""
+    log = log or quiet  # log=None: silent (scripts pass it), as everywhere else
     paths = {name: small_weights_file(cfg, name) for name in ("small3d", "small2d")}
     if all(p.is_file() for p in paths.values()):
         return paths
