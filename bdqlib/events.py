@@ -22,14 +22,14 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .data.dataset import to_unit
+
 LOG_EPS = 1.0 / 255  # L = log(I + LOG_EPS), I in [0, 1]: one grey level of offset keeps black pixels finite
 
 
 def log_intensity(video: torch.Tensor, mean, std) -> torch.Tensor:
     """(B, C, T, H, W) normalised video -> (B, T, H, W) log of its grey level in [0, 1] (channel mean)."""
-    m = torch.as_tensor(mean, dtype=video.dtype, device=video.device).view(1, -1, 1, 1, 1)
-    s = torch.as_tensor(std, dtype=video.dtype, device=video.device).view(1, -1, 1, 1, 1)
-    grey = (video * s + m).mean(dim=1).clamp(0, 1)
+    grey = to_unit(video, mean, std).mean(dim=1).clamp(0, 1)
     return torch.log(grey + LOG_EPS)
 
 

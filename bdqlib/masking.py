@@ -16,15 +16,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .data.dataset import to_unit
 from .models import video_frames
 
 VOC_PERSON = 15  # the person class of torchvision's segmentation models trained with VOC labels
 
 
 def _pixels(video: torch.Tensor, mean, std) -> torch.Tensor:
-    m = torch.as_tensor(mean, dtype=video.dtype, device=video.device).view(1, -1, 1, 1, 1)
-    s = torch.as_tensor(std, dtype=video.dtype, device=video.device).view(1, -1, 1, 1, 1)
-    return (video * s + m).clamp(0, 1)
+    return to_unit(video, mean, std).clamp(0, 1)
 
 
 class BackgroundMask(nn.Module):

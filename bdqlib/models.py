@@ -140,13 +140,19 @@ def weights_url(name: str) -> tuple:
     return (image.url, "ImageNet-1k") if image is not None else (None, None)
 
 
-def _replace_last_linear(model: nn.Module, num_classes: int) -> nn.Module:
-    """Give a torchvision classifier a new head: its last nn.Linear, wherever the architecture keeps it."""
+def set_last_linear(model: nn.Module, module: nn.Module) -> nn.Module:
+    """Put `module` in place of a network's last nn.Linear, wherever the architecture keeps it (a new head, or
+    nn.Identity for features)."""
     name = [n for n, m in model.named_modules() if isinstance(m, nn.Linear)][-1]
     parent = model.get_submodule(name.rpartition(".")[0]) if "." in name else model
-    last = getattr(parent, name.rpartition(".")[2])
-    setattr(parent, name.rpartition(".")[2], nn.Linear(last.in_features, num_classes))
+    setattr(parent, name.rpartition(".")[2], module)
     return model
+
+
+def _replace_last_linear(model: nn.Module, num_classes: int) -> nn.Module:
+    """Give a torchvision classifier a new head: its last nn.Linear, wherever the architecture keeps it."""
+    last = [m for m in model.modules() if isinstance(m, nn.Linear)][-1]
+    return set_last_linear(model, nn.Linear(last.in_features, num_classes))
 
 
 def _block3d(ci, co, stride):

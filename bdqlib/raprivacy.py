@@ -25,6 +25,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .models import video_frames
+
 
 def mean_std(f: torch.Tensor, eps: float = 1e-5):
     """Per-channel spatial mean and std of (N, C, H, W): two (N, C, 1, 1) tensors."""
@@ -189,6 +191,5 @@ class Anonymiser(nn.Module):
         g = torch.Generator().manual_seed(self.seed * 1_000_003 + self.clips_seen)
         self.clips_seen += b
         idx = torch.randint(len(self.styles), (b,), generator=g).to(self.styles.device)
-        frames = video.transpose(1, 2).reshape(b * t, c, h, w)
-        out, _ = self.stylise(frames, self.styles[idx].repeat_interleave(t, dim=0))
+        out, _ = self.stylise(video_frames(video), self.styles[idx].repeat_interleave(t, dim=0))
         return out.view(b, t, 3, h, w).transpose(1, 2)

@@ -26,7 +26,8 @@ from .checkpoint import TimeBudget, bind_run_dir, config_dict, load_checkpoint, 
 from .config import POPULATION_SEED_OFFSET
 from .data.scenes import depth_styles
 from .metrics import top1
-from .models import build_model, init_weights, load_checkpoint as load_weights, make_models, model_width
+from .models import (build_model, init_weights, load_checkpoint as load_weights, make_models, model_width,
+                     privacy_logits, set_last_linear, video_frames)
 from .raprivacy import Anonymiser, FeatureEncoder, contrastive
 from .templates import IMAGENET_MEAN, IMAGENET_STD, normalise
 from .training import check_finite, make_optimizer, quiet, resolve_device, run_epoch, select_frames
@@ -93,10 +94,7 @@ def make_anonymiser(cfg) -> Anonymiser:
 
 def feature_head(model: nn.Module) -> nn.Module:
     """The privacy branch: a frame classifier with its last linear layer replaced by the identity (features)."""
-    name = [n for n, m in model.named_modules() if isinstance(m, nn.Linear)][-1]
-    parent = model.get_submodule(name.rpartition(".")[0]) if "." in name else model
-    setattr(parent, name.rpartition(".")[2], nn.Identity())
-    return model
+    return set_last_linear(model, nn.Identity())
 
 
 @dataclass
@@ -129,9 +127,12 @@ def train_raprivacy(cfg, data, out_dir, *, log=print, budget: TimeBudget | None 
     weights = dict(lambda_global=cfg.rap_lambda_global, lambda_local=cfg.rap_lambda_local)
     style_gen = torch.Generator()
 
+    def privacy_loss(video):  # Eq. 7 on the privacy branch's features of the chosen frames: (B, k, D)
+        return contrastive(privacy_logits(privacy, video), cfg.rap_margin)
+
     def step(x, y_action, y_subject):
         b, c, t, h, w = x.shape
-        frames = x.transpose(1, 2).reshape(b * t, c, h, w)
+        frames = video_frames(x)
         style = anonymiser.styles[int(torch.randint(len(anonymiser.styles), (1,), generator=style_gen))][None]
         out, (fc, fs) = anonymiser.stylise(frames, style)  # phase 1: style transfer only
         loss_st = anonymiser.style_loss(out, fc, fs, **weights)
@@ -145,8 +146,7 @@ def train_raprivacy(cfg, data, out_dir, *, log=print, budget: TimeBudget | None 
         logits = action(video)
         loss_act = F.cross_entropy(logits, y_action)
         chosen = select_frames(video, cfg.privacy_frames)
-        loss_pri = contrastive(privacy(chosen.transpose(1, 2).flatten(0, 1)).view(b, chosen.shape[2], -1),
-                               cfg.rap_margin)
+        loss_pri = privacy_loss(chosen)
         total = loss_st + cfg.rap_lambda_action * loss_act - cfg.rap_lambda_privacy * loss_pri
         check_finite(total, "the RAPrivacy loss", f"epoch {epoch}")
         opt_a.zero_grad(set_to_none=True)
@@ -154,9 +154,7 @@ def train_raprivacy(cfg, data, out_dir, *, log=print, budget: TimeBudget | None 
         total.backward()
         opt_a.step()
         opt_t.step()
-        chosen = chosen.detach()  # the privacy branch: minimises L_pri on A's output
-        loss_p = contrastive(privacy(chosen.transpose(1, 2).flatten(0, 1)).view(b, chosen.shape[2], -1),
-                             cfg.rap_margin)
+        loss_p = privacy_loss(chosen.detach())  # the privacy branch: minimises L_pri on A's output
         opt_p.zero_grad(set_to_none=True)
         loss_p.backward()
         opt_p.step()

@@ -25,6 +25,7 @@ from torch import nn
 from pytorch_msssim import ssim as fast_ssim
 from torchmetrics.functional.image import peak_signal_noise_ratio, structural_similarity_index_measure
 
+from .data.dataset import to_unit
 from .models import video_frames
 from .precision import memory_format
 from .training import check_finite, quiet, run_epoch
@@ -89,9 +90,7 @@ class Levels:
         self.mean, self.std = tuple(mean), tuple(std)
 
     def to_unit(self, video: torch.Tensor) -> torch.Tensor:
-        m = torch.as_tensor(self.mean, dtype=video.dtype, device=video.device).view(1, -1, 1, 1, 1)
-        s = torch.as_tensor(self.std, dtype=video.dtype, device=video.device).view(1, -1, 1, 1, 1)
-        return video * s + m
+        return to_unit(video, self.mean, self.std)
 
     @staticmethod
     def target(raw: torch.Tensor, output: torch.Tensor) -> torch.Tensor:

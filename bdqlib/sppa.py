@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .data.dataset import to_unit
 from .models import video_frames
 
 
@@ -63,9 +64,7 @@ def blend(image: torch.Tensor, mask: torch.Tensor, noise: torch.Tensor) -> torch
 
 def to_grey_uint8(video: torch.Tensor, mean, std) -> np.ndarray:
     """(C, T, H, W) normalised clip -> (T, H, W) uint8 grey frames (what a flow algorithm reads)."""
-    m = torch.as_tensor(mean, dtype=video.dtype, device=video.device).view(-1, 1, 1, 1)
-    s = torch.as_tensor(std, dtype=video.dtype, device=video.device).view(-1, 1, 1, 1)
-    pixels = ((video * s + m).clamp(0, 1) * 255).mean(0)
+    pixels = (to_unit(video, mean, std, channel_dim=0).clamp(0, 1) * 255).mean(0)
     return pixels.round().to(torch.uint8).cpu().numpy()
 
 

@@ -63,13 +63,14 @@ IDENTITY_VALUES = 4096  # an encoder state with more numbers than this is identi
 def state_summary(state: dict):
     """An encoder's state as a checkpoint records it: its values (BDQ's 16), or for a large one (ALF, RAPrivacy with
     its style bank, SPPA's key network) their SHA-256 and count, so four checkpoints do not each hold a copy."""
-    if sum(v.numel() for v in state.values()) <= IDENTITY_VALUES:
+    numbers = sum(v.numel() for v in state.values())
+    if numbers <= IDENTITY_VALUES:
         return {k: v.tolist() for k, v in state.items()}
     digest = hashlib.sha256()
     for k in sorted(state):
         digest.update(k.encode())
         digest.update(state[k].detach().cpu().contiguous().numpy().tobytes())
-    return {"sha256": digest.hexdigest(), "numbers": int(sum(v.numel() for v in state.values()))}
+    return {"sha256": digest.hexdigest(), "numbers": int(numbers)}
 
 
 def encoder_identity(encoder, method: str, alpha=float("nan")) -> dict:

@@ -36,6 +36,16 @@ def add_labels(manifest: pd.DataFrame, actions) -> pd.DataFrame:
     return out
 
 
+def to_unit(video, mean, std, *, channel_dim: int = 1):
+    """The inverse of this module's normalisation: normalised video -> grey levels in the [0, 1] scale (not
+    clamped), the channels at `channel_dim` ((B, C, T, H, W): 1; one clip (C, T, H, W): 0)."""
+    shape = [1] * video.dim()
+    shape[channel_dim] = -1
+    m = torch.as_tensor(mean, dtype=video.dtype, device=video.device).view(shape)
+    s = torch.as_tensor(std, dtype=video.dtype, device=video.device).view(shape)
+    return video * s + m
+
+
 class DecodedFrames:
     """Frame source that decodes the needed frames from the video file on every request (no cache).
 
