@@ -1,6 +1,6 @@
 """The worker torchrun starts for each process (bdqlib.distributed); `pipeline` launches it when cfg.nproc > 1.
 
-    torchrun --standalone --nproc_per_node=2 -m bdqlib.launch train RUN_DIR ALPHA [METHOD]   (bdq | alf)
+    torchrun --standalone --nproc_per_node=2 -m bdqlib.launch train RUN_DIR ALPHA [METHOD]   (a method of pipeline.GAMES)
     torchrun --standalone --nproc_per_node=2 -m bdqlib.launch validate RUN_DIR METHOD [ALPHA]
 
 Every process opens the run folder (its run.json holds the config), reads the data from the frame cache that 01

@@ -57,7 +57,7 @@ class Run:
         return self.run_dir / "results.csv"
 
     def adversarial_dir(self, alpha: float, method: str = "bdq") -> Path:
-        """Where the game of `method` (bdq, or alf) at `alpha` keeps its checkpoint, log and encoder."""
+        """Where the game of `method` (one of GAMES) at `alpha` keeps its checkpoint, log and encoder."""
         return self.run_dir / "adversarial" / (f"alpha_{alpha:g}" if method == "bdq" else f"{method}_alpha_{alpha:g}")
 
     def validation_dir(self, method: str, alpha) -> Path:
@@ -186,18 +186,41 @@ def encoder_path(run: Run, alpha: float, method: str = "bdq") -> Path:
     return run.adversarial_dir(alpha, method) / "encoder.pt"
 
 
+# The methods whose encoder the adversarial game trains (at an alpha): BDQ in the paper's game; BDQ in the hardened
+# game (not in the paper: issue 12); ALF.
+GAMES = ("bdq", "bdq_ensemble", "alf")
+NOTEBOOK_OF_GAME = {"bdq": "02_adversarial_train", "bdq_ensemble": "04_ablation (GAMES)", "alf": "05_comparators"}
+
+
+def ensemble_of(cfg: Config) -> str:
+    """The hardened game's ensemble: every architecture of the attack suite except P's own (which plays already).
+    On the cpu profile: small3d (temporal) and res2d@scratch beside P = small2d."""
+    names = [p.name for p in parse_probes(cfg.attackers) if p.name != cfg.privacy_model]
+    if not names:
+        raise ValueError(f"bdq_ensemble needs attackers other than P ({cfg.privacy_model}) in attackers="
+                         f"{cfg.attackers!r}")
+    return ",".join(names)
+
+
 def game_config(cfg: Config, method: str, alpha: float) -> Config:
-    """The config of the adversarial game that trains `method`'s encoder at `alpha`: BDQ's, or ALF's (the same
-    game with Wu et al.'s encoder and their restarting of P, every cfg.alf_restart_every steps)."""
+    """The config of the adversarial game that trains `method`'s encoder at `alpha`:
+    * bdq: the paper's game (BDQ against P);
+    * bdq_ensemble: the hardened game, not in the paper -- BDQ against the worst case (the most confident) of P
+      and the rest of the attack suite, all trained beside P in step 2 (Wu et al.'s ensemble of budget models;
+      chosen over the mean and a dead zone on the validation split, bench/game_hardening.csv);
+    * alf: the same game with Wu et al.'s encoder and their restarting of P, every cfg.alf_restart_every steps."""
     if method == "alf":
         return make_config_like(cfg, alpha=float(alpha), encoder="alf", privacy_restart_every=cfg.alf_restart_every)
+    if method == "bdq_ensemble":
+        return make_config_like(cfg, alpha=float(alpha), privacy_ensemble=ensemble_of(cfg),
+                                privacy_ensemble_mode="worst")
     if method != "bdq":
-        raise ValueError(f"only bdq and alf are trained by the adversarial game, not {method!r}")
+        raise ValueError(f"the adversarial game trains {', '.join(GAMES)}, not {method!r}")
     return make_config_like(cfg, alpha=float(alpha))
 
 
 def train_encoder(run: Run, data: DataBundle, alpha: float, log=print, *, method: str = "bdq") -> AdversarialResult:
-    """Adversarial training of `method` (bdq, alf) at `alpha` in its own sub-folder (resuming); saves encoder.pt."""
+    """Adversarial training of `method` (one of GAMES) at `alpha` in its own sub-folder (resuming); saves encoder.pt."""
     cfg = game_config(run.cfg, method, alpha)
     if launches(run.cfg.nproc):  # the processes train; this one then reads their finished checkpoint
         launch_workers(run.cfg.nproc, "train", run.run_dir, float(alpha), method, log=log or quiet)
@@ -230,11 +253,11 @@ def make_config_like(cfg: Config, **changes) -> Config:
 
 
 def trained_encoder(run: Run, alpha: float, method: str = "bdq"):
-    """The encoder of `method` (bdq, alf) trained at `alpha` in this run (after train_encoder completed)."""
+    """The encoder of `method` (one of GAMES) trained at `alpha` in this run (after train_encoder completed)."""
     path = encoder_path(run, alpha, method)
     if not path.is_file():
         raise FileNotFoundError(f"no trained {method} encoder for alpha={alpha:g} in {run.run_dir} (expected "
-                                f"{path}); run {'02_adversarial_train' if method == 'bdq' else '05_comparators'} "
+                                f"{path}); run {NOTEBOOK_OF_GAME[method]} "
                                 f"(or train_encoder) first")
     enc = make_encoder(game_config(run.cfg, method, alpha))
     enc.load_state_dict(torch.load(path, map_location="cpu"))
@@ -243,11 +266,12 @@ def trained_encoder(run: Run, alpha: float, method: str = "bdq"):
 
 def encoder_of(run: Run, method: str, alpha=float("nan")):
     """The encoder behind a results.csv row of this run: raw, bdq (trained at alpha), a module combination of the
-    encoder trained at alpha, ALF (trained at alpha), an event camera (dvs_<threshold>), SPPA (sppa, sppa_iid),
-    masking, RAPrivacy (trained by train_raprivacy), or a baseline (ELR included) at the run's crop size."""
+    encoder trained at alpha, bdq_ensemble or ALF (trained at alpha), an event camera (dvs_<threshold>), SPPA
+    (sppa, sppa_iid), masking, RAPrivacy (trained by train_raprivacy), or a baseline (ELR included) at the run's
+    crop size."""
     if method == "raw":
         return BDQEncoder(blur=False, difference=False, quantize=False)
-    if method in ("bdq", "alf"):
+    if method in GAMES:
         return trained_encoder(run, alpha, method)
     if method in MODULE_NAMES:
         return trained_encoder(run, alpha).with_modules(method)

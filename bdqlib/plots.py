@@ -17,11 +17,11 @@ from .metrics import f_lambda  # noqa: E402
 FAMILY_COLOURS = {"raw": "black", "bdq": "tab:red", "pixelate": "tab:blue", "blur": "tab:green",
                   "downsample": "tab:purple", "module": "tab:orange", "dvs": "tab:cyan",
                   "alf": "tab:brown", "elr": "tab:pink", "sppa": "tab:olive", "masking": "tab:gray",
-                  "raprivacy": "gold"}
+                  "raprivacy": "gold", "bdq_ensemble": "darkred"}
 
 
 def family(method: str) -> str:
-    if method in ("raw", "bdq", "alf", "masking", "raprivacy"):
+    if method in ("raw", "bdq", "bdq_ensemble", "alf", "masking", "raprivacy"):
         return method
     for name in ("pixelate", "blur", "downsample", "dvs", "elr", "sppa"):
         if method.startswith(name):
@@ -32,7 +32,7 @@ def family(method: str) -> str:
 def strength(row) -> float:
     """A degradation rank for marker sizes: block size, blur kernel, 1/resolution, alpha."""
     m = row["method"]
-    if m in ("bdq", "alf"):
+    if m in ("bdq", "bdq_ensemble", "alf"):
         return float(row["alpha"]) if row["alpha"] == row["alpha"] else 1.0
     if m.startswith("pixelate"):
         return int(m[8:]) / 4
@@ -232,7 +232,7 @@ def plot_flambda(results: pd.DataFrame, path=None, *, protocol: str = "retrain")
     lam = np.linspace(0, 1, 51)
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
     for _, r in df.iterrows():
-        label = r["method"] + (f" a={r['alpha']:g}" if r["method"] == "bdq" else "")
+        label = r["method"] + (f" a={r['alpha']:g}" if r["method"] in ("bdq", "bdq_ensemble") else "")
         ax.plot(lam, [f_lambda(r["action_top1"], r["privacy_top1"], x) for x in lam], label=label,
                 c=FAMILY_COLOURS[family(r["method"])], alpha=0.9 if r["method"] in ("bdq", "raw") else 0.5,
                 lw=2 if r["method"] == "bdq" else 1)

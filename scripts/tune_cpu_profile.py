@@ -11,6 +11,10 @@ Studies (each prints validation accuracies only -- the test split is never read 
           of the clip score, 2 updates of P per step, P restarted every 90 steps of play (3 epochs)
   hardening  issue 12's options at alpha = 1: the paper game, a learnable dead zone on the difference, and an
           ensemble of attackers in E's loss (small3d, temporal, and res2d@scratch beside P) as worst case or mean
+  capacity  what the 16-parameter encoder family can reach at all, without a game: fixed encoders on a grid of
+          blur sigma (1, and 5, where the 5x5 window is almost a box filter) and quantizer levels (the 15
+          initial bins: 16 levels; the bins stacked on fewer thresholds: 6, 3 or 2 levels), each judged by T and
+          the attack suite as above
 Results go to <out>/tune.csv; config.py's comments quote them. --synthetic-seed / --subjects draw another synthetic
 population (an unseen configuration); its pretraining population is drawn to share nobody with it.
 """
@@ -18,15 +22,18 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
 import os
 import time
 from pathlib import Path
 
 import pandas as pd
+import torch
 
 from bdqlib import BDQEncoder, pipeline
 from bdqlib.adversarial import train_adversarial
 from bdqlib.attacks import EncodedData, parse_probes, train_probe
+from bdqlib.models import make_encoder
 from bdqlib.training import resolve_device
 
 
@@ -42,10 +49,29 @@ def suite_val(encoder, data, cfg) -> dict:
     return out
 
 
+def stacked_bins(levels: int, num_bins: int = 15) -> torch.Tensor:
+    """Bin centres giving `levels` output levels: the num_bins bins shared out over levels - 1 evenly spaced
+    thresholds of the normalised range [0, num_bins] (levels = num_bins + 1: the initial, uniform bins)."""
+    if levels == num_bins + 1:
+        return torch.arange(num_bins, dtype=torch.float32) + 0.5
+    thresholds = num_bins * torch.arange(1, levels) / levels
+    return thresholds[torch.arange(num_bins) * (levels - 1) // num_bins].float()
+
+
+def fixed_encoder(cfg, sigma: float, levels: int):
+    """A BDQ encoder with its 16 numbers set by hand (no game): blur sigma and `levels` quantizer levels."""
+    enc = make_encoder(cfg)
+    with torch.no_grad():
+        enc.log_sigma.fill_(math.log(sigma))
+        enc.bin_centres.copy_(stacked_bins(levels, enc.num_bins))
+    return enc.eval()
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True, help="folder for the runs and tune.csv")
-    parser.add_argument("--study", choices=("game", "attack", "variants", "hardening", "all"), default="all")
+    parser.add_argument("--study", choices=("game", "attack", "variants", "hardening", "capacity", "all"),
+                        default="all")
     parser.add_argument("--synthetic-seed", type=int, default=0, help="the synthetic population's seed")
     parser.add_argument("--subjects", type=int, default=10, help="people in the synthetic population")
     parser.add_argument("--only", default="", help="hardening: comma-separated settings to run (default: all)")
@@ -101,6 +127,10 @@ def main():
                   f"{last.get('dead_zone', float('nan')):.3f}, bins {[round(b, 2) for b in result.encoder.bins.tolist()]}",
                   flush=True)
             record("hardening", setting, cfg, result.encoder)
+    if args.study == "capacity":  # not in "all": issue 12's question, what a 16-parameter encoder can reach
+        for sigma in (1.0, 5.0):
+            for levels in (16, 6, 3, 2):
+                record("capacity", f"sigma={sigma:g}, {levels} levels", run.cfg, fixed_encoder(run.cfg, sigma, levels))
     print(pd.DataFrame(rows).to_string())
 
 

@@ -105,3 +105,25 @@ def test_a_notebook_starts_its_run_from_its_parameters_and_names_a_missing_one(r
     del params["SPLIT"]
     with pytest.raises(NameError, match="SPLIT"):
         pipeline.start_notebook_run(params)
+
+
+def test_the_hardened_game_plays_against_the_rest_of_the_suite_and_its_encoder_is_read_back(roots, tiny_cfg,
+                                                                                             tiny_data):
+    run = pipeline.start_run(dataset="kth", data_dir=tiny_cfg.data_dir, run_dir=roots / "run", num_frames=4,
+                             size=24, cache_short_side=24, weights="none", epochs=2, warmup_epochs=1, batch_size=6,
+                             action_width=4, privacy_width=4, privacy_frames=2, eval_every=1,
+                             attackers="small2d,res2d@scratch,small3d")
+    cfg = pipeline.game_config(run.cfg, "bdq_ensemble", 1.0)
+    assert cfg.privacy_ensemble == "res2d@scratch,small3d" and cfg.privacy_ensemble_mode == "worst"  # P is small2d
+    assert pipeline.game_config(run.cfg, "bdq", 1.0).privacy_ensemble == ""  # the paper's game: P alone
+    with pytest.raises(ValueError, match="bdq_ensemble.*not 'ensemble'"):
+        pipeline.game_config(run.cfg, "ensemble", 1.0)
+    with pytest.raises(ValueError, match="attackers other than P"):
+        pipeline.ensemble_of(pipeline.make_config_like(run.cfg, attackers="small2d"))
+    result = pipeline.train_encoder(run, tiny_data, 1.0, log=None, method="bdq_ensemble")
+    assert {"val_privacy_top1_res2d@scratch", "val_privacy_top1_small3d"} <= set(result.history.columns)
+    assert run.adversarial_dir(1.0, "bdq_ensemble") != run.adversarial_dir(1.0)  # its own folder, never bdq's
+    back = pipeline.encoder_of(run, "bdq_ensemble", 1.0)
+    assert torch.equal(back.bins, result.encoder.bins.cpu()) and float(back.sigma) == float(result.encoder.sigma.detach())
+    with pytest.raises(FileNotFoundError, match="04_ablation"):
+        pipeline.trained_encoder(run, 2.0, "bdq_ensemble")
