@@ -10,7 +10,7 @@ and every (game, alpha) are validated by the strong protocol (T and every attack
 best validation epoch, the privacy the strongest one's test accuracy). Re-running resumes: finished games and
 validated rows are read back, not recomputed.
 
-Writes <out>/frontier.csv (one row per seed, game and alpha: action, privacy, strongest attacker, the share of raw's
+Writes <out>/frontier.csv (merged with what earlier calls wrote there; one row per seed, game and alpha: action, privacy, strongest attacker, the share of raw's
 above-chance privacy removed, action kept relative to raw, f_0.5, the learned sigma and bins, game seconds) and
 prints it with the mean and spread over seeds, and whether issue 12's goal (>= 90 % removed at action >= 0.95 x
 raw) is met.
@@ -76,15 +76,24 @@ def main():
     seeds = [int(s) for s in parse_numbers(args.seeds, "--seeds")]
     out = Path(args.out)
     os.environ.setdefault("BDQ_OUTPUTS_ROOT", str(out))
+    path = out / "frontier.csv"
+    earlier = pd.read_csv(path) if path.is_file() else pd.DataFrame()
     rows = []
+
+    def save() -> pd.DataFrame:  # this call's rows replace earlier rows of the same seed, game and alpha
+        df = pd.concat([earlier, pd.DataFrame(rows)], ignore_index=True)
+        df = df.drop_duplicates(["synthetic_seed", "subjects", "seed", "game", "alpha"], keep="last")
+        df.to_csv(path, index=False)
+        return df
+
     for seed in seeds:
         run = pipeline.start_run(run_dir=out / f"seed{seed}", seed=seed, synthetic_seed=args.synthetic_seed,
                                  synthetic_subjects=args.subjects)
         data = pipeline.load_data(run, log=None)
         pipeline.pretrain(run, log=None)
         rows += seed_rows(run, data, games, alphas)
-        pd.DataFrame(rows).to_csv(out / "frontier.csv", index=False)
-    df = pd.DataFrame(rows)
+        save()
+    df = save()
     summary = df.groupby(["game", "alpha"])[["action", "privacy", "removed", "kept", "f_0.5", "sigma"]].agg(
         ["mean", "std", "min", "max"])
     print(summary.round(3).to_string())
