@@ -174,15 +174,24 @@ def plot_ablation(results: pd.DataFrame, bins_by_alpha: dict, path=None, *, hard
     return save_figure(fig, path)
 
 
-def plot_training_curves(history: pd.DataFrame, path=None):
-    """Per-epoch accuracies, losses and sigma (BDQ) or E's loss (ALF) of an adversarial run."""
+def plot_training_curves(history: pd.DataFrame, path=None, *, warmup_epochs: int = 0):
+    """Per-epoch accuracies, losses and sigma (BDQ) or E's loss (ALF) of an adversarial run: the game's dynamics.
+
+    Validation accuracies are drawn where the log has them (every eval_every epochs), each ensemble attacker's too
+    (val_privacy_top1_<name>, the hardened game); P's restarts and the end of the warm-up are marked."""
     fig, axes = plt.subplots(1, 3, figsize=(14, 3.8))
     e = history["epoch"]
     ax = axes[0]
     for col, style in (("train_action_top1", "tab:blue"), ("val_action_top1", "tab:blue"),
                        ("train_privacy_top1", "tab:red"), ("val_privacy_top1", "tab:red")):
         if col in history:
-            ax.plot(e, history[col], c=style, ls="-" if col.startswith("val") else "--", label=col)
+            val = col.startswith("val")
+            ax.plot(e[history[col].notna()], history[col].dropna(), c=style, ls="-" if val else "--",
+                    marker="o" if val else None, ms=3, label=col)
+    members = [c for c in history if c.startswith("val_privacy_top1_")]
+    for col, colour in zip(members, ("tab:purple", "tab:brown", "tab:pink", "tab:olive")):
+        ax.plot(e[history[col].notna()], history[col].dropna(), c=colour, marker="s", ms=3,
+                label=col.replace("val_privacy_top1_", "val, ensemble: "))
     ax.set_title("accuracy (clip level)")
     ax.set_ylim(0, 1.02)
     ax.legend(fontsize=7)
@@ -202,6 +211,9 @@ def plot_training_curves(history: pd.DataFrame, path=None):
             for ax in axes:
                 ax.axvline(epoch, c="grey", lw=0.6, ls=":")
         axes[0].set_title("accuracy (clip level); dotted: P restarted")
+    if 0 < warmup_epochs < len(e):  # before it, E and T learn the action alone and P learns on E's output
+        for ax in axes:
+            ax.axvline(warmup_epochs + 0.5, c="k", lw=0.8, ls="--", alpha=0.5)
     for ax in axes:
         ax.set_xlabel("epoch")
     return save_figure(fig, path)

@@ -103,17 +103,28 @@ history = result.history
 print("status:", result.status)
 history.tail(3)
 
+# %% [markdown]
+# ## The game's dynamics
+# Left: the clip-level accuracies of the game's own networks -- T (blue) and P (red), dashed on the training
+# batches, dots on the validation split every few epochs (and each ensemble attacker's, when the hardened game of
+# 04 is played) -- with the end of the warm-up (dashed black line) and P's restarts (dotted, when enabled).
+# Middle: T's cross-entropy, P's, and the entropy H of P's prediction that E maximises. Right: the blur sigma.
+# If the game works, P's accuracy is held down after the warm-up while T's rises, and H stays near its maximum,
+# log(number of identities). These are the game's networks, not the result: 03 trains fresh ones.
+
 # %%
-plots.plot_training_curves(history, run.run_dir / "training_curves.png");
+plots.plot_training_curves(history, run.run_dir / "training_curves.png", warmup_epochs=run.cfg.warmup_epochs);
+warm = history[history["epoch"] <= run.cfg.warmup_epochs]
+played = history[history["epoch"] > run.cfg.warmup_epochs]
 last = history.iloc[-1]
 print(f"last epoch: entropy {last['entropy']:.2f} of at most {math.log(data.num_subjects):.2f} nats; game accuracy "
       f"action {last['train_action_top1']:.2f}, identity {last['train_privacy_top1']:.2f} (chance "
       f"{1 / data.num_subjects:.2f}); sigma {history['sigma'].iloc[0]:.2f} -> {last['sigma']:.2f}")
-
-# %% [markdown]
-# What to read: if the game works, the adversary's accuracy (red) is held down while the action accuracy (blue)
-# rises, and the entropy of P's prediction stays near its maximum, log(number of identities). The line below says
-# what this run did; these are the game's own networks, not the result (03 trains fresh ones).
+if len(warm) and len(played):
+    print(f"P on E's output, training batches: {warm['train_privacy_top1'].iloc[-1]:.2f} at the end of the warm-up, "
+          f"{played['train_privacy_top1'].min():.2f} to {played['train_privacy_top1'].max():.2f} during play; on the "
+          f"validation split: " + ", ".join(f"epoch {int(r.epoch)} {r.val_privacy_top1:.2f}"
+                                            for r in history.dropna(subset=["val_privacy_top1"]).itertuples()))
 
 # %% [markdown]
 # ## What E learned

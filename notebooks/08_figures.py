@@ -163,7 +163,8 @@ if bdq0 is not None and bdq is not None:
 # ## Training curves of the headline run
 
 # %%
-plots.plot_training_curves(pipeline.adversarial_history(run, ALPHA), run.run_dir / "training_curves.png");
+plots.plot_training_curves(pipeline.adversarial_history(run, ALPHA), run.run_dir / "training_curves.png",
+                           warmup_epochs=run.cfg.warmup_epochs);
 
 # %% [markdown]
 # ## f_lambda over lambda (SPPA Fig. 7)

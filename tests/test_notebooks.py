@@ -19,7 +19,8 @@ REPO = Path(__file__).resolve().parents[1]
 FIGURES = ("fig3_tradeoff.png", "fig3_quant_steps.png", "fig4_ablation.png", "training_curves.png",
            "flambda_sweep.png", "attacker_convergence.png", "encoder_stages.png", "tradeoff_explorer.png",
            "fig5_attacker_sweep.png", "fig6_action_sweep.png", "fig7_reconstruction.png", "fig8_event_frames.png",
-           "fig8_tradeoff_dvs.png", "alf_training_curves.png")
+           "fig8_tradeoff_dvs.png", "alf_training_curves.png",
+           "training_curves_bdq_ensemble.png")
 NOTEBOOKS = ("01_preprocess", "02_adversarial_train", "03_validate_frozen_encoder", "04_ablation", "05_comparators",
              "06_robustness", "07_identification_study", "08_figures")
 
@@ -33,7 +34,8 @@ def test_sources_and_notebooks_are_in_sync():
 def test_run_all_smoke(tmp_path):
     run_dir = tmp_path / "run"
     env = {**os.environ, "BDQ_DATA_ROOT": str(tmp_path / "data"), "BDQ_OUTPUTS_ROOT": str(tmp_path / "outputs")}
-    extras = ["-p", "ALF_ALPHAS", "1", "-p", "ELR", "elr28", "-p", "SWEEP_ENCODERS", "raw,bdq"]  # off on cpu
+    extras = ["-p", "ALF_ALPHAS", "1", "-p", "ELR", "elr28", "-p", "SWEEP_ENCODERS", "raw,bdq",  # off on cpu
+              "-p", "GAMES", "bdq,bdq_ensemble"]
     done = subprocess.run(["./run_all.sh", "-p", "SMOKE", "True", "-p", "RUN_DIR", str(run_dir), *extras], cwd=REPO,
                           env=env, capture_output=True, text=True, timeout=900)
     log = (run_dir / "run.log").read_text() if (run_dir / "run.log").exists() else done.stdout + done.stderr
@@ -52,10 +54,11 @@ def test_run_all_smoke(tmp_path):
     sweeps = robustness.sweep_settings("cpu", alpha=1.0, smoke=True)
     events = {event_method(t) for t in sweeps["dvs"]}
     comparators = {"alf", *comparator_names("elr28", "cpu"), *system_names(None, "cpu")}  # 05's, with the extras
-    expected = {"raw", "bdq", *modules, *baselines, *events, *comparators}
+    expected = {"raw", "bdq", "bdq_ensemble", *modules, *baselines, *events, *comparators}
     assert set(retrain["method"]) == expected and set(modules) <= set(MODULE_NAMES) and set(baselines) <= set(BASELINES)
-    assert sorted(retrain.loc[retrain["method"] == "bdq", "alpha"]) == [float(a) for a in
-                                                                         defaults["ALPHAS"][0].split(",")]
+    for game in ("bdq", "bdq_ensemble"):  # 04's sweep, in both games
+        assert sorted(retrain.loc[retrain["method"] == game, "alpha"]) == [float(a) for a in
+                                                                           defaults["ALPHAS"][0].split(",")]
     assert set(results[results["protocol"] == "frozen_clean"]["method"]) == expected
     attackers = json.loads((run_dir / "run.json").read_text())["attackers"].split(",")
     swept = sorted(set(attackers + sweeps["attackers"].split(",") + ["strongest"]))

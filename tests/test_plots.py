@@ -22,6 +22,18 @@ def test_training_curves_mark_the_epochs_in_which_p_restarted(tmp_path):
     assert not [line for line in plain.axes[0].lines if line.get_linestyle() == ":"]
 
 
+def test_training_curves_draw_each_ensemble_attacker_where_validated_and_mark_the_warmup():
+    h = history().assign(val_privacy_top1=[None, 0.5, None, 0.4], **{"val_privacy_top1_small3d": [None, 0.3, None,
+                                                                                                 0.2]})
+    fig = plots.plot_training_curves(h, warmup_epochs=1)
+    lines = {line.get_label(): line for line in fig.axes[0].lines}
+    member = lines["val, ensemble: small3d"]
+    assert list(member.get_xdata()) == [2, 4] and list(member.get_ydata()) == [0.3, 0.2]  # only validated epochs
+    assert list(lines["val_privacy_top1"].get_xdata()) == [2, 4]
+    assert [line.get_xdata()[0] for line in fig.axes[1].lines if line.get_linestyle() == "--"] == [1.5]  # warm-up
+    assert not [line for line in plots.plot_training_curves(h).axes[1].lines if line.get_linestyle() == "--"]
+
+
 def test_tradeoff_draws_one_panel_per_dataset(tmp_path):
     from .test_config import results
     one = plots.plot_tradeoff(results())
