@@ -27,6 +27,7 @@ import torch
 
 from .checkpoint import (ConfigMismatch, TimeBudget, TimeBudgetReached, restore, same_config, save_checkpoint,
                          seed_everything)
+from .config import parse_names
 from .distributed import SINGLE, Dist, agree, barrier, device_for, local_batch, mean_over_processes, wrap
 from .models import build_model, init_weights, model_level, model_width
 from .precision import make_precision, memory_format
@@ -53,7 +54,7 @@ class Probe:
 
 def parse_probes(spec: str, target: str = "identity") -> list:
     """"small2d,small2d@scratch,small3d" -> Probes; "@scratch" means random initialisation."""
-    names = [n.strip() for n in str(spec).split(",") if n.strip()]
+    names = parse_names(spec)
     if not names:
         raise ValueError(f"no attacker named in {spec!r}")
     return [Probe(n[:-len(SCRATCH)] if n.endswith(SCRATCH) else n, target,

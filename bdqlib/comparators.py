@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .config import parse_numbers
+from .config import parse_names, parse_numbers
 from .metrics import f_lambda
 from .models import video_frames
 
@@ -131,7 +131,7 @@ SYSTEM_DEFAULTS = {"paper": "sppa,sppa_iid,masking,raprivacy",  # SPPA's i.i.d.-
 
 def system_names(spec, profile: str) -> list:
     """05's SYSTEMS: None -> the profile's (SYSTEM_DEFAULTS), "" -> none, else names from SYSTEMS."""
-    names = [n.strip() for n in str(SYSTEM_DEFAULTS[profile] if spec is None else spec).split(",") if n.strip()]
+    names = parse_names(SYSTEM_DEFAULTS[profile] if spec is None else spec)
     bad = [n for n in names if n not in SYSTEMS]
     if bad:
         raise ValueError(f"SYSTEMS must name methods from {SYSTEMS}; got {bad}")
@@ -154,7 +154,7 @@ def comparator_alphas(spec, alpha: float, profile: str = "paper") -> list:
 
 def comparator_names(spec, profile: str) -> list:
     """ELR encoders from 05's ELR: None -> the profile's (ELR_DEFAULTS), "" -> none; each must be elr<R>."""
-    names = [n.strip() for n in str(ELR_DEFAULTS[profile] if spec is None else spec).split(",") if n.strip()]
+    names = parse_names(ELR_DEFAULTS[profile] if spec is None else spec)
     bad = [n for n in names if not (n.startswith("elr") and n[3:].isdigit())]
     if bad:
         raise ValueError(f"ELR names must be elr<resolution at 224 px>, e.g. elr28; got {bad}")

@@ -196,10 +196,16 @@ PROFILES = {
 }
 
 
+def parse_names(text) -> list:
+    """A notebook parameter or option of comma-separated names ("small2d, small3d,") as stripped, non-empty
+    strings ("" -> [])."""
+    return [n.strip() for n in str(text).split(",") if n.strip()]
+
+
 def parse_numbers(text, name: str) -> list:
     """A notebook parameter of comma-separated numbers ("1,0") as floats ("" -> []); an error naming `name`."""
     try:
-        return [float(v) for v in str(text).split(",") if v.strip()]
+        return [float(v) for v in parse_names(text)]
     except ValueError:
         raise ValueError(f"{name} must be comma-separated numbers, got {text!r}") from None
 

@@ -20,7 +20,7 @@ import pandas as pd
 import torch
 
 from .attacks import EncodedData, Probe, parse_probes, train_probe
-from .config import parse_numbers
+from .config import parse_names, parse_numbers
 from .encoder import BDQEncoder
 from .reconstruct import Reconstructed, UNet3D, train_reconstruction
 from .results import encoder_tag, read_results, record_results
@@ -246,7 +246,7 @@ def encoder_names(spec: str, alpha: float) -> list:
     module combinations at `alpha`; anything else without an alpha."""
     from .encoder import MODULE_NAMES
     out = []
-    for name in (n.strip() for n in str(spec).split(",") if n.strip()):
+    for name in parse_names(spec):
         method, _, at = name.partition("@")
         a = float(at) if at else (float(alpha) if method == "bdq" or method in MODULE_NAMES else float("nan"))
         out.append((method + ("" if a != a else f" alpha={a:g}"), method, a))

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .config import POPULATION_SEED_OFFSET
+from .config import POPULATION_SEED_OFFSET, parse_names
 from .data.scenes import PARTS, person_scene
 from .models import build_model, init_weights, load_checkpoint, model_width
 from .sppa import DISFlow, RAFTFlow, SPPAEncoder
@@ -97,7 +97,7 @@ def normalise(image: np.ndarray, mean, std) -> torch.Tensor:
 
 
 def parse_parts(spec) -> list:
-    parts = [p.strip() for p in str(spec).split(",") if p.strip()]
+    parts = parse_names(spec)
     unknown = [p for p in parts if p not in PARTS]
     if not parts or unknown:
         raise ValueError(f"sppa_templates must name body parts from {PARTS}, got {spec!r}")

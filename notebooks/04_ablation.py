@@ -61,18 +61,17 @@ from IPython.display import display  # noqa: E402
 
 from bdqlib import BDQEncoder, pipeline, plots  # noqa: E402
 from bdqlib.baselines import describe, is_identity, make_baseline  # noqa: E402
+from bdqlib.config import parse_names, parse_numbers  # noqa: E402
 
 run = pipeline.start_notebook_run(globals())  # the parameters above: config, run folder
 ALPHA = run.cfg.alpha  # None above: the profile's value for the dataset
 data = pipeline.load_data(run)
 pipeline.pretrain(run, log=print)
-alphas = [float(a) for a in str(ALPHAS).split(",") if a.strip()]
-games = [g.strip() for g in str(GAMES).split(",") if g.strip()]
+alphas, games = parse_numbers(ALPHAS, "ALPHAS"), parse_names(GAMES)
 unknown = [g for g in games if g not in pipeline.GAMES or g == "alf"]  # ALF is 05's comparator
 if unknown or "bdq" not in games:
     raise ValueError(f"GAMES={GAMES!r}: bdq (the headline) and optionally bdq_ensemble, not {unknown or games}")
-modules = [m.strip() for m in str(MODULES).split(",") if m.strip()]
-baselines = [b.strip() for b in str(BASELINES).split(",") if b.strip()]
+modules, baselines = parse_names(MODULES), parse_names(BASELINES)
 t0 = time.time()
 
 # %% [markdown]

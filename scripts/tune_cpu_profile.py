@@ -33,6 +33,7 @@ import torch
 from bdqlib import BDQEncoder, pipeline
 from bdqlib.adversarial import train_adversarial
 from bdqlib.attacks import EncodedData, parse_probes, train_probe
+from bdqlib.config import parse_names
 from bdqlib.models import make_encoder
 from bdqlib.training import resolve_device
 
@@ -117,7 +118,7 @@ def main():
         for setting, changes in (("paper game", {}), ("dead zone", {"dead_zone": True}),
                                  ("ensemble worst", {"privacy_ensemble": ensemble}),
                                  ("ensemble mean", {"privacy_ensemble": ensemble, "privacy_ensemble_mode": "mean"})):
-            if args.only and setting not in args.only.split(","):
+            if args.only and setting not in parse_names(args.only):
                 continue
             cfg = dataclasses.replace(run.cfg, **changes)
             t0 = time.time()

@@ -86,7 +86,7 @@ def test_alf_is_trained_by_the_same_game_with_restarts(tmp_path, tiny_cfg, tiny_
     loaded = pipeline.encoder_of(run, "alf", 1.0)
     assert isinstance(loaded, ALFEncoder)
     assert all(torch.equal(a, b) for a, b in zip(loaded.state_dict().values(), result.encoder.state_dict().values()))
-    with pytest.raises(ValueError, match="only bdq and alf"):
+    with pytest.raises(ValueError, match="trains bdq, bdq_ensemble, alf, not .elr28."):
         pipeline.game_config(run.cfg, "elr28", 1.0)
 
 

@@ -2,7 +2,7 @@ import pandas as pd
 import pytest
 
 from bdqlib import plots
-from bdqlib.config import PROFILES, make_config
+from bdqlib.config import PROFILES, make_config, parse_names, parse_numbers
 
 
 def test_profiles():
@@ -60,3 +60,11 @@ def test_identical_encoders_share_one_point_and_labels_do_not_collide(tmp_path):
     renderer = fig.canvas.get_renderer()
     boxes = [t.get_window_extent(renderer) for t in fig.axes[0].texts]
     assert len(boxes) == 5 and not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
+
+
+def test_name_and_number_lists_are_stripped_and_a_bad_number_names_its_parameter():
+    assert parse_names(" small2d, res2d@scratch ,,small3d,") == ["small2d", "res2d@scratch", "small3d"]
+    assert parse_names("") == [] and parse_names(3) == ["3"]  # a papermill parameter may arrive as a number
+    assert parse_numbers("0, 1,2.5", "ALPHAS") == [0.0, 1.0, 2.5] and parse_numbers("", "ALPHAS") == []
+    with pytest.raises(ValueError, match="ALPHAS must be comma-separated numbers, got '1,x'"):
+        parse_numbers("1,x", "ALPHAS")
