@@ -24,6 +24,7 @@ from torch import nn
 from .atomic import atomic_path
 from .checkpoint import TimeBudget, bind_run_dir, config_dict, load_checkpoint, save_checkpoint, seed_everything
 from .config import POPULATION_SEED_OFFSET
+from .data.cache import resize_frames
 from .data.scenes import depth_styles
 from .metrics import top1
 from .models import (build_model, init_weights, load_checkpoint as load_weights, make_models, model_width,
@@ -54,10 +55,9 @@ def make_feature_encoder(cfg) -> FeatureEncoder:
 
 
 def _square(image: np.ndarray, side: int) -> np.ndarray:
-    """Short side to `side` (area), centre crop side x side: what the data pipeline does to frames."""
-    h, w = image.shape[:2]
-    k = side / min(h, w)
-    image = cv2.resize(image, (max(side, round(w * k)), max(side, round(h * k))), interpolation=cv2.INTER_AREA)
+    """Short side to `side` (the data cache's resize_frames), centre crop side x side: what the data pipeline does
+    to frames."""
+    image = resize_frames(image[None], side)[0]
     y0, x0 = (image.shape[0] - side) // 2, (image.shape[1] - side) // 2
     return image[y0:y0 + side, x0:x0 + side]
 
