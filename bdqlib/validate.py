@@ -20,6 +20,8 @@ from __future__ import annotations
 import copy
 import hashlib
 
+import torch
+
 from .attacks import frozen_accuracies, run_probes
 from .distributed import SINGLE, Dist
 from .metrics import chance_level
@@ -69,7 +71,8 @@ def state_summary(state: dict):
     digest = hashlib.sha256()
     for k in sorted(state):
         digest.update(k.encode())
-        digest.update(state[k].detach().cpu().contiguous().numpy().tobytes())
+        # the raw bytes, whatever the dtype (numpy has no bfloat16); for fp32 the same bytes numpy would give
+        digest.update(state[k].detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
     return {"sha256": digest.hexdigest(), "numbers": int(numbers)}
 
 

@@ -9,7 +9,8 @@ from bdqlib import BDQEncoder
 from bdqlib.checkpoint import ConfigMismatch
 from bdqlib.metrics import chance_level, f_lambda, privacy_removal, top1
 from bdqlib.results import read_results, record_results
-from bdqlib.validate import STRONGEST, encoder_identity, evaluate_frozen_clean, suite_rows, validate_encoder
+from bdqlib.validate import (STRONGEST, encoder_identity, evaluate_frozen_clean, state_summary, suite_rows,
+                             validate_encoder)
 
 ROW_KEYS = {"dataset", "method", "alpha", "protocol", "attacker", "action_top1", "privacy_top1", "action_chance",
             "privacy_chance", "n_test", "epochs_trained", "best_epoch", "privacy_val_top1", "strongest_attacker",
@@ -113,3 +114,16 @@ def test_a_large_encoder_is_identified_by_a_digest_that_changes_with_its_weights
     with torch.no_grad():
         big.weight[0, 0, 0, 0] += 1e-3
     assert encoder_identity(big, "alf", 1.0)["encoder_state"]["sha256"] != first["sha256"]
+
+
+def test_a_large_encoder_state_is_recorded_as_a_digest_of_its_bytes_in_any_precision():
+    import hashlib
+    state = {"w": torch.arange(5000, dtype=torch.float32).reshape(50, 100), "b": torch.ones(3)}  # > IDENTITY_VALUES
+    expected = hashlib.sha256()
+    for k in ("b", "w"):  # sorted keys, then the values' bytes as numpy writes them (older checkpoints' digests)
+        expected.update(k.encode())
+        expected.update(state[k].numpy().tobytes())
+    assert state_summary(state) == {"sha256": expected.hexdigest(), "numbers": 5003}
+    half = state_summary({k: v.to(torch.bfloat16) for k, v in state.items()})  # numpy has no bfloat16
+    assert half["numbers"] == 5003 and half["sha256"] != expected.hexdigest()
+    assert state_summary({"sigma": torch.tensor(2.0)}) == {"sigma": 2.0}  # BDQ-sized: its values, readable
