@@ -219,6 +219,28 @@ def plot_training_curves(history: pd.DataFrame, path=None, *, warmup_epochs: int
     return save_figure(fig, path)
 
 
+def plot_frontier(frontier: pd.DataFrame, path=None, *, goal_removed: float = 0.90, goal_kept: float = 0.95):
+    """Privacy removed vs action kept (relative to raw), one point per run seed, per game and alpha
+    (scripts/game_frontier.py's frontier.csv: columns game, alpha, kept, removed, synthetic_seed, subjects), with
+    the hardening goal's corner shaded; one panel per synthetic population."""
+    populations = frontier.groupby(["synthetic_seed", "subjects"]).size().index.tolist()
+    fig, axes = plt.subplots(1, len(populations), figsize=(5.2 * len(populations), 4.2), squeeze=False)
+    for ax, (seed, subjects) in zip(axes[0], populations):
+        df = frontier[(frontier["synthetic_seed"] == seed) & (frontier["subjects"] == subjects)]
+        ax.add_patch(plt.Rectangle((goal_kept, goal_removed), 2, 2, color="tab:green", alpha=0.12, lw=0))
+        for (game, alpha), g in df.groupby(["game", "alpha"]):
+            marker = {0.0: "x", 1.0: "o"}.get(float(alpha), "^" if alpha > 1 else "v")
+            ax.scatter(g["kept"], g["removed"], c=FAMILY_COLOURS.get(game, "k"), marker=marker, s=36,
+                       label=f"{game} a={alpha:g} (n={len(g)})")
+        ax.set_xlabel("action kept (x raw)")
+        ax.set_ylabel("identity removed (share of raw's above-chance)")
+        ax.set_title(f"synthetic seed {seed}, {subjects} people (test split)")
+        ax.set_xlim(min(0.5, df["kept"].min() - 0.05), 1.15)
+        ax.set_ylim(min(0.0, df["removed"].min() - 0.05), 1.02)
+        ax.legend(fontsize=7, loc="lower left")
+    return save_figure(fig, path)
+
+
 def plot_probe_curves(curves: dict, path=None):
     """Validation accuracy over epochs of every network validated on each encoder: curves name -> DataFrame
     (bdqlib.pipeline.probe_histories); a marker at the epoch whose weights were tested."""

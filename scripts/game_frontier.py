@@ -10,10 +10,10 @@ and every (game, alpha) are validated by the strong protocol (T and every attack
 best validation epoch, the privacy the strongest one's test accuracy). Re-running resumes: finished games and
 validated rows are read back, not recomputed.
 
-Writes <out>/frontier.csv (merged with what earlier calls wrote there; one row per seed, game and alpha: action, privacy, strongest attacker, the share of raw's
-above-chance privacy removed, action kept relative to raw, f_0.5, the learned sigma and bins, game seconds) and
-prints it with the mean and spread over seeds, and whether issue 12's goal (>= 90 % removed at action >= 0.95 x
-raw) is met.
+Writes <out>/frontier.csv (merged with what earlier calls wrote there; one row per seed, game and alpha: action,
+privacy, strongest attacker, the share of raw's above-chance privacy removed, action kept relative to raw, f_0.5,
+the learned sigma and bins, game seconds), draws it (<out>/frontier.png), and prints it with the mean and spread
+over seeds and whether issue 12's goal (>= 90 % removed at action >= 0.95 x raw) is met.
 """
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from bdqlib import pipeline
+from bdqlib import pipeline, plots
 from bdqlib.config import parse_names, parse_numbers
 from bdqlib.metrics import f_lambda, privacy_removal
 
@@ -97,6 +97,7 @@ def main():
     summary = df.groupby(["game", "alpha"])[["action", "privacy", "removed", "kept", "f_0.5", "sigma"]].agg(
         ["mean", "std", "min", "max"])
     print(summary.round(3).to_string())
+    plots.plot_frontier(df, out / "frontier.png")
     for (game, alpha), g in df.groupby(["game", "alpha"]):
         met = ((g["removed"] >= GOAL_REMOVED) & (g["kept"] >= GOAL_KEPT)).sum()
         print(f"{game} alpha={alpha:g}: goal (>= {GOAL_REMOVED:.0%} removed, action >= {GOAL_KEPT:g} x raw) met in "

@@ -87,7 +87,8 @@ def main():
 
     def record(study, setting, cfg, encoder):
         for name, (val, best, epochs, seconds) in suite_val(encoder, data, cfg).items():
-            rows.append({"study": study, "setting": setting, "network": name, "val_top1": val, "best_epoch": best,
+            rows.append({"study": study, "setting": setting, "synthetic_seed": args.synthetic_seed,
+                         "subjects": args.subjects, "network": name, "val_top1": val, "best_epoch": best,
                          "epochs": epochs, "seconds": round(seconds, 1)})
             print(rows[-1], flush=True)
         pd.DataFrame(rows).to_csv(out / "tune.csv", index=False)

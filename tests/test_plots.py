@@ -43,3 +43,15 @@ def test_tradeoff_draws_one_panel_per_dataset(tmp_path):
     assert [ax.get_title().split(":")[0] for ax in fig.axes] == ["sbu", "synthetic"]
     star = [c for c in fig.axes[0].collections if c.get_offsets().tolist() == [[1 / 13, 1.0]]]
     assert star  # each panel's ideal point sits at its own dataset's chance
+
+
+def test_frontier_has_one_panel_per_population_and_one_series_per_game_and_alpha(tmp_path):
+    df = pd.DataFrame({"synthetic_seed": [0, 0, 0, 7], "subjects": [10, 10, 10, 12],
+                       "game": ["bdq", "bdq", "bdq_ensemble", "bdq"], "alpha": [1.0, 1.0, 1.0, 2.0],
+                       "kept": [0.8, 0.9, 0.95, 0.7], "removed": [0.6, 0.7, 0.75, 0.9]})
+    fig = plots.plot_frontier(df, tmp_path / "frontier.png")
+    assert [ax.get_title() for ax in fig.axes] == ["synthetic seed 0, 10 people (test split)",
+                                                   "synthetic seed 7, 12 people (test split)"]
+    assert [len(c.get_offsets()) for c in fig.axes[0].collections] == [2, 1]  # bdq's two seeds, the ensemble's one
+    assert fig.axes[0].get_legend().get_texts()[0].get_text() == "bdq a=1 (n=2)"
+    assert (tmp_path / "frontier.png").stat().st_size > 1000
