@@ -36,6 +36,19 @@ def test_train_validate_and_look_on_one_device(device, tiny_cfg, tiny_data, tmp_
 
 
 @pytest.mark.parametrize("device", DEVICES)
+def test_the_hardened_game_plays_on_one_device(device, tiny_cfg, tiny_data, tmp_path):
+    """The ensemble (a temporal attacker included) and the dead zone, trained and validated in the game on
+    `device`: their entropies are combined there, and the dead zone's projection runs on the device's tensor."""
+    cfg = replace(tiny_cfg, device=device, epochs=1, warmup_epochs=0, eval_every=1,
+                  privacy_ensemble="small3d,res2d@scratch", dead_zone=True)
+    result = train_adversarial(cfg, tiny_data, tmp_path / "game", log=None)
+    assert result.encoder.dead_zone.device.type == device and float(result.encoder.dead_zone.detach()) >= 0
+    last = result.history.iloc[-1]
+    for name in ("small3d", "res2d@scratch"):
+        assert 0 <= last[f"val_privacy_top1_{name}"] <= 1
+
+
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 def test_blur_paths_agree_on_every_device_and_dtype(device, dtype):
     torch.manual_seed(0)
