@@ -17,7 +17,7 @@ from .metrics import f_lambda  # noqa: E402
 FAMILY_COLOURS = {"raw": "black", "bdq": "tab:red", "pixelate": "tab:blue", "blur": "tab:green",
                   "downsample": "tab:purple", "module": "tab:orange", "dvs": "tab:cyan",
                   "alf": "tab:brown", "elr": "tab:pink", "sppa": "tab:olive", "masking": "tab:gray",
-                  "raprivacy": "gold", "bdq_ensemble": "darkred"}
+                  "raprivacy": "gold", "bdq_ensemble": "navy"}
 
 
 def family(method: str) -> str:
@@ -229,7 +229,7 @@ def plot_frontier(frontier: pd.DataFrame, path=None, *, goal_removed: float = 0.
         df = frontier[(frontier["synthetic_seed"] == seed) & (frontier["subjects"] == subjects)]
         ax.add_patch(plt.Rectangle((goal_kept, goal_removed), 2, 2, color="tab:green", alpha=0.12, lw=0))
         for (game, alpha), g in df.groupby(["game", "alpha"]):
-            marker = {0.0: "x", 1.0: "o"}.get(float(alpha), "^" if alpha > 1 else "v")
+            marker = {0.0: "x", 0.5: "v", 1.0: "o", 2.0: "^", 4.0: "s"}.get(float(alpha), "D")
             ax.scatter(g["kept"], g["removed"], c=FAMILY_COLOURS.get(game, "k"), marker=marker, s=36,
                        label=f"{game} a={alpha:g} (n={len(g)})")
         ax.set_xlabel("action kept (x raw)")
