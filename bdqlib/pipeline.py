@@ -20,7 +20,7 @@ from .attacks import Probe, num_classes, parse_probes
 from .atomic import write_json_atomic
 from .baselines import make_baseline
 from .checkpoint import ConfigMismatch, TimeBudget, TimeBudgetReached, session_start
-from .config import RESUME_IGNORES, Config, make_config
+from .config import RESUME_IGNORES, Config, make_config, parse_names
 from .data import DataBundle, prepare_data
 from .data.layouts import write_ipn_like, write_sbu_like
 from .distributed import launch_workers, launches
@@ -190,6 +190,17 @@ def encoder_path(run: Run, alpha: float, method: str = "bdq") -> Path:
 # game (not in the paper: issue 12); ALF.
 GAMES = ("bdq", "bdq_ensemble", "alf")
 NOTEBOOK_OF_GAME = {"bdq": "02_adversarial_train", "bdq_ensemble": "04_ablation (GAMES)", "alf": "05_comparators"}
+
+
+def parse_games(spec) -> list:
+    """04's GAMES parameter ("bdq,bdq_ensemble") -> the BDQ games of its alpha sweep: bdq (the headline, required)
+    and optionally bdq_ensemble; ALF is 05's comparator, not one of them."""
+    games = parse_names(spec)
+    unknown = [g for g in games if g not in GAMES or g == "alf"]
+    if unknown or "bdq" not in games:
+        raise ValueError(f"GAMES={spec!r}: bdq (the headline) and optionally bdq_ensemble, not "
+                         f"{', '.join(unknown) if unknown else 'without bdq'}")
+    return games
 
 
 def ensemble_of(cfg: Config) -> str:

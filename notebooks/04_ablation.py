@@ -67,10 +67,7 @@ run = pipeline.start_notebook_run(globals())  # the parameters above: config, ru
 ALPHA = run.cfg.alpha  # None above: the profile's value for the dataset
 data = pipeline.load_data(run)
 pipeline.pretrain(run, log=print)
-alphas, games = parse_numbers(ALPHAS, "ALPHAS"), parse_names(GAMES)
-unknown = [g for g in games if g not in pipeline.GAMES or g == "alf"]  # ALF is 05's comparator
-if unknown or "bdq" not in games:
-    raise ValueError(f"GAMES={GAMES!r}: bdq (the headline) and optionally bdq_ensemble, not {unknown or games}")
+alphas, games = parse_numbers(ALPHAS, "ALPHAS"), pipeline.parse_games(GAMES)
 modules, baselines = parse_names(MODULES), parse_names(BASELINES)
 t0 = time.time()
 

@@ -127,3 +127,11 @@ def test_the_hardened_game_plays_against_the_rest_of_the_suite_and_its_encoder_i
     assert torch.equal(back.bins, result.encoder.bins.cpu()) and float(back.sigma) == float(result.encoder.sigma.detach())
     with pytest.raises(FileNotFoundError, match="04_ablation"):
         pipeline.trained_encoder(run, 2.0, "bdq_ensemble")
+
+
+def test_the_games_parameter_needs_the_headline_game_and_names_what_it_does_not_know():
+    assert pipeline.parse_games(" bdq, bdq_ensemble") == ["bdq", "bdq_ensemble"]
+    with pytest.raises(ValueError, match="GAMES='bdq,alf'.*not alf"):
+        pipeline.parse_games("bdq,alf")  # 05's comparator, not a BDQ game
+    with pytest.raises(ValueError, match="GAMES='bdq_ensemble'.*without bdq"):
+        pipeline.parse_games("bdq_ensemble")
