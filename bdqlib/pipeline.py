@@ -192,14 +192,16 @@ GAMES = ("bdq", "bdq_ensemble", "alf")
 NOTEBOOK_OF_GAME = {"bdq": "02_adversarial_train", "bdq_ensemble": "04_ablation (GAMES)", "alf": "05_comparators"}
 
 
-def parse_games(spec) -> list:
-    """04's GAMES parameter ("bdq,bdq_ensemble") -> the BDQ games of its alpha sweep: bdq (the headline, required)
-    and optionally bdq_ensemble; ALF is 05's comparator, not one of them."""
+def parse_games(spec, *, name: str = "GAMES", need_bdq: bool = True) -> list:
+    """04's GAMES parameter ("bdq,bdq_ensemble") -> the BDQ games of its alpha sweep: bdq (the headline, required
+    unless need_bdq=False) and optionally bdq_ensemble; ALF is 05's comparator, not one of them. `name` is the
+    parameter an error names (scripts/game_frontier.py: --games)."""
     games = parse_names(spec)
     unknown = [g for g in games if g not in GAMES or g == "alf"]
-    if unknown or "bdq" not in games:
-        raise ValueError(f"GAMES={spec!r}: bdq (the headline) and optionally bdq_ensemble, not "
-                         f"{', '.join(unknown) if unknown else 'without bdq'}")
+    if unknown or not games or (need_bdq and "bdq" not in games):
+        wanted = "bdq (the headline) and optionally bdq_ensemble" if need_bdq else "bdq and/or bdq_ensemble"
+        got = ", ".join(unknown) if unknown else ("without bdq" if games else "none")
+        raise ValueError(f"{name}={spec!r}: {wanted}, not {got}")
     return games
 
 

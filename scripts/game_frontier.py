@@ -25,7 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 from bdqlib import pipeline, plots
-from bdqlib.config import parse_names, parse_numbers
+from bdqlib.config import parse_numbers
 from bdqlib.metrics import f_lambda, privacy_removal
 
 GOAL_REMOVED, GOAL_KEPT = 0.90, 0.95  # issue 12's goal
@@ -68,10 +68,10 @@ def main():
     parser.add_argument("--synthetic-seed", type=int, default=0, help="the synthetic population's seed")
     parser.add_argument("--subjects", type=int, default=10, help="people in the synthetic population")
     args = parser.parse_args()
-    games = parse_names(args.games)
-    for g in games:
-        if g not in pipeline.GAMES or g == "alf":
-            parser.error(f"--games: {g!r} is not a BDQ game (bdq, bdq_ensemble)")
+    try:
+        games = pipeline.parse_games(args.games, name="--games", need_bdq=False)
+    except ValueError as e:
+        parser.error(str(e))
     alphas = parse_numbers(args.alphas, "--alphas")
     seeds = [int(s) for s in parse_numbers(args.seeds, "--seeds")]
     out = Path(args.out)

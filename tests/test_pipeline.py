@@ -135,3 +135,8 @@ def test_the_games_parameter_needs_the_headline_game_and_names_what_it_does_not_
         pipeline.parse_games("bdq,alf")  # 05's comparator, not a BDQ game
     with pytest.raises(ValueError, match="GAMES='bdq_ensemble'.*without bdq"):
         pipeline.parse_games("bdq_ensemble")
+    assert pipeline.parse_games("bdq_ensemble", name="--games", need_bdq=False) == ["bdq_ensemble"]  # the script
+    with pytest.raises(ValueError, match="--games='bdq,alf'.*not alf"):
+        pipeline.parse_games("bdq,alf", name="--games", need_bdq=False)
+    with pytest.raises(ValueError, match="--games='': bdq and/or bdq_ensemble, not none"):
+        pipeline.parse_games("", name="--games", need_bdq=False)
