@@ -38,8 +38,8 @@ from .metrics import clip_entropy, clip_privacy_probs, entropy, top1
 from .attacks import parse_probes
 from .models import build_model, init_weights, make_encoder, make_models, model_width, privacy_logits
 from .precision import FP32, Precision, make_precision, maybe_checkpointed, memory_format
-from .training import (accuracies, check_finite, clip_loss, make_optimizer, quiet, resolve_device, run_epoch,
-                       select_frames)
+from .training import (accuracies, check_finite, clip_loss, make_optimizer, micro_batches, quiet, resolve_device,
+                       run_epoch, select_frames)
 
 
 class _JointOptimizer(torch.optim.Optimizer):
@@ -89,33 +89,50 @@ def attacker_entropy(model, level: str, v, privacy_frames, privacy_entropy: str,
 def adversarial_step(batch, encoder, action, privacy, opt_et, opt_p, *, alpha: float, privacy_frames,
                      privacy_entropy: str = "frame", privacy_steps: int = 1, where: str = "",
                      precision: Precision = FP32, checkpoint_privacy: bool = False, ensemble: tuple = (),
-                     ensemble_mode: str = "worst"):
+                     ensemble_mode: str = "worst", accum: int = 1):
     """One two-step update on a batch (x, action, subject); returns the batch's statistics.
 
     precision: autocast / GradScaler for T and P (E runs in fp32). checkpoint_privacy: recompute P's activations
     in step 1's backward instead of keeping them (P sees every frame of every clip there: the memory peak).
     ensemble: more attackers as (model, level, optimizer): fixed in step 1, where E's privacy term combines their
     entropies with P's (`combine_entropies`), each trained like P in step 2.
+    accum: the batch is processed as `accum` micro-batches whose gradients are summed before each optimizer step
+    (bdqlib.training.micro_batches): the update of the whole batch, where no batch statistic enters, in a
+    fraction of the memory. The optimizers step once per step, as without it.
     """
-    x, y_action, y_subject = batch
+    parts = micro_batches(batch, accum)
+    attackers = [(privacy, "frame")] + [(m, level) for m, level, _ in ensemble]
+    sums: dict = {}
+
+    def add(name, value, w):
+        sums[name] = sums.get(name, 0.0) + w * value
+
     # Step 1 -- P fixed: update E and T with CE(T(E(V))) - alpha * H(P(E(V))). "Fixed" includes P's BatchNorm:
     # eval mode, so H is what the evaluated P would give and step 1 does not move P's running statistics.
-    attackers = [(privacy, "frame")] + [(m, level) for m, level, _ in ensemble]
     was_training = [m.training for m, _ in attackers]
     for m, _ in attackers:
         m.requires_grad_(False).eval()
     try:
-        v = encoder(x)
-        with precision.autocast():
-            logits_t = action(v).float()
-            hs = [attacker_entropy(unwrap(m), level, v, privacy_frames, privacy_entropy,  # fixed: no DDP needed
-                                   checkpoint=checkpoint_privacy) for m, level in attackers]
-        h = hs[0] if len(hs) == 1 else combine_entropies(hs, ensemble_mode)
-        ce_action = F.cross_entropy(logits_t, y_action)
-        loss_et = ce_action - alpha * h
-        check_finite(loss_et, "the E/T loss", where)
         opt_et.zero_grad(set_to_none=True)
-        precision.step(loss_et, opt_et)
+        for (x, y_action, _), w in parts:
+            v = encoder(x)
+            with precision.autocast():
+                logits_t = action(v).float()
+                hs = [attacker_entropy(unwrap(m), level, v, privacy_frames, privacy_entropy,  # fixed: no DDP needed
+                                       checkpoint=checkpoint_privacy) for m, level in attackers]
+            h = hs[0] if len(hs) == 1 else combine_entropies(hs, ensemble_mode)
+            ce_action = F.cross_entropy(logits_t, y_action)
+            loss_et = ce_action - alpha * h
+            check_finite(loss_et, "the E/T loss", where)
+            precision.backward(loss_et * w if accum > 1 else loss_et)
+            add("loss_action", ce_action.item(), w)
+            add("entropy", h.item(), w)
+            add("loss_et", loss_et.item(), w)
+            add("train_action_top1", top1(logits_t.detach(), y_action), w)
+            if ensemble:
+                add("entropy_P", hs[0].item(), w)  # P's own term, beside the combined one
+        precision.apply(opt_et)
+        precision.update()  # one iteration of (E, T); each of P's updates below is one more
         if isinstance(encoder, BDQEncoder):
             encoder.project_(opt_et)  # sorted bins, each keeping its own momentum; the dead zone >= 0
     finally:  # an error in step 1 must not leave P (or the ensemble) frozen
@@ -123,26 +140,31 @@ def adversarial_step(batch, encoder, action, privacy, opt_et, opt_p, *, alpha: f
             m.requires_grad_(True).train(mode)
     # Step 2 -- E and T fixed: update P with CE(P(E(V)), identity), E(V) recomputed after step 1.
     with torch.no_grad():
-        v = encoder(x)
+        vs = [encoder(x) for (x, _, _), _ in parts]
     for _ in range(privacy_steps):
-        with precision.autocast():
-            loss_p, frame_logits = clip_loss(privacy, "frame", v, y_subject, frames=privacy_frames)
-        check_finite(loss_p, "the P loss", where)
+        loss_p = train_p = 0.0
         opt_p.zero_grad(set_to_none=True)
-        precision.step(loss_p, opt_p)
-        for m, level, opt in ensemble:  # the ensemble learns as P does, on the same E(V)
+        for v, ((_, _, y_subject), w) in zip(vs, parts):
             with precision.autocast():
-                loss_m, _ = clip_loss(m, level, v, y_subject, frames=privacy_frames)
-            check_finite(loss_m, "an ensemble attacker's loss", where)
+                loss, frame_logits = clip_loss(privacy, "frame", v, y_subject, frames=privacy_frames)
+            check_finite(loss, "the P loss", where)
+            precision.backward(loss * w if accum > 1 else loss)
+            loss_p += w * loss.item()
+            train_p += w * top1(clip_privacy_probs(frame_logits.detach().float()), y_subject)
+        precision.apply(opt_p)
+        for m, level, opt in ensemble:  # the ensemble learns as P does, on the same E(V)
             opt.zero_grad(set_to_none=True)
-            precision.step(loss_m, opt)
-    precision.update()
-    frame_logits = frame_logits.float()
-    stats = {"loss_action": ce_action.item(), "entropy": h.item(), "loss_et": loss_et.item(),
-             "loss_privacy": loss_p.item(), "train_action_top1": top1(logits_t.detach(), y_action),
-             "train_privacy_top1": top1(clip_privacy_probs(frame_logits.detach()), y_subject)}
+            for v, ((_, _, y_subject), w) in zip(vs, parts):
+                with precision.autocast():
+                    loss_m, _ = clip_loss(m, level, v, y_subject, frames=privacy_frames)
+                check_finite(loss_m, "an ensemble attacker's loss", where)
+                precision.backward(loss_m * w if accum > 1 else loss_m)
+            precision.apply(opt)
+        precision.update()  # a GradScaler refuses to step opt_p twice between two updates
+    stats = {k: sums[k] for k in ("loss_action", "entropy", "loss_et")}
+    stats.update(loss_privacy=loss_p, train_action_top1=sums["train_action_top1"], train_privacy_top1=train_p)
     if ensemble:
-        stats["entropy_P"] = hs[0].item()  # P's own term, beside the combined one
+        stats["entropy_P"] = sums["entropy_P"]
     return stats
 
 
@@ -265,7 +287,7 @@ def train_adversarial(cfg, data, run_dir, *, log=print, budget: TimeBudget | Non
                                     privacy_frames=cfg.privacy_frames, privacy_entropy=cfg.privacy_entropy,
                                     privacy_steps=cfg.privacy_steps, where=where, precision=precision,
                                     checkpoint_privacy=cfg.activation_checkpointing, ensemble=tuple(ensemble),
-                                    ensemble_mode=cfg.privacy_ensemble_mode)
+                                    ensemble_mode=cfg.privacy_ensemble_mode, accum=max(cfg.accum_steps, 1))
 
         row = {"epoch": epoch, **mean_over_processes(run_epoch(loader, step, device=device), dist)}
         if cfg.privacy_restart_every > 0:

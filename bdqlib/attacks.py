@@ -128,13 +128,16 @@ class EncodedData:
                                              batch_size=local_batch(dist, bs) if shuffle else bs, sampler=sampler,
                                              drop_last=shuffle, num_workers=self.cfg.num_workers,
                                              pin_memory=self.device.type == "cuda")
-        self.encoder.train(shuffle)  # training batches in training mode, as the cached views are
-        try:
-            with torch.no_grad():
-                for x, ya, ys in loader:
-                    yield self.encoder(x.to(self.device, non_blocking=True)), ya, ys
-        finally:
-            self.encoder.eval()
+        # Only the encoding runs without autograd. Grad mode is thread-global: a `yield` inside `torch.no_grad()`
+        # would hand the consumer's training step a no-grad world ("element 0 of tensors does not require grad").
+        for x, ya, ys in loader:
+            self.encoder.train(shuffle)  # training batches in training mode, as the cached views are
+            try:
+                with torch.no_grad():
+                    v = self.encoder(x.to(self.device, non_blocking=True))
+            finally:
+                self.encoder.eval()
+            yield v, ya, ys
 
 
 @dataclass

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .config import RESUME_IGNORES, Config
+from .config import Config, config_changes
 from .atomic import atomic_path, write_json_atomic
 
 
@@ -30,9 +30,7 @@ def bind_run_dir(run_dir, config: dict, *, name: str = "config.json") -> Path:
     path = run_dir / name
     if path.is_file():
         saved = json.loads(path.read_text())
-        default = Config().to_dict()  # a field added since `saved` was written counts as its default there
-        diff = sorted(k for k in set(saved) | set(config)
-                      if k not in RESUME_IGNORES and saved.get(k, default.get(k)) != config.get(k, default.get(k)))
+        diff = config_changes(saved, config)
         if diff:
             detail = ", ".join(f"{k}: saved {saved.get(k)!r} vs now {config.get(k)!r}" for k in diff[:6])
             raise ConfigMismatch(f"{path} was written by a run with a different config ({detail}). Use another "
@@ -90,8 +88,7 @@ def restore(state: dict, *, objects: dict) -> dict:
 
 def same_config(saved: dict, config: dict) -> bool:
     """Whether a checkpoint's config is this one, up to the fields that may change on resume (RESUME_IGNORES)."""
-    return ({k: v for k, v in saved.items() if k not in RESUME_IGNORES}
-            == {k: v for k, v in config.items() if k not in RESUME_IGNORES})
+    return not config_changes(saved, config)
 
 
 _PROCESS_START = time.time()  # a notebook kernel starts (about) when it imports bdqlib

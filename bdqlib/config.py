@@ -74,7 +74,11 @@ class Config:
     # --- adversarial training (paper §3.2, §4.2)
     alpha: float = 1.0                 # entropy weight (paper: 1 KTH, 2 SBU, 8 IPN)
     epochs: int = 50
-    batch_size: int = 16
+    batch_size: int = 16               # the effective batch of every optimizer step (the paper's 16)
+    accum_steps: int = 1               # micro-batches per step, gradients summed (gradient accumulation), so the
+                                       # effective batch fits a small GPU; 0: chosen per stage by the measured
+                                       # plan on a GPU (bdqlib.plan), 1 on a CPU. BatchNorm sees each micro-batch
+                                       # alone, as it sees each process's share under DDP
     optimizer: str = "sgd"             # sgd (paper) | adam; cosine annealing to 0 over the epochs either way
     lr: float = 1e-3                   # lr of T and P
     encoder_optimizer: str = "same"    # same (as T: the paper's single optimizer) | sgd (SGD with momentum for E)
@@ -138,7 +142,7 @@ POPULATION_SEED_OFFSET = 1000
 
 # Fields that may differ when resuming a run directory (they do not change what is computed).
 RESUME_IGNORES = ("num_workers", "device", "time_budget_h", "eval_every", "data_dir", "weights_dir", "missing",
-                  "split_dir", "probe_weights", "nproc")
+                  "split_dir", "probe_weights", "nproc", "accum_steps")
 
 # Per dataset, on top of the profile (paper §4.1-4.2): SBU t = 16 and alpha = 2 with the BDQ authors' split; IPN
 # t = 32 and alpha = 8 with its own subject split. Frames of both are 640x480: cached with short side 224 for
@@ -150,7 +154,7 @@ DATASET_DEFAULTS = {
 }
 
 PROFILES = {
-    "paper": {},  # the dataclass defaults are the paper's
+    "paper": dict(accum_steps=0),  # the dataclass defaults are the paper's; gradient accumulation as the device needs
     "cpu": dict(
         # Sized so the synthetic default shows the trade-off in minutes on 2 CPU cores. Every schedule below was
         # chosen on the VALIDATION split (scripts/tune_cpu_profile.py; the test split is never read there):
@@ -194,6 +198,21 @@ PROFILES = {
                                                           # ~35 s per epoch here
     ),
 }
+
+
+def config_changes(saved: dict, now: dict, *, ignore=()) -> list:
+    """The keys whose values differ between a saved config (a run folder's, a checkpoint's) and the current one:
+    the one rule every resume check uses. A Config field missing on one side counts as its default there (a field
+    added after the run folder was written takes its default in it); fields that do not change what is computed
+    (RESUME_IGNORES) and `ignore` may differ. Values compare as JSON stores them (tuples as lists)."""
+    default = Config().to_dict()
+    skip = set(RESUME_IGNORES) | set(ignore)
+
+    def value(d, k):
+        v = d.get(k, default.get(k))
+        return list(v) if isinstance(v, tuple) else v
+
+    return sorted(k for k in set(saved) | set(now) if k not in skip and value(saved, k) != value(now, k))
 
 
 def parse_names(text) -> list:

@@ -20,7 +20,7 @@ from .attacks import Probe, num_classes, parse_probes
 from .atomic import write_json_atomic
 from .baselines import make_baseline
 from .checkpoint import ConfigMismatch, TimeBudget, TimeBudgetReached, session_start
-from .config import RESUME_IGNORES, Config, make_config, parse_names
+from .config import Config, config_changes, make_config, parse_names
 from .data import DataBundle, prepare_data
 from .data.layouts import write_ipn_like, write_sbu_like
 from .distributed import launch_workers, launches
@@ -128,8 +128,7 @@ def start_run(*, dataset="synthetic", data_dir="", profile="cpu", alpha=None, ep
     saved = run_dir / "run.json"
     if saved.is_file():
         old = json.loads(saved.read_text())
-        diff = sorted(k for k in set(old) | set(record)
-                      if k not in ("platform", *RESUME_IGNORES) and old.get(k) != record.get(k))
+        diff = config_changes(old, record, ignore=("platform",))
         if diff:
             raise ConfigMismatch(f"{saved} belongs to a run with other parameters ({', '.join(diff)}); use another "
                                  f"RUN_DIR or the same parameters")

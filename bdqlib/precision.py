@@ -1,7 +1,7 @@
 """Mixed precision for T, P and the validation networks: autocast (bf16, or fp16 with a GradScaler) and memory options.
 
-Config `amp`: "auto" (bf16 on a CUDA GPU that supports it, fp16 with a GradScaler on one that does not -- P100,
-T4 --, fp32 on a CPU), "off", "bf16" (also on a CPU: autocast's CPU path, which is how the tests exercise it),
+Config `amp`: "auto" (bf16 on a CUDA GPU of compute capability >= 8.0 -- A100, L4, H100 --, fp16 with a GradScaler on
+older ones -- P100, T4, V100 --, fp32 on a CPU), "off", "bf16" (also on a CPU: autocast's CPU path, which is how the tests exercise it),
 "fp16". The encoder E always runs in fp32 outside autocast: its quantizer compares values with 15 bin centres on a
 0-15 scale, where bf16's 8-bit mantissa would round a step of 1/16 away. Losses are computed in fp32 from the
 (possibly half-precision) logits.
@@ -35,14 +35,25 @@ class Precision:
             return contextlib.nullcontext()
         return torch.autocast(self.device_type, dtype=self.dtype)
 
-    def step(self, loss: torch.Tensor, optimizer) -> None:
-        """backward and optimizer step, through the GradScaler when there is one (call `update` once per batch)."""
+    def backward(self, loss: torch.Tensor) -> None:
+        """loss.backward(), scaled by the GradScaler when there is one (micro-batches: call once per micro-batch,
+        then `apply` once)."""
+        (loss if self.scaler is None else self.scaler.scale(loss)).backward()
+
+    def apply(self, optimizer) -> None:
+        """optimizer.step() on the gradients `backward` accumulated (unscaled, and skipped on overflow, by the
+        GradScaler when there is one)."""
         if self.scaler is None:
-            loss.backward()
             optimizer.step()
         else:
-            self.scaler.scale(loss).backward()
             self.scaler.step(optimizer)
+
+    def step(self, loss: torch.Tensor, optimizer) -> None:
+        """backward and optimizer step, through the GradScaler when there is one. Call `update` after every
+        iteration in which each optimizer stepped once: a GradScaler refuses to step one optimizer twice between
+        two updates (P's several updates per game step are several iterations)."""
+        self.backward(loss)
+        self.apply(optimizer)
 
     def update(self) -> None:
         if self.scaler is not None:
@@ -67,10 +78,21 @@ def make_precision(mode: str, device: torch.device) -> Precision:
     if mode == "off" or (mode == "auto" and kind != "cuda"):
         return Precision(kind)
     if mode == "auto":
-        mode = "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+        mode = "bf16" if native_bf16(device) else "fp16"
     if mode == "bf16":
         return Precision(kind, torch.bfloat16)
     return Precision(kind, torch.float16, torch.amp.GradScaler(kind))
+
+
+def native_bf16(device) -> bool:
+    """Whether a CUDA device runs bf16 convolutions natively: compute capability 8.0 or newer (A100, L4, H100).
+
+    `torch.cuda.is_bf16_supported()` also answers True on a T4 (7.5) or P100 (6.0), where bf16 is emulated: cuDNN
+    refuses bf16 convolutions below 8.0 and every convolution falls back to slow native kernels. Those cards take
+    fp16 with a GradScaler instead."""
+    index = torch.device(device).index
+    major, _ = torch.cuda.get_device_capability(torch.cuda.current_device() if index is None else index)
+    return major >= 8
 
 
 def memory_format(model: torch.nn.Module, enabled: bool) -> torch.nn.Module:

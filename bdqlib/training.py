@@ -57,6 +57,21 @@ def select_frames(video: torch.Tensor, mode) -> torch.Tensor:
     return video.index_select(2, idx)
 
 
+def micro_batches(batch, accum: int) -> list:
+    """A batch (tensors of one length B along dim 0) as `accum` micro-batches and their weights n_i / B, for
+    gradient accumulation: the weighted micro-batch losses' gradients sum to the whole batch's gradient (of a mean
+    loss) -- except where statistics of the batch enter (BatchNorm in training mode, a worst case over attackers,
+    frames drawn per micro-batch), which see each micro-batch alone. accum 1: [(batch, 1.0)], the very same tensors
+    (so the arithmetic is the single-batch path's, bit for bit)."""
+    if accum <= 1:
+        return [(tuple(batch), 1.0)]
+    n = len(batch[0])
+    if n < accum:
+        raise ValueError(f"a batch of {n} cannot be split into {accum} micro-batches (gradient accumulation)")
+    parts = zip(*(torch.tensor_split(t, accum) for t in batch))
+    return [(tuple(p), len(p[0]) / n) for p in parts]
+
+
 def check_finite(loss: torch.Tensor, what: str, where: str = "") -> None:
     if not torch.isfinite(loss):
         raise NonFiniteLoss(f"{what} is {loss.item()}{f' ({where})' if where else ''}: run stopped; the last good "

@@ -316,3 +316,54 @@ def test_an_ensemble_game_trains_every_attacker_and_logs_each(tmp_path, tiny_cfg
     assert {"ensemble0", "ensemble1", "opt_ensemble0", "sched_ensemble1"} <= set(state)
     with pytest.raises(ValueError, match="privacy_ensemble_mode"):
         train_adversarial(replace(cfg, privacy_ensemble_mode="max"), tiny_data, tmp_path / "other", log=None)
+
+
+class _NoBatchStats(nn.Module):
+    """A small network without BatchNorm (clip-level 3-D or frame-level 2-D): its gradient over a batch is the
+    weighted sum of its micro-batches' gradients exactly."""
+
+    def __init__(self, classes, three_d):
+        super().__init__()
+        conv = nn.Conv3d if three_d else nn.Conv2d
+        self.body = nn.Sequential(conv(3, 4, 3, padding=1), nn.ReLU(), nn.Flatten(2))
+        self.head = nn.Linear(4, classes)
+
+    def forward(self, x):
+        return self.head(self.body(x).mean(-1))
+
+
+@pytest.mark.parametrize("privacy_steps", [1, 2])
+def test_an_accumulated_step_of_4_x_4_equals_one_step_of_16(privacy_steps):
+    """Gradient accumulation reproduces the whole batch's update where no batch statistic enters: networks without
+    BatchNorm, per-clip normalisation in E, every frame for P (frames drawn per micro-batch would differ)."""
+    g = torch.Generator().manual_seed(3)
+    data = (torch.randn(16, 3, 4, 8, 8, generator=g), torch.randint(3, (16,), generator=g),
+            torch.randint(5, (16,), generator=g))
+    outcomes = []
+    for accum in (1, 4):
+        torch.manual_seed(0)
+        enc, action, privacy = BDQEncoder(), _NoBatchStats(3, True), _NoBatchStats(5, False)
+        opt_et = torch.optim.SGD(list(enc.parameters()) + list(action.parameters()), lr=0.5, momentum=0.9)
+        opt_p = torch.optim.SGD(privacy.parameters(), lr=0.5, momentum=0.9)
+        stats = adversarial_step(data, enc, action, privacy, opt_et, opt_p, alpha=1.0, privacy_frames="all",
+                                 privacy_steps=privacy_steps, accum=accum)
+        outcomes.append(([(f"{i}.{k}", v.detach().clone()) for i, m in enumerate((enc, action, privacy))
+                          for k, v in m.state_dict().items()], stats))
+    (whole, s1), (accumulated, s4) = outcomes
+    assert [k for k, _ in whole] == [k for k, _ in accumulated]
+    for (k, a), (_, b) in zip(whole, accumulated):
+        torch.testing.assert_close(b, a, rtol=1e-5, atol=1e-6, msg=k)
+    assert not torch.equal(dict(whole)["0.bin_centres"], torch.arange(15) + 0.5)  # E moved
+    for key in s1:
+        assert s4[key] == pytest.approx(s1[key], rel=1e-5, abs=1e-6), key
+
+
+def test_micro_batches_cover_the_batch_with_weights_that_sum_to_one():
+    from bdqlib.training import micro_batches
+    x, y = torch.arange(10.0)[:, None], torch.arange(10)
+    parts = micro_batches((x, y), 4)
+    assert [len(p[0][0]) for p in parts] == [3, 3, 2, 2] and sum(w for _, w in parts) == pytest.approx(1.0)
+    assert torch.equal(torch.cat([p[0][1] for p in parts]), y)
+    assert micro_batches((x, y), 1)[0][0][0] is x  # no accumulation: the same tensors
+    with pytest.raises(ValueError, match="cannot be split into 16"):
+        micro_batches((x, y), 16)

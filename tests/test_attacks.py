@@ -98,3 +98,27 @@ def test_a_probe_checkpoint_resumes_in_a_session_with_other_paths_and_workers(tm
     assert (again.test_top1, again.best_epoch) == (first.test_top1, first.best_epoch)
     with pytest.raises(attacks.ConfigMismatch):
         train_probe(probe, encoded, replace(cfg, val_lr=0.5), checkpoint=tmp_path / "p.pt")  # what is computed
+
+
+def test_a_probe_trains_on_uncached_views_the_paper_profiles_path(tiny_cfg, tiny_data):
+    """val_views=0 (the paper profile's default) encodes each batch as it is read. The training step that consumes
+    the batch must still have autograd: a generator that yields inside `torch.no_grad()` switches it off for the
+    consumer too (grad mode is thread-global)."""
+    cfg = replace(tiny_cfg, val_views=0, val_epochs=1, val_min_epochs=1)
+    encoded = EncodedData(BDQEncoder(), tiny_data, cfg, device=torch.device("cpu"), views=0)
+    assert not encoded.cached
+    before = copy.deepcopy(build_model_for_test())
+    result = train_probe(Probe("small2d", "identity", "none"), encoded, cfg)
+    assert result.epochs_trained == 1 and 0 <= result.test_top1 <= 1
+    assert torch.is_grad_enabled()  # the consumer's world is left as it was
+    moved = [not torch.equal(a, b) for a, b in zip(before.state_dict().values(), result.model.state_dict().values())
+             if a.dtype.is_floating_point]
+    assert any(moved)
+
+
+def build_model_for_test():
+    """The probe's initial weights: train_probe seeds with cfg.seed (0) before building small2d at width 4."""
+    from bdqlib.checkpoint import seed_everything
+    from bdqlib.models import build_model
+    seed_everything(0)
+    return build_model("small2d", 3, width=4)

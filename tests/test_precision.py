@@ -94,3 +94,37 @@ def test_training_and_validation_run_end_to_end_in_bf16(tiny_cfg, tiny_data, tmp
     encoded = EncodedData(copy.deepcopy(result.encoder), tiny_data, cfg, device=torch.device("cpu"), views=1)
     probe = train_probe(Probe("small2d", "identity", "none"), encoded, replace(cfg, val_epochs=2, val_min_epochs=1))
     assert 0.0 <= probe.test_top1 <= 1.0 and len(probe.history) >= 1
+
+
+@pytest.mark.parametrize("capability, expected", [((6, 0), torch.float16), ((7, 5), torch.float16),
+                                                  ((8, 0), torch.bfloat16), ((9, 0), torch.bfloat16)])
+def test_auto_takes_fp16_with_a_scaler_below_compute_capability_8(monkeypatch, capability, expected):
+    """A T4 (7.5) or P100 (6.0) "supports" bf16 by emulation (torch.cuda.is_bf16_supported() says yes), but cuDNN
+    has no bf16 convolutions there: auto must take fp16 with a GradScaler."""
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda *a, **k: capability)
+    monkeypatch.setattr(torch.cuda, "current_device", lambda: 0)
+    chosen = make_precision("auto", torch.device("cuda"))
+    assert chosen.dtype is expected and (chosen.scaler is not None) == (expected is torch.float16)
+
+
+@pytest.mark.parametrize("privacy_steps", [2, 3])
+def test_several_p_updates_per_step_under_fp16_and_a_grad_scaler(privacy_steps):
+    """privacy_steps >= 2 steps P's optimizer several times in one game step: each is an iteration of its own for
+    the GradScaler, which refuses a second step of one optimizer before an update."""
+    precision = make_precision("fp16", torch.device("cpu"))
+    enc, action, privacy, opt_et, opt_p = players()
+    before = [p.detach().clone() for p in privacy.parameters()]
+    steps = []
+    original = opt_p.step
+    opt_p.step = lambda *a, **k: (steps.append(1), original(*a, **k))[1]
+    try:
+        for _ in range(3):
+            stats = adversarial_step(batch(), enc, action, privacy, opt_et, opt_p, alpha=1.0, privacy_frames="all",
+                                     privacy_steps=privacy_steps, precision=precision)
+    except RuntimeError as err:
+        if "already been called" in str(err):
+            raise
+        pytest.skip(f"fp16 autocast not supported on this CPU build: {err}")
+    assert all(v == v for v in stats.values())
+    assert len(steps) > 0 and any(not torch.equal(a, b.detach()) for a, b in zip(before, privacy.parameters()))
