@@ -47,11 +47,15 @@ def rng_state() -> dict:
 
 
 def set_rng_state(state: dict) -> None:
+    """Restore the RNG states of `rng_state`. CUDA states are restored per device index for the devices both the
+    saving and this machine have: a checkpoint of a 2-GPU machine resumes on a 1-GPU one (device 0's state; a
+    process uses its own device's) and one of a 1-GPU machine on a 2-GPU one."""
     random.setstate(state["python"])
     np.random.set_state(state["numpy"])
     torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
+        for index, cuda_state in enumerate(state["cuda"][:torch.cuda.device_count()]):
+            torch.cuda.set_rng_state(cuda_state, index)
 
 
 def seed_everything(seed: int) -> None:

@@ -46,14 +46,16 @@ class Dist:
 SINGLE = Dist()
 
 
-def init_from_env() -> Dist:
-    """Join the process group torchrun describes in the environment (nccl on CUDA, gloo otherwise)."""
+def init_from_env(device: torch.device | None = None) -> Dist:
+    """Join the process group torchrun describes in the environment: nccl when the run trains on CUDA (`device`;
+    None: CUDA if there is one), gloo otherwise -- a CPU run on a GPU machine stays on gloo and off the GPUs."""
     if "RANK" not in os.environ:
         return SINGLE
     rank, world, local = (int(os.environ[k]) for k in ("RANK", "WORLD_SIZE", "LOCAL_RANK"))
+    on_cuda = torch.cuda.is_available() if device is None else torch.device(device).type == "cuda"
     if not dist.is_initialized():
-        backend = "nccl" if torch.cuda.is_available() else "gloo"
-        if torch.cuda.is_available():
+        backend = "nccl" if on_cuda else "gloo"
+        if on_cuda:
             torch.cuda.set_device(local)
         dist.init_process_group(backend, rank=rank, world_size=world)
     return Dist(rank, world, local)
@@ -94,21 +96,26 @@ def _all_reduce_mean(t: torch.Tensor, d: Dist) -> torch.Tensor:
     return t / d.world
 
 
+def collective_device(d: Dist) -> torch.device:
+    """Where the tensors of a collective must be: NCCL reduces CUDA tensors only (this process's GPU), gloo CPU ones."""
+    return torch.device("cuda", d.local_rank) if dist.get_backend() == "nccl" else torch.device("cpu")
+
+
 def mean_over_processes(stats: dict, d: Dist) -> dict:
     """An epoch's per-process mean statistics averaged over the processes (equal local batches)."""
     if not d.active or not stats:
         return stats
     keys = sorted(stats)
-    t = torch.tensor([float(stats[k]) for k in keys], dtype=torch.float64)
+    t = torch.tensor([float(stats[k]) for k in keys], dtype=torch.float64, device=collective_device(d))
     dist.all_reduce(t)
-    return {k: float(v) / d.world for k, v in zip(keys, t)}
+    return {k: float(v) / d.world for k, v in zip(keys, t.tolist())}
 
 
 def agree(flag: bool, d: Dist) -> bool:
     """Rank 0's decision, for all (e.g. whether the time budget stops training before the next epoch)."""
     if not d.active:
         return flag
-    t = torch.tensor([int(flag)])
+    t = torch.tensor([int(flag)], device=collective_device(d))
     dist.broadcast(t, 0)
     return bool(t.item())
 
@@ -120,6 +127,15 @@ def barrier(d: Dist) -> None:
 
 def unwrap(model):
     return model.module if isinstance(model, DistributedDataParallel) else model
+
+
+def check_nproc(nproc: int, device: torch.device) -> None:
+    """NPROC processes need NPROC GPUs on CUDA (one each); an error naming both numbers otherwise."""
+    if nproc < 1:
+        raise ValueError(f"NPROC must be at least 1, got {nproc}")
+    if nproc > 1 and device.type == "cuda" and nproc > torch.cuda.device_count():
+        raise ValueError(f"NPROC={nproc} asks for {nproc} GPUs (one per process) but this machine has "
+                         f"{torch.cuda.device_count()}: set NPROC to at most {torch.cuda.device_count()}")
 
 
 def launches(nproc: int) -> bool:

@@ -34,10 +34,19 @@ MODULE_NAMES = ("B", "D", "Q", "B+D", "B+Q", "D+Q", "B+D+Q")  # ablation names (
 
 
 def as_input_of(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """x on `module`'s device and in its floating dtype (a module without parameters takes x as it is): for
-    looking at an encoder's output outside training, wherever and in whatever precision the encoder lives."""
-    p = next(module.parameters(), None)
-    return x if p is None else x.to(p.device, p.dtype)
+    """x on `module`'s device and in its floating dtype, read from its first parameter or else its first floating
+    buffer (a fixed blur's kernel, ELR's transform bank); a module with neither takes x as it is. For looking at
+    an encoder's output outside training, wherever and in whatever precision the encoder lives."""
+    tensors = list(module.parameters()) + [b for b in module.buffers() if b.is_floating_point()]
+    return x if not tensors else x.to(tensors[0].device, tensors[0].dtype)
+
+
+@torch.no_grad()
+def encode_clip(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """module(x) in eval mode without autograd, x moved to the module's device and dtype first; the output stays
+    on that device (callers that leave torch take `.float().cpu()`). What the notebooks' figures call: a clip from
+    the dataset is a CPU tensor, a trained encoder or U-Net may live on a GPU."""
+    return module.eval()(as_input_of(module, x))
 
 
 def gaussian_kernel1d(sigma: torch.Tensor, kernel_size: int) -> torch.Tensor:

@@ -13,7 +13,7 @@ import argparse
 from . import pipeline
 from .adversarial import train_adversarial
 from .distributed import init_from_env
-from .training import quiet
+from .training import quiet, resolve_device
 from .validate import validate_encoder
 
 
@@ -23,9 +23,9 @@ def main(argv=None) -> None:
     ap.add_argument("run_dir")
     ap.add_argument("rest", nargs="*", help="train: ALPHA [METHOD]; validate: METHOD [ALPHA]")
     args = ap.parse_args(argv)
-    d = init_from_env()
-    log = print if d.main else quiet
     run = pipeline.open_run(args.run_dir)
+    d = init_from_env(resolve_device(run.cfg.device))
+    log = print if d.main else quiet
     data = pipeline.load_data(run, log=None)
     if args.task == "train":
         alpha, method = float(args.rest[0]), args.rest[1] if len(args.rest) > 1 else "bdq"

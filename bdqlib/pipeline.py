@@ -23,13 +23,13 @@ from .checkpoint import ConfigMismatch, TimeBudget, TimeBudgetReached, session_s
 from .config import Config, config_changes, make_config, parse_names
 from .data import DataBundle, prepare_data
 from .data.layouts import write_ipn_like, write_sbu_like
-from .distributed import launch_workers, launches
+from .distributed import check_nproc, launch_workers, launches
 from .encoder import MODULE_NAMES, BDQEncoder
 from .events import EventCamera, parse_event_method
 from .masking import make_masking
 from .metrics import privacy_removal
 from .models import SMALL_MODELS, build_model, make_encoder, model_width
-from .platform import default_roots, detect_platform, find_repo_root
+from .platform import check_cuda_arch, default_roots, detect_platform, find_repo_root
 from .pretrain import pretrain_small_models
 from .raprivacy_train import make_anonymiser, train_raprivacy as train_rap
 from .results import KEY, encoder_tag, read_results, record_results, row_keys
@@ -107,7 +107,7 @@ def start_run(*, dataset="synthetic", data_dir="", profile="cpu", alpha=None, ep
     platform = detect_platform()
     data_root, outputs_root = default_roots(platform, find_repo_root())
     overrides = {k: v for k, v in overrides.items() if v is not None}  # None: "the profile's value"
-    overrides.setdefault("num_workers", default_workers())
+    overrides.setdefault("num_workers", default_workers(overrides.get("nproc") or 1))
     if alpha is not None:
         overrides["alpha"] = float(alpha)
     fields = {"weights_dir": os.environ.get("BDQ_WEIGHTS_DIR", str(data_root / "weights")),
@@ -122,6 +122,9 @@ def start_run(*, dataset="synthetic", data_dir="", profile="cpu", alpha=None, ep
     if epochs is not None:  # explicit parameters win over smoke defaults, which win over the profile
         fields["epochs"] = epochs
     cfg = make_config(profile, dataset=dataset, data_dir=data_dir, seed=seed, **fields)
+    check_nproc(cfg.nproc, resolve_device(cfg.device))
+    if resolve_device(cfg.device).type == "cuda":
+        check_cuda_arch(platform=platform)  # a clear message before "no kernel image is available"
     run_dir = Path(run_dir) if run_dir else outputs_root / time.strftime("%Y%m%d-%H%M%S")
     run_dir.mkdir(parents=True, exist_ok=True)
     record = {"profile": profile, "smoke": bool(smoke), "platform": platform, **cfg.to_dict()}
@@ -152,10 +155,11 @@ def start_notebook_run(params: dict) -> Run:
     return start_run(**{arg: params[name] for name, arg in NOTEBOOK_PARAMETERS.items()})
 
 
-def default_workers() -> int:
-    """DataLoader workers when none are asked for: none on a CPU-only machine (they would take cores from the
-    training itself), the cores (at most 8) beside a GPU, which otherwise waits on decoding and resizing."""
-    return min(os.cpu_count() or 1, 8) if torch.cuda.is_available() else 0
+def default_workers(nproc: int = 1) -> int:
+    """DataLoader workers per process when none are asked for: none on a CPU-only machine (they would take cores
+    from the training itself); beside a GPU, the cores shared out among the `nproc` processes (at most 8 each), so
+    Kaggle's 4 vCPUs give each of two GPUs 2 workers, not 4."""
+    return min((os.cpu_count() or 1) // max(nproc, 1), 8) if torch.cuda.is_available() else 0
 
 
 def open_run(run_dir) -> Run:

@@ -18,6 +18,8 @@ Two precisions:
 """
 from __future__ import annotations
 
+import copy
+
 import cv2
 import numpy as np
 import torch
@@ -34,6 +36,7 @@ def calibrate_range(encoder: BDQEncoder, clips) -> tuple[float, float]:
     los, his = [], []
     for batch in clips:
         x = batch[0] if isinstance(batch, (tuple, list)) else batch
+        x = x.to(encoder.bin_centres.device, encoder.bin_centres.dtype)  # a CPU clip for an encoder on a GPU
         d = frame_difference(gaussian_blur(x, encoder.sigma, encoder.kernel_size) if encoder.use_blur else x)
         lo, hi = value_range(d, "clip")
         los += lo.flatten().tolist()
@@ -57,6 +60,7 @@ class StreamingBDQ:
         if precision not in ("float", "uint8"):
             raise ValueError(f"precision must be 'float' or 'uint8', got {precision!r}")
         cv2.setNumThreads(threads)
+        encoder = copy.deepcopy(encoder).cpu().float().eval()  # a camera's path runs on the CPU, in float32
         self.precision = precision
         self.lo, self.hi = float(value_range[0]), float(value_range[1])
         self.scale = 1.0 / (255.0 * np.asarray(std, np.float32))  # raw grey levels -> normalised units
@@ -115,8 +119,8 @@ class ExportedBDQ(torch.nn.Module):
     def __init__(self, encoder: BDQEncoder, value_range=None):
         super().__init__()
         with torch.no_grad():
-            self.register_buffer("taps", gaussian_kernel1d(encoder.sigma.detach().float(), encoder.kernel_size))
-            self.register_buffer("bins", encoder.bins.float())
+            self.register_buffer("taps", gaussian_kernel1d(encoder.sigma.detach().float().cpu(), encoder.kernel_size))
+            self.register_buffer("bins", encoder.bins.float().cpu())
             fixed = value_range is not None
             self.register_buffer("range", torch.tensor(value_range if fixed else (0.0, 0.0), dtype=torch.float32))
         self.fixed_range, self.hardness, self.num_bins = fixed, float(encoder.hardness), float(encoder.num_bins)

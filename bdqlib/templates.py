@@ -60,15 +60,23 @@ class DinoKeys(nn.Module):
         shift = [(m - im) / s for m, im, s in zip(mean, IMAGENET_MEAN, IMAGENET_STD)]  # ours -> ImageNet's
         self.register_buffer("scale", torch.tensor([s / i for s, i in zip(std, IMAGENET_STD)]).view(1, 3, 1, 1))
         self.register_buffer("shift", torch.tensor(shift).view(1, 3, 1, 1))
-        self._keys = None
-        self.vit.blocks[-1].attn.qkv.register_forward_hook(lambda _m, _i, out: setattr(self, "_keys", out))
+        self.vit.blocks[-1].attn.qkv.register_forward_hook(_keep_output)
 
     def forward(self, frames):
         n, _, h, w = frames.shape
+        qkv_layer = self.vit.blocks[-1].attn.qkv
+        qkv_layer.kept_output = None
         self.vit.forward_features(frames * self.scale + self.shift)
         d = self.vit.embed_dim
-        keys = self._keys[:, self.vit.num_prefix_tokens:, d:2 * d]  # qkv = [q | k | v], heads side by side
+        keys = qkv_layer.kept_output[:, self.vit.num_prefix_tokens:, d:2 * d]  # qkv = [q | k | v], heads side by side
+        qkv_layer.kept_output = None  # no reference to this batch's activations between calls
         return keys.transpose(1, 2).reshape(n, d, h // 8, w // 8)
+
+
+def _keep_output(module, _inputs, output) -> None:
+    """A forward hook that keeps a layer's output on the layer itself -- not on an object a closure holds, so that a
+    deep copy of the network (validation copies every encoder) keeps its own outputs, not the original's."""
+    module.kept_output = output
 
 
 def make_keys(cfg) -> nn.Module:

@@ -5,14 +5,13 @@ does nothing harmful under papermill, where there is no front end to show it.
 """
 from __future__ import annotations
 
-import os
-
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import display
 
 from . import plots
+from .platform import headless
 from .study import Study, binomial_summary, hits, next_question, participant_file, read_answers, record_answer
 from .views import StudyMedia, question_view
 
@@ -93,7 +92,7 @@ class EncoderExplorer:
         self.clips, self.encoders, self.mean, self.std, self.results = clips, encoders, mean, std, results
         # Headless runs (run_all.sh sets BDQ_HEADLESS) only save the first view: a widget's Output capture in a
         # papermill kernel, with no front end, has been seen to leave the cell's execution hanging.
-        self.interactive = not os.environ.get("BDQ_HEADLESS") if interactive is None else interactive
+        self.interactive = not headless() if interactive is None else interactive
         self.pick_clip = widgets.Dropdown(options=list(clips), description="clip")
         self.pick_encoder = widgets.Dropdown(options=list(encoders), description="encoder")
         frames = next(iter(clips.values())).shape[1]

@@ -74,6 +74,7 @@ import time  # noqa: E402
 import torch  # noqa: E402
 
 from bdqlib import comparators, pipeline, plots  # noqa: E402
+from bdqlib.encoder import as_input_of, encode_clip  # noqa: E402
 from bdqlib.baselines import describe, make_baseline  # noqa: E402
 
 run = pipeline.start_notebook_run(globals())  # the parameters above: config, run folder
@@ -135,8 +136,10 @@ if systems:
         for name in systems:
             enc = encoders[(name, nan)]
             if name.startswith("sppa"):
-                frames.append(enc.saliency(clip[i:i + 1])[0, 0, 3].numpy()); titles.append(f"{name}: S")
-            out = enc(clip[i:i + 1])[0, :, 3]
+                with torch.no_grad():
+                    saliency = enc.saliency(as_input_of(enc, clip[i:i + 1]))
+                frames.append(saliency[0, 0, 3].float().cpu().numpy()); titles.append(f"{name}: S")
+            out = encode_clip(enc, clip[i:i + 1])[0, :, 3].float().cpu()
             frames.append(plots.to_image(out, mean=run.cfg.mean, std=run.cfg.std)); titles.append(name)
     plots.frame_grid(frames, titles, run.run_dir / "seed_systems_frames.png", ncols=len(frames) // len(clip));
 

@@ -67,6 +67,7 @@ import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 
 from bdqlib import pipeline, plots, robustness  # noqa: E402
+from bdqlib.encoder import encode_clip  # noqa: E402
 from bdqlib.events import EventCamera, event_method  # noqa: E402
 from bdqlib.robustness_report import (describe_action_sweep, describe_attacker_sweep, describe_events,  # noqa: E402
                                       describe_reconstruction, plot_reconstructions, plot_sweep)
@@ -139,9 +140,8 @@ for alpha in sweeps["recon_alphas"]:
         run, data, encoder, method="bdq", alpha=alpha, log=print,
         attackers=robustness.probes_of(RECON_ATTACKERS, run, "bdq", alpha), **sweeps["unet"])
     recon_tables.append(table)
-    with torch.no_grad():
-        encoded = encoder.eval()(clip[None])
-        recon_views[f"alpha={alpha:g}"] = (encoded[0], unet(encoded)[0])
+    encoded = encode_clip(encoder, clip[None])  # the clip moves to each network's device (a GPU after training)
+    recon_views[f"alpha={alpha:g}"] = (encoded[0].float().cpu(), encode_clip(unet, encoded)[0].float().cpu())
 reconstruction = pd.concat(recon_tables, ignore_index=True)
 plot_reconstructions(clip, recon_views, run.run_dir / "fig7_reconstruction.png", mean=run.cfg.mean,
                      std=run.cfg.std, frame=run.cfg.num_frames // 2);
@@ -167,7 +167,7 @@ for threshold, camera in cameras.items():
         pipeline.frozen_clean(run, data, camera, method=event_method(threshold), models=clean)
 if cameras:
     with torch.no_grad():
-        plots.frame_grid([plots.to_image(c(clip[None])[0][:, run.cfg.num_frames // 2], symmetric=True)
+        plots.frame_grid([plots.to_image(encode_clip(c, clip[None])[0][:, run.cfg.num_frames // 2].cpu(), symmetric=True)
                           for c in cameras.values()], [f"events, threshold {t:g}" for t in cameras],
                          run.run_dir / "fig8_event_frames.png", ncols=max(len(cameras), 2))
 print(f"event cameras done ({time.time() - t0:.0f}s)")

@@ -27,7 +27,13 @@ if complete 2>/dev/null; then exit 0; fi
 if [ ! -x "$venv/bin/python" ]; then
   "$py" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "bdq-repro needs Python >= 3.10, found " + sys.version.split()[0])'
   echo "[bootstrap] creating $venv"
-  "$py" -m venv "$venv"
+  if [ -n "${KAGGLE_KERNEL_RUN_TYPE:-}" ] || [ -n "${COLAB_RELEASE_TAG:-}" ]; then
+    # Kaggle / Colab: their preinstalled CUDA torch must be the one used (a fresh one is a multi-GB download and may
+    # lack the platform GPU's kernels); the venv sees the platform's packages and adds only what is missing.
+    "$py" -m venv --system-site-packages "$venv"
+  else
+    "$py" -m venv "$venv"
+  fi
 fi
 echo "[bootstrap] installing bdqlib and its dependencies into $venv (first time: a few minutes)"
 "$venv/bin/python" -m pip install --quiet --upgrade pip

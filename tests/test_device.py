@@ -81,3 +81,32 @@ def test_the_seed_systems_run_on_one_device(device, tiny_cfg, tiny_data, tmp_pat
         assert out.device.type == device and out.dtype == torch.float32 and torch.isfinite(out).all()
         frames = views.encoded_frames(enc, tiny_data.test[0][0], mean=cfg.mean, std=cfg.std)  # a CPU clip in
         assert isinstance(frames, np.ndarray) and np.isfinite(frames).all()
+
+
+def test_the_notebooks_figure_helpers_move_a_cpu_clip_to_the_networks_device():
+    """A U-Net or encoder trained on a GPU meets the dataset's CPU clips in the notebooks' figures. The meta device
+    stands in for CUDA on a CPU machine: feeding it a CPU tensor fails exactly as CUDA would."""
+    from bdqlib.encoder import as_input_of, encode_clip
+    from bdqlib.reconstruct import UNet3D
+    clip = torch.randn(1, 3, 4, 8, 8)
+    unet = UNet3D(3, 3, width=2, depth=1).to("meta")
+    with pytest.raises((RuntimeError, NotImplementedError)):
+        unet(clip)  # what the notebook did before
+    assert encode_clip(unet, clip).device.type == "meta"
+    fixed = torch.nn.Module()
+    fixed.register_buffer("kernel", torch.ones(3, device="meta", dtype=torch.float64))  # no parameters, a buffer
+    moved = as_input_of(fixed, clip)
+    assert moved.device.type == "meta" and moved.dtype == torch.float64
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_the_streaming_encoder_and_its_export_take_an_encoder_from_any_device(device):
+    """A camera runs on the CPU: StreamingBDQ and the TorchScript export copy a (GPU-)trained encoder there."""
+    from bdqlib.streaming import ExportedBDQ, StreamingBDQ
+    frames = np.random.default_rng(0).integers(0, 255, (3, 12, 16, 3), dtype=np.uint8)
+    enc = BDQEncoder().to(device)
+    stream = StreamingBDQ(enc, (-1.0, 1.0))
+    outs = [stream.encode(f) for f in frames]
+    assert outs[0] is None and outs[1].shape == (12, 16, 3) and np.isfinite(outs[2]).all()
+    exported = ExportedBDQ(enc)
+    assert exported.taps.device.type == "cpu" and exported.bins.device.type == "cpu"

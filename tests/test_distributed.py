@@ -95,7 +95,8 @@ def test_the_launch_path_trains_in_two_processes_and_the_notebook_process_reads_
     monkeypatch.setenv("BDQ_DATA_ROOT", str(tmp_path / "data"))
     run = pipeline.start_run(dataset="kth", data_dir=tiny_cfg.data_dir, run_dir=tmp_path / "run", num_frames=4,
                              size=24, cache_short_side=24, weights="none", epochs=1, warmup_epochs=0, batch_size=6,
-                             action_width=4, privacy_width=4, privacy_frames=2, nproc=2, num_workers=0)
+                             action_width=4, privacy_width=4, privacy_frames=2, nproc=2, num_workers=0,
+                             device="cpu")  # gloo on the CPU, also on a GPU machine with one GPU
     data = pipeline.load_data(run, log=None)
     lines = []
     result = pipeline.train_encoder(run, data, 1.0, log=lines.append)
@@ -103,7 +104,46 @@ def test_the_launch_path_trains_in_two_processes_and_the_notebook_process_reads_
     assert pipeline.encoder_path(run, 1.0).is_file() and len(result.history) == 1
     again = pipeline.start_run(dataset="kth", data_dir=tiny_cfg.data_dir, run_dir=tmp_path / "run", num_frames=4,
                                size=24, cache_short_side=24, weights="none", epochs=1, warmup_epochs=0, batch_size=6,
-                               action_width=4, privacy_width=4, privacy_frames=2, nproc=1, num_workers=0)
+                               action_width=4, privacy_width=4, privacy_frames=2, nproc=1, num_workers=0,
+                               device="cpu")
     lines.clear()
     same = pipeline.train_encoder(again, data, 1.0, log=lines.append)  # one process now: resumes, nothing to do
     assert not any("[launch]" in line for line in lines) and same.history.equals(result.history)
+
+
+@pytest.mark.parametrize("backend, expected", [("nccl", torch.device("cuda", 1)), ("gloo", torch.device("cpu"))])
+def test_collectives_put_their_tensors_on_the_process_groups_device(monkeypatch, backend, expected):
+    """NCCL (Kaggle's 2 x T4) reduces CUDA tensors only: agree and mean_over_processes must not hand it CPU ones."""
+    import bdqlib.distributed as distributed
+    monkeypatch.setattr(torch.distributed, "get_backend", lambda *a, **k: backend)
+    d = Dist(1, 2, 1)
+    assert distributed.collective_device(d) == expected
+    seen = []
+    monkeypatch.setattr(distributed, "collective_device", lambda d: torch.device("meta"))  # stands in for CUDA
+    monkeypatch.setattr(torch.distributed, "all_reduce", lambda t, *a, **k: seen.append(t.device))
+    monkeypatch.setattr(torch.distributed, "broadcast", lambda t, *a, **k: seen.append(t.device))
+    monkeypatch.setattr(torch.Tensor, "item", lambda self: 0)
+    monkeypatch.setattr(torch.Tensor, "tolist", lambda self: [0.0] * self.numel())
+    distributed.agree(False, d)
+    distributed.mean_over_processes({"loss": 1.0}, d)
+    assert seen == [torch.device("meta")] * 2
+
+
+def test_nproc_is_checked_against_the_gpus(monkeypatch):
+    from bdqlib.distributed import check_nproc
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    with pytest.raises(ValueError, match="NPROC=2 asks for 2 GPUs .* has 1"):
+        check_nproc(2, torch.device("cuda"))
+    check_nproc(2, torch.device("cpu"))  # gloo processes on a CPU: any number
+    check_nproc(1, torch.device("cuda"))
+    with pytest.raises(ValueError, match="at least 1"):
+        check_nproc(0, torch.device("cpu"))
+
+
+def test_loader_workers_are_shared_out_among_the_processes(monkeypatch):
+    from bdqlib import pipeline
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(pipeline.os, "cpu_count", lambda: 4)  # Kaggle's 4 vCPUs
+    assert pipeline.default_workers(1) == 4 and pipeline.default_workers(2) == 2
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert pipeline.default_workers(2) == 0

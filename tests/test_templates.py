@@ -77,3 +77,21 @@ def test_make_sppa_on_the_cpu_profile_and_dino_keys_shape():
     assert dino(torch.randn(1, 3, 32, 48)).shape == (1, 384, 4, 6)
     with pytest.raises(ValueError, match="sppa_flow"):
         templates.make_sppa(make_config("cpu", weights="none", sppa_flow="farneback"))
+
+
+def test_dino_keys_of_a_deep_copy_are_the_copys_own():
+    """Validation deep-copies every encoder. A hook closing over the original module made the copy read the
+    original's keys (None before the original ever ran, stale after)."""
+    import copy
+    dino = templates.DinoKeys("none", mean=(0.45,) * 3, std=(0.225,) * 3)
+    twin = copy.deepcopy(dino)
+    frames = torch.randn(2, 3, 16, 16)
+    keys = twin(frames)
+    assert keys.shape == (2, 384, 2, 2)
+    torch.testing.assert_close(keys, dino(frames))  # same weights, same keys
+    with torch.no_grad():
+        for p in twin.parameters():
+            p.add_(0.1)  # the copy changes; the original's keys must not follow, nor the copy's stay the original's
+    other = twin(frames)
+    assert not torch.allclose(other, dino(frames))
+    torch.testing.assert_close(twin(frames), other)
