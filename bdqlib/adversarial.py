@@ -22,13 +22,14 @@ from __future__ import annotations
 
 import copy
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
 import torch
 import torch.nn.functional as F
 
+from . import memory
 from .atomic import atomic_path
 from .checkpoint import TimeBudget, bind_run_dir, config_dict, load_checkpoint, save_checkpoint, seed_everything
 from .distributed import (SINGLE, Dist, agree, average_gradients_of, barrier, device_for, local_batch,
@@ -183,6 +184,77 @@ def encoder_state(encoder) -> dict:
 
 
 @dataclass
+class Game:
+    """The players of one game: E, T, P, the ensemble [(name, model, level)], their optimizers and the precision."""
+    encoder: torch.nn.Module
+    action: torch.nn.Module
+    privacy: torch.nn.Module
+    members: list
+    precision: Precision
+    opt_et: torch.optim.Optimizer
+    opt_p: torch.optim.Optimizer
+    member_opts: list
+
+
+def make_game(cfg, num_actions: int, num_subjects: int, device) -> Game:
+    """E (BDQ or ALF), T, P and the ensemble of `cfg` on `device`, initialised as the config says, with their
+    optimizers: SGD or Adam for T and P, E's 16 numbers with their own learning rates (one optimizer with T's, the
+    paper, or SGD of their own), ALF's network with T's."""
+    encoder = make_encoder(cfg).to(device)
+    action, privacy = make_models(cfg, num_actions, num_subjects, device)
+    precision = make_precision(cfg.amp, device)
+    action, privacy = (memory_format(m, cfg.channels_last and device.type == "cuda") for m in (action, privacy))
+    members = [(probe.name, build_model(probe.arch, num_subjects, weights=init_weights(cfg, probe.arch, probe.init),
+                                        width=model_width(cfg, probe.arch)).to(device), probe.level)
+               for probe in (parse_probes(cfg.privacy_ensemble) if cfg.privacy_ensemble else [])]
+    if isinstance(encoder, BDQEncoder):
+        enc_groups = [{"params": [encoder.bin_centres], "lr": cfg.encoder_lr}]
+        if isinstance(encoder.log_sigma, torch.nn.Parameter):
+            enc_groups.append({"params": [encoder.log_sigma], "lr": cfg.sigma_lr})
+        if encoder.dead_zone is not None:  # not in the paper: a threshold in input units, like sigma's scale
+            enc_groups.append({"params": [encoder.dead_zone], "lr": cfg.sigma_lr})
+    else:  # ALF: a network like T, trained with T's optimizer and lr (the paper: one optimizer for all)
+        enc_groups = [{"params": list(encoder.parameters()), "lr": cfg.lr}]
+    if cfg.encoder_optimizer == "same" or not isinstance(encoder, BDQEncoder):  # the paper: one optimizer for E, T
+        opt_et = make_optimizer(enc_groups + [{"params": list(action.parameters()), "lr": cfg.lr}], cfg.lr, cfg)
+    elif cfg.encoder_optimizer == "sgd":
+        opt_et = _JointOptimizer(torch.optim.SGD(enc_groups, lr=cfg.encoder_lr, momentum=cfg.momentum),
+                                 make_optimizer(action.parameters(), cfg.lr, cfg))
+    else:
+        raise ValueError(f"encoder_optimizer must be 'same' or 'sgd', got {cfg.encoder_optimizer!r}")
+    opt_p = make_optimizer(privacy.parameters(), cfg.lr, cfg)
+    member_opts = [make_optimizer(m.parameters(), cfg.lr, cfg) for _, m, _ in members]
+    return Game(encoder, action, privacy, members, precision, opt_et, opt_p, member_opts)
+
+
+def describe_game(cfg) -> str:
+    what = f"{cfg.encoder}, T {cfg.action_model}, P {cfg.privacy_model}"
+    return what + (f", ensemble {cfg.privacy_ensemble}" if cfg.privacy_ensemble else "")
+
+
+def throwaway_game(cfg, num_actions: int, num_subjects: int, device):
+    """For bdqlib.memory.fit: a function building the game of `cfg` with throwaway players (random init: only the
+    shapes matter, nothing is downloaded) and returning step(n), one game step on n random clips."""
+    device = torch.device(device)
+
+    def make_step():
+        c = replace(cfg, weights="none")
+        game = make_game(c, num_actions, num_subjects, device)
+        ensemble = tuple((m, level, opt) for (_, m, level), opt in zip(game.members, game.member_opts))
+
+        def step(n):
+            x = torch.randn(n, 3, c.num_frames, c.size, c.size, device=device)
+            labels = (torch.randint(num_actions, (n,), device=device), torch.randint(num_subjects, (n,), device=device))
+            adversarial_step((x, *labels), game.encoder, game.action, game.privacy, game.opt_et, game.opt_p,
+                             alpha=c.alpha, privacy_frames=c.privacy_frames, privacy_entropy=c.privacy_entropy,
+                             privacy_steps=c.privacy_steps, precision=game.precision,
+                             checkpoint_privacy=c.activation_checkpointing, ensemble=ensemble,
+                             ensemble_mode=c.privacy_ensemble_mode)
+        return step
+    return make_step
+
+
+@dataclass
 class AdversarialResult:
     encoder: torch.nn.Module  # BDQEncoder, or ALFEncoder (cfg.encoder == "alf")
     action: torch.nn.Module
@@ -212,44 +284,25 @@ def train_adversarial(cfg, data, run_dir, *, log=print, budget: TimeBudget | Non
     barrier(dist)
     ckpt = run_dir / "checkpoints" / "last.pt"
     seed_everything(cfg.seed)
-    encoder = make_encoder(cfg).to(device)
-    action, privacy = make_models(cfg, data.num_actions, data.num_subjects, device)
-    precision = make_precision(cfg.amp, device)
-    action, privacy = (memory_format(m, cfg.channels_last and device.type == "cuda") for m in (action, privacy))
-    members = [(probe.name, build_model(probe.arch, data.num_subjects, weights=init_weights(cfg, probe.arch, probe.init),
-                                        width=model_width(cfg, probe.arch)).to(device), probe.level)
-               for probe in (parse_probes(cfg.privacy_ensemble) if cfg.privacy_ensemble else [])]
+    game = make_game(cfg, data.num_actions, data.num_subjects, device)
+    encoder, action, privacy, members, precision = game.encoder, game.action, game.privacy, game.members, game.precision
+    opt_et, opt_p = game.opt_et, game.opt_p
     privacy_init = copy.deepcopy(privacy.state_dict())  # what a restart returns P to (the same after a resume)
     members_init = [copy.deepcopy(m.state_dict()) for _, m, _ in members]
     action_ddp = wrap(action, dist, device, sync_batchnorm=cfg.sync_batchnorm)  # gradients averaged in backward
     privacy_ddp = wrap(privacy, dist, device, sync_batchnorm=cfg.sync_batchnorm)
     average_gradients_of(encoder, dist)
-    if isinstance(encoder, BDQEncoder):
-        enc_groups = [{"params": [encoder.bin_centres], "lr": cfg.encoder_lr}]
-        if isinstance(encoder.log_sigma, torch.nn.Parameter):
-            enc_groups.append({"params": [encoder.log_sigma], "lr": cfg.sigma_lr})
-        if encoder.dead_zone is not None:  # not in the paper: a threshold in input units, like sigma's scale
-            enc_groups.append({"params": [encoder.dead_zone], "lr": cfg.sigma_lr})
-    else:  # ALF: a network like T, trained with T's optimizer and lr (the paper: one optimizer for all)
-        enc_groups = [{"params": list(encoder.parameters()), "lr": cfg.lr}]
-    if cfg.encoder_optimizer == "same" or not isinstance(encoder, BDQEncoder):  # the paper: one optimizer for E, T
-        opt_et = make_optimizer(enc_groups + [{"params": list(action.parameters()), "lr": cfg.lr}], cfg.lr, cfg)
-    elif cfg.encoder_optimizer == "sgd":
-        opt_et = _JointOptimizer(torch.optim.SGD(enc_groups, lr=cfg.encoder_lr, momentum=cfg.momentum),
-                                 make_optimizer(action.parameters(), cfg.lr, cfg))
-    else:
-        raise ValueError(f"encoder_optimizer must be 'same' or 'sgd', got {cfg.encoder_optimizer!r}")
-    opt_p = make_optimizer(privacy.parameters(), cfg.lr, cfg)
     sched_et = torch.optim.lr_scheduler.CosineAnnealingLR(opt_et, T_max=cfg.epochs)
     sched_p = torch.optim.lr_scheduler.CosineAnnealingLR(opt_p, T_max=cfg.epochs)
     objects = {"encoder": encoder, "action": action, "privacy": privacy, "opt_et": opt_et, "opt_p": opt_p,
                "sched_et": sched_et, "sched_p": sched_p, "precision": precision}
     ensemble, scheds = [], [sched_et, sched_p]  # the ensemble: (DDP-wrapped model, level, optimizer)
-    for i, (name, m, level) in enumerate(members):
-        opt = make_optimizer(m.parameters(), cfg.lr, cfg)
+    for i, ((name, m, level), opt) in enumerate(zip(members, game.member_opts)):
         scheds.append(torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.epochs))
         ensemble.append((wrap(m, dist, device, sync_batchnorm=cfg.sync_batchnorm), level, opt))
         objects.update({f"ensemble{i}": m, f"opt_ensemble{i}": opt, f"sched_ensemble{i}": scheds[-1]})
+    accum = memory.resolve(cfg.accum_steps, f"the game ({describe_game(cfg)})", local_batch(dist, cfg.batch_size),
+                           throwaway_game(cfg, data.num_actions, data.num_subjects, device), device, log=log)
     state = load_checkpoint(ckpt, objects=objects)
     start, history = (state["epoch"], state["history"]) if state else (0, [])
     if state:
@@ -287,7 +340,7 @@ def train_adversarial(cfg, data, run_dir, *, log=print, budget: TimeBudget | Non
                                     privacy_frames=cfg.privacy_frames, privacy_entropy=cfg.privacy_entropy,
                                     privacy_steps=cfg.privacy_steps, where=where, precision=precision,
                                     checkpoint_privacy=cfg.activation_checkpointing, ensemble=tuple(ensemble),
-                                    ensemble_mode=cfg.privacy_ensemble_mode, accum=max(cfg.accum_steps, 1))
+                                    ensemble_mode=cfg.privacy_ensemble_mode, accum=accum)
 
         row = {"epoch": epoch, **mean_over_processes(run_epoch(loader, step, device=device), dist)}
         if cfg.privacy_restart_every > 0:

@@ -25,13 +25,15 @@ from pathlib import Path
 
 import torch
 
+from . import memory
 from .checkpoint import (ConfigMismatch, TimeBudget, TimeBudgetReached, restore, same_config, save_checkpoint,
                          seed_everything)
 from .config import parse_names
 from .distributed import SINGLE, Dist, agree, barrier, device_for, local_batch, mean_over_processes, wrap
 from .models import build_model, init_weights, model_level, model_width
 from .precision import make_precision, memory_format
-from .training import accuracies, check_finite, clip_loss, make_optimizer, quiet, resolve_device, run_epoch
+from .training import (accuracies, check_finite, clip_loss, make_optimizer, micro_batches, quiet, resolve_device,
+                       run_epoch)
 
 SCRATCH = "@scratch"  # suffix of a probe name: random initialisation instead of pretrained
 
@@ -104,6 +106,13 @@ class EncodedData:
             xs.append(torch.cat([p[0] for p in parts]))
             labels = (torch.cat([p[1] for p in parts]), torch.cat([p[2] for p in parts]))
         return torch.stack(xs), *labels
+
+    @torch.no_grad()
+    def clip_shape(self) -> tuple:
+        """(C, T', H, W) of one encoded clip (E's output of a validation clip)."""
+        if "val" in self.cached:
+            return tuple(self.cached["val"][0].shape[2:])
+        return tuple(self.encoder.eval()(self.data.val[0][0][None].to(self.device)).shape[1:])
 
     def batches(self, split: str, *, epoch: int = 1, shuffle: bool = False, generator=None, dist: Dist = SINGLE):
         """Batches of (E(x), action, subject); shuffled (and whole batches only) for training. With `dist`, this
@@ -192,15 +201,23 @@ def train_probe(probe: Probe, encoded: EncodedData, cfg, *, checkpoint=None, ide
     trained = wrap(model, dist, device, sync_batchnorm=cfg.sync_batchnorm)  # DDP: gradients averaged
     label = 1 if probe.target == "action" else 2
     generator = torch.Generator()
+    accum = memory.resolve(cfg.accum_steps, f"validation network {probe.name} on {probe.target}",
+                           local_batch(dist, cfg.batch_size),
+                           throwaway_probe(probe, cfg, encoded.clip_shape(), num_classes(encoded.data, probe.target),
+                                           device), device, log=log)
 
     def step(*batch):
-        with precision.autocast():
-            loss, _ = clip_loss(trained, probe.level, batch[0], batch[label], frames=cfg.val_frames)
-        check_finite(loss, f"the {probe.name} loss", f"epoch {epoch}")
         opt.zero_grad(set_to_none=True)
-        precision.step(loss, opt)
+        total = 0.0
+        for part, w in micro_batches(batch, accum):
+            with precision.autocast():
+                loss, _ = clip_loss(trained, probe.level, part[0], part[label], frames=cfg.val_frames)
+            check_finite(loss, f"the {probe.name} loss", f"epoch {epoch}")
+            precision.backward(loss * w if accum > 1 else loss)
+            total += w * loss.item()
+        precision.apply(opt)
         precision.update()
-        return {"loss": loss.item()}
+        return {"loss": total}
 
     epoch = start
     while epoch < cfg.val_epochs and (epoch < cfg.val_min_epochs or epoch - best["epoch"] < cfg.val_patience):
@@ -234,6 +251,28 @@ def train_probe(probe: Probe, encoded: EncodedData, cfg, *, checkpoint=None, ide
     log(f"[probe {probe.name} on {probe.target}] best validation {best['val']:.3f} at epoch {best['epoch']} of "
         f"{epoch}; test {test:.3f} ({sum(h['seconds'] for h in history):.0f}s)")
     return ProbeResult(probe, model=model, history=history, **result)
+
+
+def throwaway_probe(probe: Probe, cfg, clip_shape: tuple, classes: int, device):
+    """For bdqlib.memory.fit: a function building `probe`'s network (random init) with its optimizer and returning
+    step(n), one training step on n random encoded clips of `clip_shape` (C, T', H, W)."""
+    device = torch.device(device)
+
+    def make_step():
+        model = memory_format(build_model(probe.arch, classes, width=model_width(cfg, probe.arch)).to(device),
+                              cfg.channels_last)
+        precision, opt = make_precision(cfg.amp, device), make_optimizer(model.parameters(), cfg.val_lr, cfg)
+
+        def step(n):
+            x = torch.randn(n, *clip_shape, device=device)
+            with precision.autocast():
+                loss, _ = clip_loss(model, probe.level, x, torch.randint(classes, (n,), device=device),
+                                    frames=cfg.val_frames)
+            opt.zero_grad(set_to_none=True)
+            precision.step(loss, opt)
+            precision.update()
+        return step
+    return make_step
 
 
 def run_probes(encoder, data, cfg, *, checkpoint_dir=None, identity: dict | None = None, log=quiet,

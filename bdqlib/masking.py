@@ -17,7 +17,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from .data.dataset import to_unit
-from .models import video_frames
+from .models import in_chunks, video_frames
+
+INFERENCE_FRAMES = 64  # frames DeepLabV3 segments at once (a batch of 16 clips x 32 frames at 224 px does not fit)
 
 VOC_PERSON = 15  # the person class of torchvision's segmentation models trained with VOC labels
 
@@ -60,8 +62,8 @@ class SegmentationMask(nn.Module):
     def forward(self, video):
         b, _, t, h, w = video.shape
         frames = video_frames(_pixels(video, self.mean, self.std))
-        out = self.net((frames - self.im_mean) / self.im_std)["out"]
-        person = (out.argmax(1) == VOC_PERSON).float()  # (B*T, H, W)
+        person = in_chunks(lambda f: (self.net((f - self.im_mean) / self.im_std)["out"].argmax(1) == VOC_PERSON).float(),
+                           frames, INFERENCE_FRAMES)  # (B*T, H, W)
         return person.view(b, t, 1, h, w).transpose(1, 2)
 
 

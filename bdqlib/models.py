@@ -340,3 +340,12 @@ def privacy_logits(model: nn.Module, video: torch.Tensor) -> torch.Tensor:
     """P on every frame of a clip batch: (B, C, T, H, W) -> (B, T, num_classes)."""
     b, t = video.shape[0], video.shape[2]
     return model(video_frames(video)).view(b, t, -1)
+
+
+def in_chunks(fn, frames: torch.Tensor, chunk: int) -> torch.Tensor:
+    """fn over (N, ...) frames, `chunk` at a time, outputs concatenated: an inference network's activations for a
+    whole batch of clips' frames (16 x 32 at 224 px) do not fit a GPU at once."""
+    if len(frames) <= chunk:
+        return fn(frames)
+    return torch.cat([fn(frames[i:i + chunk]) for i in range(0, len(frames), chunk)])
+

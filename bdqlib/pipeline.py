@@ -40,9 +40,23 @@ from .validate import STRONGEST, evaluate_frozen_clean, validate_encoder
 KEY_ATTACKER = KEY.index("attacker")
 TINY_LAYOUTS = {"sbu": write_sbu_like, "ipn": write_ipn_like}  # SMOKE without DATA_DIR
 KAGGLE_TIME_BUDGET_H = 11.0  # hours of training per Kaggle session (the session limit is 12 h); $BDQ_TIME_BUDGET_H
-# SMOKE: the whole chain on a tiny dataset in seconds (tests); never a result to read.
+# SMOKE: the whole chain on a tiny dataset in seconds (tests); never a result to read. It shrinks sizes and never
+# switches paths (`smoke_overrides`): the paper profile's uncached views and gradient accumulation stay.
 SMOKE_OVERRIDES = dict(synthetic_subjects=3, epochs=1, warmup_epochs=0, val_epochs=1, pretrain_epochs=1, batch_size=8,
-                       val_views=1, val_min_epochs=1, rap_epochs=1, rap_style_count=4)
+                       val_min_epochs=1, rap_epochs=1, rap_style_count=4)
+SMOKE_SIZES = dict(num_frames=8, size=48, cache_short_side=48, val_views=1)  # at most these
+
+
+def smoke_overrides(profile: str, dataset: str, device: torch.device) -> dict:
+    """SMOKE's settings for a profile: SMOKE_OVERRIDES, and the profile's sizes capped by SMOKE_SIZES (0 cached
+    views stays 0: the paper profile encodes each batch as it is read). Automatic accumulation (the paper profile)
+    is measured on a GPU; on a CPU, where it would be 1, SMOKE takes 2 micro-batches so the chain runs the
+    accumulation a 16 GB card needs."""
+    base = make_config(profile, dataset=dataset)
+    out = dict(SMOKE_OVERRIDES, **{k: min(getattr(base, k), cap) for k, cap in SMOKE_SIZES.items()})
+    if base.accum_steps == 0 and device.type != "cuda":
+        out["accum_steps"] = 2
+    return out
 
 
 @dataclass
@@ -110,8 +124,10 @@ def start_run(*, dataset="synthetic", data_dir="", profile="cpu", alpha=None, ep
     overrides.setdefault("num_workers", default_workers(overrides.get("nproc") or 1))
     if alpha is not None:
         overrides["alpha"] = float(alpha)
+    device = resolve_device(overrides.get("device", "auto"))
     fields = {"weights_dir": os.environ.get("BDQ_WEIGHTS_DIR", str(data_root / "weights")),
-              "split_dir": os.environ.get("BDQ_SPLITS_DIR", ""), **(SMOKE_OVERRIDES if smoke else {}), **overrides}
+              "split_dir": os.environ.get("BDQ_SPLITS_DIR", ""),
+              **(smoke_overrides(profile, dataset, device) if smoke else {}), **overrides}
     if "time_budget_h" not in overrides:  # Kaggle ends a session at 12 h: stop cleanly before, resumable
         budget = os.environ.get("BDQ_TIME_BUDGET_H", KAGGLE_TIME_BUDGET_H if platform == "kaggle" else 0)
         fields["time_budget_h"] = float(budget)
@@ -144,7 +160,11 @@ def start_run(*, dataset="synthetic", data_dir="", profile="cpu", alpha=None, ep
 NOTEBOOK_PARAMETERS = {"DATASET": "dataset", "DATA_DIR": "data_dir", "PROFILE": "profile", "ALPHA": "alpha",
                        "EPOCHS": "epochs", "VAL_EPOCHS": "val_epochs", "ATTACKERS": "attackers", "SPLIT": "protocol",
                        "MISSING": "missing", "SEED": "seed", "RUN_DIR": "run_dir", "SMOKE": "smoke",
-                       "NUM_WORKERS": "num_workers", "NPROC": "nproc"}
+                       "NUM_WORKERS": "num_workers", "NPROC": "nproc",
+                       # what fits a GPU (bdqlib.memory): the effective batch, its micro-batches, precision, frames
+                       "BATCH_SIZE": "batch_size", "ACCUM": "accum_steps", "AMP": "amp",
+                       "PRIVACY_FRAMES": "privacy_frames", "VAL_FRAMES": "val_frames",
+                       "CHECKPOINTING": "activation_checkpointing", "WEIGHTS": "weights"}
 
 
 def start_notebook_run(params: dict) -> Run:

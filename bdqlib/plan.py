@@ -1,4 +1,19 @@
-"""Will this profile fit this machine? A short measured probe of one adversarial step, extrapolated to a plan.
+"""Will this profile fit this machine? Time and disk from one measured game step; memory per training stage.
+
+Two parts:
+* `make_plan` (time, disk): one real game step on this device at two small batches, extrapolated to the
+  profile's batch -- the step's seconds and FLOPs, an epoch, the game's hours, the run folder's disk.
+* `stage_plan` (memory, every stage): for each stage of a run -- the game (the paper's, the hardened one, ALF's),
+  every validation network, RAPrivacy, the U-Net, SPPA's and masking's inference networks -- the bytes one
+  training step holds at 1 and 2 clips, counted on the `meta` device (shapes without values, so the paper's
+  shapes are accounted for in seconds on any CPU) by following every tensor an operation allocates until it is
+  freed (`LiveBytes`): weights, gradients, optimizer state, activations and backward buffers (the quantizer's
+  float64 histogram included). Then, per GPU of `CARDS`, the settings bdqlib.memory would choose there: the
+  micro-batches of the paper's effective batch, and where even one clip does not fit, mixed precision, fewer
+  frames (PRIVACY_FRAMES, VAL_FRAMES) and activation checkpointing, in that order. On a real GPU, each stage
+  measures itself when it starts (bdqlib.memory.fit); this table is the projection, and says what it assumes:
+    - mixed precision halves the part that grows with the clips (activations in bf16/fp16), not the fixed part;
+    - the allocator's fragmentation and cuDNN's workspace are inside memory.HEADROOM (10 % of the card).
 
 `probe_step` runs one real game step (E, T, P of the config, random init, random clips of the config's shape) on a
 small batch and measures: wall time; on CUDA the peak allocated memory; everywhere the bytes autograd keeps for the
@@ -16,16 +31,29 @@ gradients and optimizer state. `make_plan` extrapolates to the config's batch, s
 """
 from __future__ import annotations
 
+import contextlib
 import time
+import warnings
+import weakref
 from dataclasses import replace
 
+import pandas as pd
 import torch
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._pytree import tree_flatten
 from torch.utils.flop_counter import FlopCounterMode
 
-from .adversarial import adversarial_step
-from .attacks import parse_probes
-from .models import build_model, make_encoder, make_models, model_width
+from . import memory
+from .adversarial import adversarial_step, throwaway_game
+from .attacks import Probe, parse_probes, throwaway_probe
+from .encoder import BDQEncoder
+from .masking import SegmentationMask
+from .models import build_model, make_encoder, make_models, model_width, video_frames
+from .pipeline import game_config
 from .precision import make_precision
+from .raprivacy_train import throwaway_raprivacy
+from .reconstruct import throwaway_unet
+from .templates import DinoKeys
 from .training import make_optimizer
 
 OVERHEAD = 1.10        # allocator fragmentation, workspace, the cuDNN/BLAS scratch
@@ -153,34 +181,224 @@ def describe(plan: dict) -> str:
     return "\n".join(lines)
 
 
-def for_gpu(plan: dict, *, memory_gib: float = 16.0, tflops: float = 20.0, half: bool = True) -> dict:
-    """The same probe's plan on a GPU with `memory_gib` (e.g. a 16 GB P100/T4/V100), under mixed precision if
-    `half` (activations at half their fp32 bytes), step time from the measured FLOPs at an *assumed* sustained
-    `tflops` (a T4 reaches ~20-30 dense fp16 TFLOP/s on large convolutions; say so where it is quoted)."""
-    scale = 0.5 if half and plan["precision"] == "fp32" else 1.0
-    per_clip = plan["activations_gib_per_clip"] * scale
-    fixed = plan["activations_gib_fixed"] * scale
-    peak = OVERHEAD * (plan["state_gib"] + fixed + per_clip * plan["batch"])
-    step = plan["step_tflop"] / tflops
-    largest = int((memory_gib / OVERHEAD - plan["state_gib"] - fixed) // per_clip) if per_clip else None
-    return {"memory_gib": memory_gib, "assumed_tflops": tflops, "half_precision": half, "peak_gib": peak,
-            "fits": peak <= memory_gib, "largest_batch": largest, "step_seconds": step,
-            "epoch_minutes": plan["epoch_minutes"] / plan["step_seconds"] * step if plan["step_seconds"] else None,
-            "adversarial_hours": plan["adversarial_hours"] / plan["step_seconds"] * step if plan["step_seconds"] else None}
+def for_card(line: dict, batch: int, memory_gib: float, *, half: bool) -> int | None:
+    """The micro-batch count memory.choose_accum would pick on a card of `memory_gib` for an accounted stage (None:
+    one clip does not fit); `half`: activations at half their fp32 bytes (the mixed-precision assumption)."""
+    per_clip = line["per_clip"] * (0.5 if half else 1.0)
+    return memory.choose_accum(batch, fixed=line["fixed"], per_clip=per_clip,
+                               available=memory.HEADROOM * memory_gib * GiB)
 
 
-def advice(plan: dict) -> str:
-    """One line: fits, or what to change (batch, frames P sees in step 1, amp, activation checkpointing)."""
-    if plan["fits"] is None:
-        return f"projected peak {plan['peak_gib']:.2f} GiB (no device memory to check against on {plan['device']})"
-    if plan["fits"]:
-        return f"fits: projected peak {plan['peak_gib']:.2f} of {plan['memory_gib']:.2f} GiB"
-    hints = []
-    if plan["largest_batch"]:
-        hints.append(f"batch_size {max(plan['largest_batch'], 1)}")
-    if plan["precision"] == "fp32":
-        hints.append("amp 'auto' (bf16/fp16 halves the activations)")
-    hints += ["privacy_frames 'one' in step 1 (the authors' code: P sees one frame per clip)",
-              "activation_checkpointing True"]
-    return (f"WILL NOT FIT: projected peak {plan['peak_gib']:.2f} GiB > {plan['memory_gib']:.2f} GiB on "
-            f"{plan['device']}; try " + ", or ".join(hints))
+CARDS = {"T4 (16 GB)": 15.0, "P100 (16 GB)": 15.9, "L4 (24 GB)": 22.0, "A100 (40 GB)": 39.4}  # usable GiB as torch
+# reports them; each runs its networks in fp16 or bf16 under AMP 'auto' (bdqlib.precision)
+
+
+class LiveBytes(TorchDispatchMode):
+    """Bytes of the tensors alive (not yet freed) while operations run, and their peak: each operation's outputs are
+    counted once per storage until the last tensor viewing that storage is garbage."""
+
+    def __init__(self):
+        super().__init__()
+        self.refs, self.sizes, self.now, self.peak = {}, {}, 0, 0
+
+    def _track(self, t: torch.Tensor) -> None:
+        key = t.untyped_storage()._cdata
+        if key not in self.refs:
+            self.refs[key], self.sizes[key] = 0, t.untyped_storage().nbytes()
+            self.now += self.sizes[key]
+            self.peak = max(self.peak, self.now)
+        self.refs[key] += 1
+        weakref.finalize(t, self._drop, key)
+
+    def _drop(self, key) -> None:
+        self.refs[key] -= 1
+        if self.refs[key] == 0:
+            self.now -= self.sizes.pop(key)
+            del self.refs[key]
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        for t in tree_flatten(out)[0]:
+            if isinstance(t, torch.Tensor):
+                self._track(t)
+        return out
+
+
+@contextlib.contextmanager
+def without_values():
+    """Meta tensors have shapes but no values: what a step reads back from a tensor (a loss for the log, a finite
+    check, Adam's step count, a drawn index) reads 1 here. Only for accounting; nothing computed is used."""
+    names = ("item", "__bool__", "__float__", "__int__", "__index__", "tolist")
+    saved = {k: getattr(torch.Tensor, k) for k in names}
+    torch.Tensor.item = torch.Tensor.__float__ = lambda self: 1.0
+    torch.Tensor.__int__ = torch.Tensor.__index__ = lambda self: 1
+    torch.Tensor.__bool__ = lambda self: True
+    torch.Tensor.tolist = lambda self: [1.0] * self.numel()
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            setattr(torch.Tensor, k, v)
+
+
+def account(make_step, micros=(1, 2)) -> dict:
+    """Peak live bytes of one step at each micro-batch of `micros`, on the meta device (`make_step` builds its
+    networks there and returns step(n)); persistent state (weights, gradients, optimizer state) made by the first
+    step is inside every peak. Returns memory.line_through's dict."""
+    live = LiveBytes()
+    with warnings.catch_warnings(), without_values(), live:
+        warnings.simplefilter("ignore")
+        step = make_step()
+        step(micros[0])  # optimizer state and gradients exist from here on, as in training
+        peaks = {}
+        for n in micros:
+            live.peak = live.now
+            step(n)
+            peaks[n] = live.peak
+        with FlopCounterMode(display=False) as flops:
+            step(1)
+    return {**memory.line_through(peaks), "flop_per_clip": flops.get_total_flops()}
+
+
+def stages(cfg, *, num_actions: int, num_subjects: int, unet: dict | None = None, systems=("sppa", "masking",
+           "raprivacy"), games=("bdq", "bdq_ensemble", "alf"), device="meta") -> dict:
+    """name -> (make_step on `device` -- the meta device for accounting --, what shrinks it) for every training stage
+    of a run of `cfg`, and the inference networks (SPPA's keys, masking's segmenter) as no-grad steps."""
+    meta = torch.device(device)
+    clip = (3, cfg.num_frames, cfg.size, cfg.size)
+    out = {}
+    for game in games:
+        c = game_config(cfg, game, cfg.alpha)
+        out[f"game: {game}"] = (throwaway_game(c, num_actions, num_subjects, meta), "privacy_frames")
+    for probe in [Probe(cfg.action_model, "action")] + parse_probes(cfg.attackers):
+        classes = num_actions if probe.target == "action" else num_subjects
+        shrink = "val_frames" if probe.level == "frame" else None
+        out[f"validation: {probe.name} on {probe.target}"] = (throwaway_probe(probe, cfg, clip, classes, meta), shrink)
+    if "raprivacy" in systems:
+        out["RAPrivacy"] = (throwaway_raprivacy(replace(cfg, rap_style_count=2), num_actions, num_subjects, meta),
+                            "privacy_frames")
+    if unet is not None:
+        out["reconstruction U-Net"] = (throwaway_unet(BDQEncoder().to(meta), clip, 3, 3, cfg, device=meta, **unet),
+                                       None)
+    if "sppa" in systems and cfg.sppa_keys == "dino_vits8":
+        out["SPPA keys (DINO ViT-S/8, inference)"] = (inference_step(lambda: DinoKeys("none", mean=cfg.mean,
+                                                                                      std=cfg.std), clip, meta), None)
+    if "masking" in systems and cfg.mask_model == "deeplabv3":
+        out["masking (DeepLabV3, inference)"] = (inference_step(lambda: SegmentationMask("none", mean=cfg.mean,
+                                                                                         std=cfg.std), clip, meta), None)
+    return out
+
+
+def inference_step(build, clip_shape, device="meta"):
+    """make_step for a network used without gradients on every frame of n clips (SPPA's keys, masking)."""
+    def make_step():
+        net = build().to(device).eval()
+        frames_of = (lambda x: x) if isinstance(net, SegmentationMask) else video_frames
+
+        @torch.no_grad()
+        def step(n):
+            net(frames_of(torch.randn(n, *clip_shape, device=device)))
+        return step
+    return make_step
+
+
+FEWER_FRAMES = {"privacy_frames": "one", "val_frames": 8}  # what "fewer frames" means per stage kind
+
+
+def stage_plan(cfg, *, num_actions: int, num_subjects: int, cards: dict = CARDS, unet: dict | None = None,
+               systems=("sppa", "masking", "raprivacy"), log=None) -> pd.DataFrame:
+    """One row per stage: its accounted fp32 bytes (fixed, per clip) and, per card (mixed precision, as AMP 'auto'
+    runs there), the settings that fit the effective batch cfg.batch_size (see the module docstring): "16" (no
+    accumulation), "4 x 4" (4 micro-batches of 4), prefixed by what else was needed ("PRIVACY_FRAMES one +
+    CHECKPOINTING True: 16 x 1"), or "does not fit"; inference networks: their peak per chunk of frames."""
+    rows = []
+    for name, (make_step, shrink) in stages(cfg, num_actions=num_actions, num_subjects=num_subjects, unet=unet,
+                                            systems=systems).items():
+        t0 = time.time()
+        line = account(make_step)
+        row = {"stage": name, "fixed_gib": line["fixed"] / GiB, "per_clip_gib": line["per_clip"] / GiB,
+               "tflop_per_clip": line["flop_per_clip"] / 1e12}
+        options = [("", line)]
+        if shrink is not None or name.startswith("game"):
+            changes = {shrink: FEWER_FRAMES[shrink]} if shrink else {}
+            if name.startswith("game"):
+                changes["activation_checkpointing"] = True
+            fewer = account(_remake(cfg, name, make_step, changes, num_actions, num_subjects, unet))
+            options.append((" + ".join(f"{k.upper().replace('ACTIVATION_', '')} {v}" for k, v in changes.items())
+                            + ": ", fewer))
+        for card, gib in cards.items():
+            row[card] = "does not fit"
+            if name.endswith("inference)"):  # no gradients, frames in chunks (models.in_chunks): no micro-batches
+                peak = line["fixed"] + 2 * line["per_clip"] * 0.5  # two clips: a whole chunk, in half precision
+                if peak <= memory.HEADROOM * gib * GiB:
+                    row[card] = f"{peak / GiB:.1f} GiB per chunk"
+                continue
+            for label, measured in options:
+                accum = for_card(measured, cfg.batch_size, gib, half=True)
+                if accum is not None:
+                    micro = cfg.batch_size // accum
+                    row[card] = label + (f"{micro}" if accum == 1 else f"{accum} x {micro}")
+                    break
+        rows.append(row)
+        if log:
+            log(f"[plan] {name}: {row['fixed_gib']:.2f} GiB + {row['per_clip_gib']:.3f} GiB per clip (fp32; "
+                f"{time.time() - t0:.1f}s)")
+    return pd.DataFrame(rows)
+
+
+# Sustained mixed-precision throughput assumed for projected hours (TFLOP/s on these networks' convolutions): far
+# below the cards' peak figures (T4 65, P100 19 (no tensor cores), L4 121, A100 312 dense fp16/bf16), as small
+# 3-D convolutions, BatchNorm and data movement keep them from it. An assumption, stated wherever it is used; a
+# GPU run's log gives the real seconds per epoch.
+ASSUMED_TFLOPS = {"T4 (16 GB)": 15.0, "P100 (16 GB)": 8.0, "L4 (24 GB)": 30.0, "A100 (40 GB)": 90.0}
+
+
+def projected_hours(table: pd.DataFrame, *, clips: int, epochs: int, tflops: dict = ASSUMED_TFLOPS) -> pd.DataFrame:
+    """Hours per stage per card for `epochs` passes over `clips` training clips (the game: cfg.epochs; a validation
+    network: at most val_epochs, usually fewer -- it stops at its best validation epoch), from the accounted FLOPs
+    per clip and the ASSUMED_TFLOPS of each card."""
+    out = table[["stage"]].copy()
+    for card, rate in tflops.items():
+        out[card] = table["tflop_per_clip"] * clips * epochs / rate / 3600
+    return out
+
+
+def _remake(cfg, name: str, make_step, changes: dict, num_actions: int, num_subjects: int, unet):
+    """The make_step of stage `name` under a config with `changes` applied."""
+    changed = replace(cfg, **changes)
+    return stages(changed, num_actions=num_actions, num_subjects=num_subjects, unet=unet)[name][0]
+
+
+def measure_stages(cfg, *, num_actions: int, num_subjects: int, device, unet: dict | None = None,
+                   systems=("sppa", "masking", "raprivacy"), log=print) -> pd.DataFrame:
+    """On a CUDA device: every stage of `stages` measured for real (bdqlib.memory.measure_cuda: peak memory at 1 and 2
+    clips, throwaway networks) and timed (one step of one clip), with the micro-batches memory.fit would choose on
+    this device. What scripts/gpu_check.sh prints; beside `stage_plan`'s projection it shows how good that is."""
+    device = torch.device(device)
+    if device.type != "cuda":
+        raise ValueError("measure_stages measures a CUDA device; on a CPU, stage_plan accounts for the shapes")
+    total = torch.cuda.get_device_properties(device).total_memory
+    rows = []
+    for name, (make_step, _) in stages(cfg, num_actions=num_actions, num_subjects=num_subjects, unet=unet,
+                                       systems=systems, device=device).items():
+        with torch.random.fork_rng(devices=[device]):
+            step = make_step()
+            line = memory.measure_cuda(step, device)
+            t0 = time.perf_counter()
+            step(1)
+            torch.cuda.synchronize(device)
+            seconds = time.perf_counter() - t0
+            del step
+        torch.cuda.empty_cache()
+        accum = None if line["per_clip"] is None else memory.choose_accum(
+            cfg.batch_size, fixed=line["fixed"], per_clip=line["per_clip"], available=memory.HEADROOM * total)
+        row = {"stage": name, "peak_1_clip_gib": (line["peaks"].get(1) or float("nan")) / GiB,
+               "peak_2_clips_gib": (line["peaks"].get(2) or float("nan")) / GiB,
+               "per_clip_gib": float("nan") if line["per_clip"] is None else line["per_clip"] / GiB,
+               "step_1_clip_s": seconds,
+               "chosen": "does not fit" if accum is None else f"{accum} x {cfg.batch_size // accum}"}
+        rows.append(row)
+        if log:
+            log(f"[gpu] {name}: peak {row['peak_1_clip_gib']:.2f} / {row['peak_2_clips_gib']:.2f} GiB at 1 / 2 "
+                f"clips, step {seconds:.2f} s at 1 clip; on this {total / GiB:.0f} GiB card: {row['chosen']}")
+    return pd.DataFrame(rows)

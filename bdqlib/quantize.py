@@ -68,8 +68,11 @@ class _SoftStaircaseLUT(torch.autograd.Function):
             # of millions of signed terms loses the result.
             flat_idx, gf, fr = idx.reshape(-1), g.reshape(-1).double(), frac.reshape(-1)
             right = gf * fr
-            hist = torch.bincount(flat_idx, weights=gf - right, minlength=ds.shape[0])
-            hist[1:] += torch.bincount(flat_idx, weights=right, minlength=ds.shape[0])[:-1]
+            # index_add_ rather than bincount: the same serial float64 sums, bit for bit, and a static output size,
+            # so the step can also be traced with fake tensors (bdqlib.plan's memory accounting)
+            cells = ds.shape[0]
+            hist = gf.new_zeros(cells).index_add_(0, flat_idx, gf - right)
+            hist[1:] += gf.new_zeros(cells).index_add_(0, flat_idx, right)[:-1]
             grad_bins = -(hist @ ds).to(g.dtype)
         return grad_z, grad_bins, None, None
 

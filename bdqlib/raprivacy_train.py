@@ -11,7 +11,7 @@ states no selection rule, and choosing on the test split is not an option.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
@@ -21,17 +21,19 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from . import memory
 from .atomic import atomic_path
 from .checkpoint import TimeBudget, bind_run_dir, config_dict, load_checkpoint, save_checkpoint, seed_everything
 from .config import POPULATION_SEED_OFFSET
 from .data.cache import resize_frames
 from .data.scenes import depth_styles
 from .metrics import top1
+from .precision import Precision, make_precision
 from .models import (build_model, init_weights, load_checkpoint as load_weights, make_models, model_width,
                      privacy_logits, set_last_linear, video_frames)
 from .raprivacy import Anonymiser, FeatureEncoder, contrastive
 from .templates import IMAGENET_MEAN, IMAGENET_STD, normalise
-from .training import check_finite, make_optimizer, quiet, resolve_device, run_epoch, select_frames
+from .training import check_finite, make_optimizer, micro_batches, quiet, resolve_device, run_epoch, select_frames
 
 VGG19_LEVELS = ((0, 2), (2, 7), (7, 12), (12, 21), (21, 30))  # relu1_1, relu2_1, relu3_1, relu4_1, relu5_1
 
@@ -104,6 +106,107 @@ class RAPrivacyResult:
     status: str  # completed | budget
 
 
+@dataclass
+class RAPrivacyPlayers:
+    """The anonymiser A, the action network T, the privacy branch P, their optimizers and the precision."""
+    anonymiser: Anonymiser
+    action: nn.Module
+    privacy: nn.Module
+    opt_a: torch.optim.Optimizer
+    opt_t: torch.optim.Optimizer
+    opt_p: torch.optim.Optimizer
+    precision: Precision
+
+
+def make_players(cfg, num_actions: int, num_subjects: int, device) -> RAPrivacyPlayers:
+    anonymiser = make_anonymiser(cfg).to(device)
+    action, privacy = make_models(cfg, num_actions, num_subjects, device)
+    privacy = feature_head(privacy)
+    opt_a = torch.optim.Adam([p for p in anonymiser.parameters() if p.requires_grad], lr=cfg.rap_lr)
+    opt_t, opt_p = make_optimizer(action.parameters(), cfg.lr, cfg), make_optimizer(privacy.parameters(), cfg.lr, cfg)
+    return RAPrivacyPlayers(anonymiser, action, privacy, opt_a, opt_t, opt_p, make_precision(cfg.amp, device))
+
+
+def raprivacy_step(players: RAPrivacyPlayers, batch, style: torch.Tensor, cfg, *, accum: int = 1, where: str = ""):
+    """One training step of RAPrivacy on a batch (x, action, subject) with one style image (1, 3, H, W): phase 1
+    (style only), phase 2 (all of Eq. 9, T too), then the privacy branch; each phase's gradients summed over
+    `accum` micro-batches before its optimizers step (the contrastive loss then pairs frames within a
+    micro-batch only). Networks run under the precision's autocast, losses in fp32."""
+    a, precision = players.anonymiser, players.precision
+    weights = dict(lambda_global=cfg.rap_lambda_global, lambda_local=cfg.rap_lambda_local)
+    parts = micro_batches(batch, accum)
+    sums: dict = {}
+
+    def add(name, value, w):
+        sums[name] = sums.get(name, 0.0) + w * value
+
+    def backward(loss, w):
+        precision.backward(loss * w if accum > 1 else loss)
+
+    def stylised(x):
+        b, c, t, h, w = x.shape
+        with precision.autocast():
+            out, (fc, fs) = a.stylise(video_frames(x), style)
+            loss_st = a.style_loss(out, fc, fs, **weights).float()
+        return out, loss_st, (b, t, h, w)
+
+    players.opt_a.zero_grad(set_to_none=True)
+    for (x, _, _), w in parts:  # phase 1: style transfer only
+        _, loss_st, _ = stylised(x)
+        check_finite(loss_st, "the RAPrivacy style loss", where)
+        backward(loss_st, w)
+    precision.apply(players.opt_a)
+    precision.update()
+    players.opt_a.zero_grad(set_to_none=True)
+    players.opt_t.zero_grad(set_to_none=True)
+    chosen_parts = []
+    for (x, y_action, _), w in parts:  # phase 2: all of Eq. 9
+        out, loss_st, (b, t, h, w_px) = stylised(x)
+        video = out.view(b, t, 3, h, w_px).transpose(1, 2)
+        with precision.autocast():
+            logits = players.action(video).float()
+            chosen = select_frames(video, cfg.privacy_frames)
+            loss_pri = contrastive(privacy_logits(players.privacy, chosen).float(), cfg.rap_margin)
+        loss_act = F.cross_entropy(logits, y_action)
+        total = loss_st + cfg.rap_lambda_action * loss_act - cfg.rap_lambda_privacy * loss_pri
+        check_finite(total, "the RAPrivacy loss", where)
+        backward(total, w)
+        chosen_parts.append((chosen.detach(), w))
+        add("loss_style", loss_st.item(), w)
+        add("loss_action", loss_act.item(), w)
+        add("loss_privacy", loss_pri.item(), w)
+        add("train_action_top1", top1(logits.detach(), y_action), w)
+    precision.apply(players.opt_a)
+    precision.apply(players.opt_t)
+    precision.update()
+    players.opt_p.zero_grad(set_to_none=True)
+    for chosen, w in chosen_parts:  # the privacy branch: minimises L_pri on A's output
+        with precision.autocast():
+            loss_p = contrastive(privacy_logits(players.privacy, chosen).float(), cfg.rap_margin)
+        backward(loss_p, w)
+        add("loss_privacy_branch", loss_p.item(), w)
+    precision.apply(players.opt_p)
+    precision.update()
+    return {k: sums[k] for k in ("loss_style", "loss_action", "loss_privacy", "loss_privacy_branch",
+                                 "train_action_top1")}
+
+
+def throwaway_raprivacy(cfg, num_actions: int, num_subjects: int, device):
+    """For bdqlib.memory.fit: RAPrivacy's players with random weights and step(n) on n random clips."""
+    device = torch.device(device)
+
+    def make_step():
+        c = replace(cfg, weights="none")
+        players = make_players(c, num_actions, num_subjects, device)
+
+        def step(n):
+            x = torch.randn(n, 3, c.num_frames, c.size, c.size, device=device)
+            labels = (torch.randint(num_actions, (n,), device=device), torch.randint(num_subjects, (n,), device=device))
+            raprivacy_step(players, (x, *labels), players.anonymiser.styles[:1], c)
+        return step
+    return make_step
+
+
 def train_raprivacy(cfg, data, out_dir, *, log=print, budget: TimeBudget | None = None) -> RAPrivacyResult:
     """Train RAPrivacy for cfg.rap_epochs in `out_dir` (resuming from its checkpoint; a config mismatch is
     refused); saves anonymiser.pt when done."""
@@ -111,55 +214,23 @@ def train_raprivacy(cfg, data, out_dir, *, log=print, budget: TimeBudget | None 
     bind_run_dir(out_dir, config_dict(cfg, method="raprivacy"))
     device = resolve_device(cfg.device)
     seed_everything(cfg.seed)
-    anonymiser = make_anonymiser(cfg).to(device)
-    action, privacy = make_models(cfg, data.num_actions, data.num_subjects, device)
-    privacy = feature_head(privacy)
-    opt_a = torch.optim.Adam([p for p in anonymiser.parameters() if p.requires_grad], lr=cfg.rap_lr)
-    opt_t, opt_p = make_optimizer(action.parameters(), cfg.lr, cfg), make_optimizer(privacy.parameters(), cfg.lr, cfg)
-    objects = {"anonymiser": anonymiser, "action": action, "privacy": privacy, "opt_a": opt_a, "opt_t": opt_t,
-               "opt_p": opt_p}
+    players = make_players(cfg, data.num_actions, data.num_subjects, device)
+    anonymiser, action, privacy = players.anonymiser, players.action, players.privacy
+    objects = {"anonymiser": anonymiser, "action": action, "privacy": privacy, "opt_a": players.opt_a,
+               "opt_t": players.opt_t, "opt_p": players.opt_p, "precision": players.precision}
     path = out_dir / "checkpoint.pt"
     saved = load_checkpoint(path, objects=objects)
     start, history = (saved["epoch"], saved["history"]) if saved else (0, [])
     if start:
         log(f"[raprivacy] resuming after epoch {start}")
     budget = budget or TimeBudget(cfg.time_budget_h)
-    weights = dict(lambda_global=cfg.rap_lambda_global, lambda_local=cfg.rap_lambda_local)
     style_gen = torch.Generator()
+    accum = memory.resolve(cfg.accum_steps, "RAPrivacy's anonymiser", cfg.batch_size,
+                           throwaway_raprivacy(cfg, data.num_actions, data.num_subjects, device), device, log=log)
 
-    def privacy_loss(video):  # Eq. 7 on the privacy branch's features of the chosen frames: (B, k, D)
-        return contrastive(privacy_logits(privacy, video), cfg.rap_margin)
-
-    def step(x, y_action, y_subject):
-        b, c, t, h, w = x.shape
-        frames = video_frames(x)
+    def step(*batch):
         style = anonymiser.styles[int(torch.randint(len(anonymiser.styles), (1,), generator=style_gen))][None]
-        out, (fc, fs) = anonymiser.stylise(frames, style)  # phase 1: style transfer only
-        loss_st = anonymiser.style_loss(out, fc, fs, **weights)
-        check_finite(loss_st, "the RAPrivacy style loss", f"epoch {epoch}")
-        opt_a.zero_grad(set_to_none=True)
-        loss_st.backward()
-        opt_a.step()
-        out, (fc, fs) = anonymiser.stylise(frames, style)  # phase 2: all of Eq. 9
-        loss_st = anonymiser.style_loss(out, fc, fs, **weights)
-        video = out.view(b, t, 3, h, w).transpose(1, 2)
-        logits = action(video)
-        loss_act = F.cross_entropy(logits, y_action)
-        chosen = select_frames(video, cfg.privacy_frames)
-        loss_pri = privacy_loss(chosen)
-        total = loss_st + cfg.rap_lambda_action * loss_act - cfg.rap_lambda_privacy * loss_pri
-        check_finite(total, "the RAPrivacy loss", f"epoch {epoch}")
-        opt_a.zero_grad(set_to_none=True)
-        opt_t.zero_grad(set_to_none=True)
-        total.backward()
-        opt_a.step()
-        opt_t.step()
-        loss_p = privacy_loss(chosen.detach())  # the privacy branch: minimises L_pri on A's output
-        opt_p.zero_grad(set_to_none=True)
-        loss_p.backward()
-        opt_p.step()
-        return {"loss_style": loss_st.item(), "loss_action": loss_act.item(), "loss_privacy": loss_pri.item(),
-                "loss_privacy_branch": loss_p.item(), "train_action_top1": top1(logits.detach(), y_action)}
+        return raprivacy_step(players, batch, style, cfg, accum=accum, where=f"epoch {epoch}")
 
     epoch, status = start, "completed"
     for epoch in range(start + 1, cfg.rap_epochs + 1):
@@ -185,5 +256,6 @@ def train_raprivacy(cfg, data, out_dir, *, log=print, budget: TimeBudget | None 
     if status == "completed":
         with atomic_path(out_dir / "anonymiser.pt", suffix=".pt") as tmp:
             torch.save(anonymiser.state_dict(), tmp)
-    pd.DataFrame(history).to_csv(out_dir / "log.csv", index=False)
+    with atomic_path(out_dir / "log.csv") as tmp:
+        pd.DataFrame(history).to_csv(tmp, index=False)
     return RAPrivacyResult(anonymiser, history, status)

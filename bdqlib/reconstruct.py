@@ -27,8 +27,9 @@ from torchmetrics.functional.image import peak_signal_noise_ratio, structural_si
 
 from .data.dataset import to_unit
 from .models import video_frames
-from .precision import memory_format
-from .training import check_finite, quiet, run_epoch
+from . import memory
+from .precision import make_precision, memory_format
+from .training import check_finite, micro_batches, quiet, run_epoch
 
 
 def _double_conv(ci, co):
@@ -129,6 +130,34 @@ def quality(batches, encoder, unet, levels: Levels, *, device) -> dict:
     return {k: v / max(n, 1) for k, v in sums.items()}
 
 
+def unet_loss(unet, encoder, x, levels: Levels, precision) -> torch.Tensor:
+    """The reconstruction loss of U(E(x)) against x: E frozen (fp32, no autograd), U under the precision's autocast,
+    the loss in fp32."""
+    with torch.no_grad():
+        e = encoder(x)
+    with precision.autocast():
+        out = unet(e)
+    return reconstruction_loss(out.float(), x, levels)
+
+
+def throwaway_unet(encoder, clip_shape, in_channels: int, out_channels: int, cfg, *, width: int, depth: int, device):
+    """For bdqlib.memory.fit: a U-Net of this size (random init) and step(n) on n random raw clips of `clip_shape`."""
+    device = torch.device(device)
+
+    def make_step():
+        unet = memory_format(UNet3D(in_channels, out_channels, width=width, depth=depth).to(device), True)
+        opt, precision = torch.optim.Adam(unet.parameters()), make_precision(cfg.amp, device)
+        levels = Levels(cfg.mean, cfg.std)
+
+        def step(n):
+            loss = unet_loss(unet, encoder, torch.randn(n, *clip_shape, device=device), levels, precision)
+            opt.zero_grad(set_to_none=True)
+            precision.step(loss, opt)
+            precision.update()
+        return step
+    return make_step
+
+
 def train_reconstruction(encoder, raw, cfg, *, width: int = 16, depth: int = 2, epochs: int = 30,
                          patience: int = 5, lr: float = 2e-3, log=quiet) -> tuple:
     """Train a UNet3D on (E(x), x) to its best validation loss; returns (unet, result dict).
@@ -148,17 +177,23 @@ def train_reconstruction(encoder, raw, cfg, *, width: int = 16, depth: int = 2, 
     # channels-last 3-D: 1.7x faster training on this 2-core CPU (measured), and the fast layout on GPUs too
     unet = memory_format(UNet3D(in_channels, out_channels, width=width, depth=depth).to(device), True)
     opt = torch.optim.Adam(unet.parameters(), lr=lr)
+    precision = make_precision(cfg.amp, device)
     best, history, generator = {"val": float("inf"), "epoch": 0, "state": None}, [], torch.Generator()
+    accum = memory.resolve(cfg.accum_steps, f"the reconstruction U-Net (width {width}, depth {depth})",
+                           cfg.batch_size, throwaway_unet(encoder, x0.shape[1:], in_channels, out_channels, cfg,
+                                                          width=width, depth=depth, device=device), device, log=log)
 
     def step(x, *_):
-        with torch.no_grad():
-            e = encoder(x)
-        loss = reconstruction_loss(unet(e), x, levels)
-        check_finite(loss, "the reconstruction loss")
         opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        return {"loss": loss.item()}
+        total = 0.0
+        for (xm,), w in micro_batches((x,), accum):
+            loss = unet_loss(unet, encoder, xm, levels, precision)
+            check_finite(loss, "the reconstruction loss")
+            precision.backward(loss * w if accum > 1 else loss)
+            total += w * loss.item()
+        precision.apply(opt)
+        precision.update()
+        return {"loss": total}
 
     @torch.no_grad()
     def val_loss():

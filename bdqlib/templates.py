@@ -26,11 +26,12 @@ from torch import nn
 
 from .config import POPULATION_SEED_OFFSET, parse_names
 from .data.scenes import PARTS, person_scene
-from .models import build_model, init_weights, load_checkpoint, model_width
+from .models import build_model, in_chunks, init_weights, load_checkpoint, model_width
 from .sppa import DISFlow, RAFTFlow, SPPAEncoder
 
 TEMPLATE_PEOPLE = 4  # people of the pretraining population each part's template is averaged over ...
 TEMPLATE_SCENES = ("d1", "d4")  # ... on an outdoor and an indoor background
+INFERENCE_FRAMES = 64  # frames DINO's keys are computed for at once
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 
 
@@ -63,6 +64,9 @@ class DinoKeys(nn.Module):
         self.vit.blocks[-1].attn.qkv.register_forward_hook(_keep_output)
 
     def forward(self, frames):
+        return in_chunks(self._keys, frames, INFERENCE_FRAMES)  # a clip batch's frames do not fit a GPU at once
+
+    def _keys(self, frames):
         n, _, h, w = frames.shape
         qkv_layer = self.vit.blocks[-1].attn.qkv
         qkv_layer.kept_output = None

@@ -46,6 +46,13 @@ RUN_DIR = ""           # output folder of this run ("" = a new folder under outp
 SMOKE = False          # tiny and fast, for tests only
 NUM_WORKERS = None     # int: DataLoader worker processes (None: 0 on a CPU-only machine, min(cores, 8) beside a GPU)
 NPROC = 1              # processes (GPUs) for training and validation; > 1 launches torchrun with DistributedDataParallel
+BATCH_SIZE = None      # int: clips per optimizer step, the effective batch (None: the profile's -- the paper's 16)
+ACCUM = None           # int: micro-batches per step, gradients summed (None: the profile's; paper: measured per stage)
+AMP = None             # str: mixed precision of T, P and the validation networks: auto | off | bf16 | fp16
+PRIVACY_FRAMES = None  # str: frames of each clip P sees per game step: all | one | a number (None: the profile's)
+VAL_FRAMES = None      # str: frames per clip a frame-level validation network trains on: all | a number
+CHECKPOINTING = None   # bool: recompute P's activations in the game's backward (memory for time)
+WEIGHTS = None         # str: pretrained | none (random init: e.g. a GPU check offline) | a file (None: pretrained)
 
 # %% [markdown]
 # On **Kaggle or Colab** this cell installs `bdqlib` from your clone of the repository (see README), leaving the

@@ -48,6 +48,13 @@ RUN_DIR = ""
 SMOKE = False
 NUM_WORKERS = None
 NPROC = 1
+BATCH_SIZE = None
+ACCUM = None
+AMP = None
+PRIVACY_FRAMES = None
+VAL_FRAMES = None
+CHECKPOINTING = None
+WEIGHTS = None
 
 # %%
 import importlib.util, os, sys, subprocess  # noqa: E401,I001
@@ -70,26 +77,34 @@ pipeline.pretrain(run, log=print)
 
 # %% [markdown]
 # ## Will it fit? A measured plan
-# One real game step of this profile's E, T and P (random init) on this device at two small batches: its time,
-# the memory autograd keeps for the backward pass and the weights' and optimizer's bytes, extrapolated to the
-# profile's batch (assumptions in `bdqlib/plan.py`). Beside it, the same probe's projection for a 16 GB GPU (P100,
-# T4, V100) under mixed precision. If the profile will not fit, the line says what to change.
+# **Time and disk**: one real game step of this profile's E, T and P (random init) on this device at two small
+# batches, extrapolated to the profile's batch (assumptions in `bdqlib/plan.py`).
+#
+# **Memory, every stage**: each training stage of the run -- the games, every validation network, RAPrivacy, the
+# U-Net, the inference networks -- accounted at this config's shapes (on PyTorch's `meta` device: shapes, no values,
+# so the paper's shapes take seconds on any CPU), and the settings that fit the effective batch (`BATCH_SIZE`) on
+# common GPUs under mixed precision: `16` (no accumulation), `4 x 4` (four micro-batches of four, gradients summed),
+# or what else it needs (`PRIVACY_FRAMES`, `VAL_FRAMES`, `CHECKPOINTING`). On a GPU with `ACCUM` left to the profile
+# (the paper's), every stage measures itself when it starts and takes the fewest micro-batches that fit, or refuses
+# to start, naming what to change. What accumulation does not reproduce of a real batch of 16: BatchNorm's batch
+# statistics, and RAPrivacy's contrastive pairs across clips (see `docs/platforms.md`).
 
 # %%
+from IPython.display import display  # noqa: E402
+
 from bdqlib import plan as planning  # noqa: E402
 from bdqlib.data.cache import cache_size_bytes  # noqa: E402
+from bdqlib.robustness import sweep_settings  # noqa: E402
 from bdqlib.training import resolve_device  # noqa: E402
 
 device_plan = planning.make_plan(run.cfg, num_actions=data.num_actions, num_subjects=data.num_subjects,
                                  train_clips=len(data.train), device=resolve_device(run.cfg.device),
                                  cache_bytes=cache_size_bytes(data.cache.directory))
 print(planning.describe(device_plan))
-print(planning.advice(device_plan))
-gpu16 = planning.for_gpu(device_plan, memory_gib=16.0)
-print(f"16 GB GPU, mixed precision (projected from the same probe; {gpu16['assumed_tflops']:g} TFLOP/s sustained "
-      f"assumed): peak {gpu16['peak_gib']:.1f} GiB -> {'fits' if gpu16['fits'] else 'does NOT fit'} (largest batch "
-      f"{gpu16['largest_batch']}); step {gpu16['step_seconds']:.2f} s, adversarial training "
-      f"{gpu16['adversarial_hours']:.2f} h")
+unet = {k: v for k, v in sweep_settings(PROFILE, alpha=ALPHA, smoke=SMOKE)["unet"].items() if k in ("width", "depth")}
+stage_table = planning.stage_plan(run.cfg, num_actions=data.num_actions, num_subjects=data.num_subjects, unet=unet)
+stage_table.to_csv(run.run_dir / "stage_plan.csv", index=False)
+display(stage_table.round(3))
 
 # %% [markdown]
 # ## Adversarial training

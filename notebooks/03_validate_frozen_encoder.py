@@ -38,6 +38,13 @@ RUN_DIR = ""
 SMOKE = False
 NUM_WORKERS = None
 NPROC = 1
+BATCH_SIZE = None
+ACCUM = None
+AMP = None
+PRIVACY_FRAMES = None
+VAL_FRAMES = None
+CHECKPOINTING = None
+WEIGHTS = None
 
 # %%
 import importlib.util, os, sys, subprocess  # noqa: E401,I001

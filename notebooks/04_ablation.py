@@ -40,6 +40,13 @@ RUN_DIR = ""
 SMOKE = False
 NUM_WORKERS = None
 NPROC = 1
+BATCH_SIZE = None
+ACCUM = None
+AMP = None
+PRIVACY_FRAMES = None
+VAL_FRAMES = None
+CHECKPOINTING = None
+WEIGHTS = None
 ALPHAS = "0,1"            # adversarial weights of the sweep (0: no adversary); e.g. "0,0.5,1,2,4"
 GAMES = "bdq"             # the games of the sweep: bdq (the paper's); bdq_ensemble (hardened, not in the paper,
                           # ~3x the time): e.g. "bdq,bdq_ensemble"

@@ -53,6 +53,13 @@ RUN_DIR = ""
 SMOKE = False
 NUM_WORKERS = None
 NPROC = 1
+BATCH_SIZE = None
+ACCUM = None
+AMP = None
+PRIVACY_FRAMES = None
+VAL_FRAMES = None
+CHECKPOINTING = None
+WEIGHTS = None
 ALF_ALPHAS = None         # str: adversarial weights of ALF's game, e.g. "1,2"; None: the profile's (paper: ALPHA,
                           # BDQ's; cpu: none, for time -- `-p ALF_ALPHAS 1` runs it); "": no ALF
 ELR = None                # str: ELR resolutions at 224 px, e.g. "elr28,elr14"; None: the profile's (paper: six;

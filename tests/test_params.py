@@ -60,3 +60,32 @@ def test_each_notebook_receives_only_its_parameters(capsys):
     assert params.main(["args", "01_preprocess", "--", "-p", "ALPHAS", "0,1", "-p", "SEED", "3"]) == 0
     assert capsys.readouterr().out.split() == ["-p", "SEED", "3"]
     assert params.convert("ALPHAS", "2", "str", raw=False) == 2 and params.convert("EPOCHS", "None", "int", False) is None
+
+
+def test_the_gpu_fitting_parameters_are_declared_everywhere_and_typed():
+    """BATCH_SIZE, ACCUM, AMP, PRIVACY_FRAMES, VAL_FRAMES, CHECKPOINTING and WEIGHTS reach start_run from every
+    notebook (run_all.sh refuses an undeclared name), with 01's typed comments."""
+    from bdqlib.pipeline import NOTEBOOK_PARAMETERS
+    table = params.declared()
+    for name in ("BATCH_SIZE", "ACCUM", "AMP", "PRIVACY_FRAMES", "VAL_FRAMES", "CHECKPOINTING", "WEIGHTS"):
+        assert name in NOTEBOOK_PARAMETERS and len(table[name][3]) == len(params.notebooks()), name
+    assert table["BATCH_SIZE"][1] == "int" and table["CHECKPOINTING"][1] == "bool"
+    assert params.convert("PRIVACY_FRAMES", "one", table["PRIVACY_FRAMES"][1], raw=False) == "one"
+    assert params.convert("PRIVACY_FRAMES", "4", table["PRIVACY_FRAMES"][1], raw=False) == 4
+    with pytest.raises(params.ParameterError, match="BATCH_SIZE must be int"):
+        params.convert("BATCH_SIZE", "8.5", table["BATCH_SIZE"][1], raw=False)
+    with pytest.raises(params.ParameterError, match="AMP must be one of"):
+        params.convert("AMP", "half", table["AMP"][1], raw=False)
+
+
+def test_smoke_shrinks_sizes_and_keeps_the_paper_profiles_paths():
+    """SMOKE never switches paths: the paper profile's uncached views stay uncached, and its automatic accumulation
+    becomes 2 micro-batches on a CPU (measured on a GPU); the cpu profile keeps its cached views and no
+    accumulation."""
+    import torch
+    from bdqlib.pipeline import smoke_overrides
+    paper = smoke_overrides("paper", "synthetic", torch.device("cpu"))
+    assert paper["val_views"] == 0 and paper["accum_steps"] == 2 and paper["size"] == 48 and paper["num_frames"] == 8
+    assert "accum_steps" not in smoke_overrides("paper", "synthetic", torch.device("cuda"))  # measured there
+    cpu = smoke_overrides("cpu", "synthetic", torch.device("cpu"))
+    assert cpu["val_views"] == 1 and "accum_steps" not in cpu
