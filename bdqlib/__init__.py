@@ -2,7 +2,7 @@
 
 Video tensors are (B, C, T, H, W) float everywhere; a single clip is (C, T, H, W).
 """
-from .encoder import BDQEncoder
+from .core.encoder import BDQEncoder
 
 __all__ = ["BDQEncoder"]
 __version__ = "0.1.0"

@@ -32,14 +32,14 @@ class Config:
     synthetic_avoid: tuple = ()        # synthetic data only: (seed, subjects) of a population to share nobody with
     # --- encoder (paper §3.1)
     kernel_size: int = 5               # blur window
-    sigma: float = 1.0                 # initial blur sigma (see bdqlib.encoder.DEFAULT_SIGMA)
+    sigma: float = 1.0                 # initial blur sigma (see bdqlib.core.encoder.DEFAULT_SIGMA)
     learn_sigma: bool = True
     num_bins: int = 15
     hardness: float = 5.0
     normalization: str = "clip"        # clip | batch (the authors' code)
     dead_zone: bool = False            # not in the paper: a learnable soft threshold on the frame difference
                                        # (BDQEncoder), trained at sigma_lr -- the encoder-capacity experiment
-    encoder: str = "bdq"               # what the game trains: bdq | alf (Wu et al.'s comparator, bdqlib.comparators)
+    encoder: str = "bdq"               # what the game trains: bdq | alf (Wu et al.'s comparator, bdqlib.methods.comparators)
     alf_width: int = 32                # ALF: base channels of Johnson et al.'s network (32, 4 blocks: the paper's
     alf_blocks: int = 4                # Table 1 -- 1.38 M parameters, 173 GFLOPs on 16 x 224 x 224 by our count)
     alf_kernel: int = 9                # ALF: the first and last convolutions' kernel (Johnson et al.: 9)
@@ -49,7 +49,7 @@ class Config:
     sppa_keys: str = "dino_vits8"      # SPPA's keys: dino_vits8 (the SPPA authors', via timm) | small2d (cpu)
     sppa_flow: str = "raft"            # SPPA's optical flow: raft (torchvision; the SPPA authors') | dis (OpenCV)
     sppa_templates: str = "torso,arm,leg,hair"  # selected body parts: the SPPA authors' choice for KTH and SBU
-    sppa_template_file: str = ""       # JSON clicks on your own pictures (bdqlib.templates); "": synthetic people
+    sppa_template_file: str = ""       # JSON clicks on your own pictures (bdqlib.methods.sppa_templates); "": synthetic people
     mask_model: str = "deeplabv3"      # masking's person mask: deeplabv3 (torchvision, COCO) | background
     mask_threshold: float = 0.06       # background subtraction: grey-level change (0..1) that marks the person
     rap_encoder: str = "vgg19"         # RAPrivacy's frozen feature encoder: vgg19 (ImageNet; the paper) | small2d
@@ -68,16 +68,16 @@ class Config:
     privacy_model: str = "resnet50"    # P: resnet50 | resnet18 | small2d
     action_width: int = 16             # base channels of small3d
     privacy_width: int = 32            # base channels of small2d
-    weights: str = "pretrained"        # pretrained (Kinetics-400 / ImageNet; cpu: see bdqlib.pretrain) | none
+    weights: str = "pretrained"        # pretrained (Kinetics-400 / ImageNet; cpu: see bdqlib.train.pretrain) | none
     weights_dir: str = ""              # where weight files are found/cached ("" = $BDQ_WEIGHTS_DIR or torch's hub)
-    pretrain_epochs: int = 10          # cpu profile: epochs of the small models' pretraining (bdqlib.pretrain)
+    pretrain_epochs: int = 10          # cpu profile: epochs of the small models' pretraining (bdqlib.train.pretrain)
     # --- adversarial training (paper §3.2, §4.2)
     alpha: float = 1.0                 # entropy weight (paper: 1 KTH, 2 SBU, 8 IPN)
     epochs: int = 50
     batch_size: int = 16               # the effective batch of every optimizer step (the paper's 16)
     accum_steps: int = 1               # micro-batches per step, gradients summed (gradient accumulation), so the
                                        # effective batch fits a small GPU; 0: chosen per stage by the measured
-                                       # plan on a GPU (bdqlib.plan), 1 on a CPU. BatchNorm sees each micro-batch
+                                       # plan on a GPU (bdqlib.experiments.plan), 1 on a CPU. BatchNorm sees each micro-batch
                                        # alone, as it sees each process's share under DDP
     optimizer: str = "sgd"             # sgd (paper) | adam; cosine annealing to 0 over the epochs either way
     lr: float = 1e-3                   # lr of T and P
@@ -99,7 +99,7 @@ class Config:
     privacy_restart_every: int = 0     # re-initialise P (its initial weights, fresh optimizer state) every N game
                                        # steps; 0: never (the paper). Wu et al. (ECCV 2018) restart their budget
                                        # model so that E cannot overfit one attacker's blind spots
-    # --- frozen-encoder validation (paper §4.2; bdqlib.attacks): fresh networks trained to their best validation
+    # --- frozen-encoder validation (paper §4.2; bdqlib.train.probes): fresh networks trained to their best validation
     attackers: str = "resnet50,resnet18,mobilenet_v3_large,resnet50@scratch,i3d_r50"  # privacy = the max over
                                        # these (2-D on frames, 3-D on clips; @scratch = random init)
     val_epochs: int = 50               # most epochs a validation network trains (the paper: 50)
@@ -119,13 +119,13 @@ class Config:
     device: str = "auto"               # auto | cpu | cuda
     amp: str = "auto"                  # mixed precision of T, P and the validation networks (E stays fp32): auto
                                        # (bf16 on a GPU that has it, fp16 + GradScaler otherwise, fp32 on a CPU)
-                                       # | off | bf16 | fp16 (bdqlib.precision)
+                                       # | off | bf16 | fp16 (bdqlib.engine.precision)
     channels_last: bool = True         # channels-last memory format: T and P on a GPU (faster under amp), the
                                        # validation networks everywhere (on this 2-core CPU res2d's evaluation
                                        # ran 2.1x faster, its training step 1.2x; measured)
     activation_checkpointing: bool = False  # recompute P's activations in step 1's backward (memory for time)
     nproc: int = 1                     # processes (GPUs) for training and validation, launched with torchrun and
-                                       # DistributedDataParallel (bdqlib.distributed); the batch is the global one
+                                       # DistributedDataParallel (bdqlib.engine.distributed); the batch is the global one
     sync_batchnorm: bool = True        # with nproc > 1 on CUDA: BatchNorm statistics over the global batch
     time_budget_h: float = 0.0         # stop cleanly after the epoch that would exceed it (0 = no budget)
     eval_every: int = 1                # evaluate on the validation split every N adversarial epochs
@@ -137,7 +137,7 @@ class Config:
         return d
 
 
-# The cpu profile's pretraining population (bdqlib.pretrain) is synthetic_seed + this: other people, other videos.
+# The cpu profile's pretraining population (bdqlib.train.pretrain) is synthetic_seed + this: other people, other videos.
 POPULATION_SEED_OFFSET = 1000
 
 # Fields that may differ when resuming a run directory (they do not change what is computed).
@@ -162,7 +162,7 @@ PROFILES = {
         crop_scales=(1.0, 0.8409),                        # the two largest scales: at 48 px a half-size crop
                                                           # loses the person, and T's noisy gradient drowns E's
         action_model="small3d", privacy_model="small2d",  # pretrained on another synthetic population
-        pretrain_epochs=10,                               # (bdqlib.pretrain: our Kinetics / ImageNet)
+        pretrain_epochs=10,                               # (bdqlib.train.pretrain: our Kinetics / ImageNet)
         optimizer="adam", lr=2e-3, val_lr=2e-3,           # tiny nets: Adam learns in the few steps we have
         encoder_optimizer="sgd", encoder_lr=0.15, sigma_lr=0.06,  # E follows the mean gradient (SGD), fast
         epochs=20, warmup_epochs=4,                       # 4 epochs with E frozen (competent T and P first),

@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 
 from bdqlib import BDQEncoder
-from bdqlib.encoder import gaussian_kernel2d
+from bdqlib.core.encoder import gaussian_kernel2d
 
 
 def naive_encoder(x, log_sigma, bins, *, kernel_size=5, hardness=5.0, num_bins=15):

@@ -22,13 +22,20 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from bdqlib.adversarial import adversarial_step, make_encoder, make_models, make_optimizer
 from bdqlib.config import make_config
-from bdqlib.precision import make_precision
-from bdqlib.training import resolve_device
-from bdqlib.data import (CachedFrames, DecodedFrames, VideoClipDataset, add_labels, build_cache, kth_manifest,
-                         make_kth_like)
+from bdqlib.data import (
+    CachedFrames,
+    DecodedFrames,
+    VideoClipDataset,
+    add_labels,
+    build_cache,
+    kth_manifest,
+    make_kth_like,
+)
 from bdqlib.data.kth import ACTIONS
+from bdqlib.engine.precision import make_precision
+from bdqlib.engine.steps import resolve_device
+from bdqlib.train.game import adversarial_step, make_encoder, make_models, make_optimizer
 
 SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "data" / "kth-sample"
 

@@ -21,8 +21,8 @@ import numpy as np
 import torch
 
 from bdqlib import BDQEncoder
+from bdqlib.core.streaming import StreamingBDQ
 from bdqlib.data.video import read_frames
-from bdqlib.streaming import StreamingBDQ
 
 SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "data" / "kth-sample"
 TARGETS = {(1080, 1920): 30.0, (120, 160): 300.0}  # frames/s, issue "Performance"

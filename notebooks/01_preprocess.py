@@ -68,7 +68,8 @@ if importlib.util.find_spec("bdqlib") is None:
 # %%
 import pandas as pd  # noqa: E402
 
-from bdqlib import pipeline, plots  # noqa: E402
+from bdqlib.experiments import pipeline
+from bdqlib.report import plots  # noqa: E402
 
 run = pipeline.start_notebook_run(globals())  # the parameters above: config, run folder
 ALPHA = run.cfg.alpha  # None above: the profile's value for the dataset

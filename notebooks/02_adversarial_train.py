@@ -68,7 +68,8 @@ import math  # noqa: E402
 
 import torch  # noqa: E402
 
-from bdqlib import pipeline, plots  # noqa: E402
+from bdqlib.experiments import pipeline
+from bdqlib.report import plots  # noqa: E402
 
 run = pipeline.start_notebook_run(globals())  # the parameters above: config, run folder
 ALPHA = run.cfg.alpha  # None above: the profile's value for the dataset
@@ -92,10 +93,10 @@ pipeline.pretrain(run, log=print)
 # %%
 from IPython.display import display  # noqa: E402
 
-from bdqlib import plan as planning  # noqa: E402
+from bdqlib.experiments import plan as planning  # noqa: E402
 from bdqlib.data.cache import cache_size_bytes  # noqa: E402
-from bdqlib.robustness import sweep_settings  # noqa: E402
-from bdqlib.training import resolve_device  # noqa: E402
+from bdqlib.experiments.robustness import sweep_settings  # noqa: E402
+from bdqlib.engine.steps import resolve_device  # noqa: E402
 
 device_plan = planning.make_plan(run.cfg, num_actions=data.num_actions, num_subjects=data.num_subjects,
                                  train_clips=len(data.train), device=resolve_device(run.cfg.device),
@@ -172,8 +173,8 @@ plots.frame_grid(images, titles, run.run_dir / "encoded_frames.png", ncols=len(i
 # view as `encoder_stages.png`.
 
 # %%
-from bdqlib import widgets  # noqa: E402
-from bdqlib.models import make_encoder  # noqa: E402
+from bdqlib.study import widgets  # noqa: E402
+from bdqlib.nets.zoo import make_encoder  # noqa: E402
 
 widgets.EncoderExplorer({f"{data.test.manifest.loc[i, 'action']} (test clip {i})": data.test[i][0] for i in idx},
                         {f"learned, alpha={ALPHA:g}": encoder, "initial (untrained)": make_encoder(run.cfg)},

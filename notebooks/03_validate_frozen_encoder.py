@@ -54,7 +54,9 @@ if importlib.util.find_spec("bdqlib") is None:
     sys.path.insert(0, REPO)
 
 # %%
-from bdqlib import BDQEncoder, pipeline, plots  # noqa: E402
+from bdqlib import BDQEncoder
+from bdqlib.experiments import pipeline
+from bdqlib.report import plots  # noqa: E402
 
 run = pipeline.start_notebook_run(globals())  # the parameters above: config, run folder
 ALPHA = run.cfg.alpha  # None above: the profile's value for the dataset

@@ -51,7 +51,7 @@ ALPHAS = "0,1"            # adversarial weights of the sweep (0: no adversary); 
 GAMES = "bdq"             # the games of the sweep: bdq (the paper's); bdq_ensemble (hardened, not in the paper,
                           # ~3x the time): e.g. "bdq,bdq_ensemble"
 MODULES = "B+D+Q"          # module combinations of the headline encoder; all: "B,D,Q,B+D,B+Q,D+Q,B+D+Q"
-BASELINES = ""            # none by default (~3 min each on CPU); e.g. "downsample28"; all: bdqlib.baselines.BASELINES
+BASELINES = ""            # none by default (~3 min each on CPU); e.g. "downsample28"; all: bdqlib.methods.naive.BASELINES
 FROZEN_CLEAN = True                             # also evaluate every encoder under SPPA's protocol
 
 # %%
@@ -66,8 +66,10 @@ import time  # noqa: E402
 
 from IPython.display import display  # noqa: E402
 
-from bdqlib import BDQEncoder, pipeline, plots  # noqa: E402
-from bdqlib.baselines import describe, is_identity, make_baseline  # noqa: E402
+from bdqlib import BDQEncoder
+from bdqlib.experiments import pipeline
+from bdqlib.report import plots  # noqa: E402
+from bdqlib.methods.naive import describe, is_identity, make_baseline  # noqa: E402
 from bdqlib.config import parse_names, parse_numbers  # noqa: E402
 
 run = pipeline.start_notebook_run(globals())  # the parameters above: config, run folder

@@ -80,9 +80,11 @@ import time  # noqa: E402
 
 import torch  # noqa: E402
 
-from bdqlib import comparators, pipeline, plots  # noqa: E402
-from bdqlib.encoder import as_input_of, encode_clip  # noqa: E402
-from bdqlib.baselines import describe, make_baseline  # noqa: E402
+from bdqlib.methods import comparators
+from bdqlib.experiments import pipeline
+from bdqlib.report import plots  # noqa: E402
+from bdqlib.core.encoder import as_input_of, encode_clip  # noqa: E402
+from bdqlib.methods.naive import describe, make_baseline  # noqa: E402
 
 run = pipeline.start_notebook_run(globals())  # the parameters above: config, run folder
 ALPHA = run.cfg.alpha  # None above: the profile's value for the dataset

@@ -19,7 +19,7 @@
 #   report PSNR and SSIM on the test split and -- beyond the paper -- train identity attackers on the
 #   *reconstructions* (`reconstruction.csv`): an encoder is only as private as what can be recovered from it.
 # * **Event camera (§5.6, Fig. 8):** synthetic DVS events from the raw video (per-pixel log-intensity contrast
-#   threshold, reference reset at each event; `bdqlib.events`), as event frames, validated like any encoder
+#   threshold, reference reset at each event; `bdqlib.methods.dvs`), as event frames, validated like any encoder
 #   (`method = dvs_<threshold>` in results.csv) and drawn beside BDQ on the trade-off.
 #
 # The paper profile sweeps its own sizes (ten ImageNet attackers, Kinetics 3-D networks, a 200-epoch U-Net);
@@ -48,7 +48,7 @@ PRIVACY_FRAMES = None
 VAL_FRAMES = None
 CHECKPOINTING = None
 WEIGHTS = None
-ATTACKER_SWEEP = None     # str: attacker networks (`@scratch`: random init); None: the profile's (bdqlib.robustness.SWEEPS)
+ATTACKER_SWEEP = None     # str: attacker networks (`@scratch`: random init); None: the profile's (bdqlib.experiments.robustness.SWEEPS)
 ACTION_SWEEP = None       # str: action networks; None: the profile's
 SWEEP_ENCODERS = None     # str: encoders both sweeps run on: raw, bdq (at ALPHA), bdq@<alpha>, a module or baseline
                           # name; None: the profile's (cpu: bdq, for time; paper: raw,bdq)
@@ -73,10 +73,11 @@ import time  # noqa: E402
 import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 
-from bdqlib import pipeline, plots, robustness  # noqa: E402
-from bdqlib.encoder import encode_clip  # noqa: E402
-from bdqlib.events import EventCamera, event_method  # noqa: E402
-from bdqlib.robustness_report import (describe_action_sweep, describe_attacker_sweep, describe_events,  # noqa: E402
+from bdqlib.experiments import pipeline, robustness
+from bdqlib.report import plots  # noqa: E402
+from bdqlib.core.encoder import encode_clip  # noqa: E402
+from bdqlib.methods.dvs import EventCamera, event_method  # noqa: E402
+from bdqlib.report.robustness import (describe_action_sweep, describe_attacker_sweep, describe_events,  # noqa: E402
                                       describe_reconstruction, plot_reconstructions, plot_sweep)
 
 run = pipeline.start_notebook_run(globals())  # the parameters above: config, run folder

@@ -63,7 +63,9 @@ if importlib.util.find_spec("bdqlib") is None:
 # %%
 from IPython.display import HTML, display  # noqa: E402
 
-from bdqlib import BDQEncoder, pipeline, study as studies, views, widgets  # noqa: E402
+from bdqlib import BDQEncoder
+from bdqlib.experiments import pipeline
+from bdqlib.study import design as studies, views, widgets  # noqa: E402
 
 run = pipeline.start_notebook_run(globals())  # the parameters above: config, run folder
 ALPHA = run.cfg.alpha  # None above: the profile's value for the dataset

@@ -45,10 +45,12 @@ if importlib.util.find_spec("bdqlib") is None:
 # %%
 import torch  # noqa: E402
 
-from bdqlib import BDQEncoder, pipeline, plots  # noqa: E402
-from bdqlib.baselines import BASELINES, make_baseline  # noqa: E402
-from bdqlib.comparators import ALFEncoder  # noqa: E402
-from bdqlib.complexity import complexity_table  # noqa: E402
+from bdqlib import BDQEncoder
+from bdqlib.experiments import pipeline
+from bdqlib.report import plots  # noqa: E402
+from bdqlib.methods.naive import BASELINES, make_baseline  # noqa: E402
+from bdqlib.methods.comparators import ALFEncoder  # noqa: E402
+from bdqlib.report.complexity import complexity_table  # noqa: E402
 
 run = pipeline.start_notebook_run(globals())  # the parameters above: config, run folder
 ALPHA = run.cfg.alpha  # None above: the profile's value for the dataset
@@ -215,7 +217,7 @@ complexity
 # view as `tradeoff_explorer.png`.
 
 # %%
-from bdqlib import widgets  # noqa: E402
+from bdqlib.study import widgets  # noqa: E402
 
 data = pipeline.load_data(run, log=None)
 points = {}

@@ -5,7 +5,7 @@
 
 The variants were chosen beforehand on the validation split (scripts/tune_cpu_profile.py --study hardening,
 bench/game_hardening.csv); this script only reports them. Each seed is one run folder (<out>/seed<k>: run.json,
-results.csv, the games' logs and encoders) made through bdqlib.pipeline exactly as the notebooks make theirs: raw
+results.csv, the games' logs and encoders) made through bdqlib.experiments.pipeline exactly as the notebooks make theirs: raw
 and every (game, alpha) are validated by the strong protocol (T and every attacker of the suite trained to their
 best validation epoch, the privacy the strongest one's test accuracy). Re-running resumes: finished games and
 validated rows are read back, not recomputed.
@@ -24,9 +24,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from bdqlib import pipeline, plots
 from bdqlib.config import parse_numbers
+from bdqlib.experiments import pipeline
 from bdqlib.metrics import f_lambda, privacy_removal
+from bdqlib.report import plots
 
 GOAL_REMOVED, GOAL_KEPT = 0.90, 0.95  # issue 12's goal
 

@@ -16,10 +16,10 @@ import ast
 
 import torch
 
-from bdqlib import plan as planning
 from bdqlib.config import make_config
-from bdqlib.robustness import SWEEPS
-from bdqlib.training import resolve_device
+from bdqlib.engine.steps import resolve_device
+from bdqlib.experiments import plan as planning
+from bdqlib.experiments.robustness import SWEEPS
 
 DATASETS = {"synthetic": (6, 10, 480), "kth": (6, 25, 1196), "sbu": (8, 13, 175), "ipn": (13, 2, 3000)}
 

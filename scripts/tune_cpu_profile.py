@@ -7,7 +7,7 @@ Studies (each prints validation accuracies only -- the test split is never read 
           attack suite's best validation accuracy (the max over attackers of their best-validation accuracy).
   attack  the attack protocol's patience: does training each validation network longer (patience 5 vs 10, at
           most 40 / 60 epochs) or on more frames per step find a better validation accuracy?
-  variants  the game's options beyond the paper (bdqlib.adversarial) at alpha = 1, one at a time: the entropy
+  variants  the game's options beyond the paper (bdqlib.train.game) at alpha = 1, one at a time: the entropy
           of the clip score, 2 updates of P per step, P restarted every 90 steps of play (3 epochs)
   hardening  issue 12's options at alpha = 1: the paper game, a learnable dead zone on the difference, and an
           ensemble of attackers in E's loss (small3d, temporal, and res2d@scratch beside P) as worst case or mean
@@ -30,12 +30,13 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from bdqlib import BDQEncoder, pipeline
-from bdqlib.adversarial import train_adversarial
-from bdqlib.attacks import EncodedData, parse_probes, train_probe
+from bdqlib import BDQEncoder
 from bdqlib.config import parse_names
-from bdqlib.models import make_encoder
-from bdqlib.training import resolve_device
+from bdqlib.engine.steps import resolve_device
+from bdqlib.experiments import pipeline
+from bdqlib.nets.zoo import make_encoder
+from bdqlib.train.game import train_adversarial
+from bdqlib.train.probes import EncodedData, parse_probes, train_probe
 
 
 def suite_val(encoder, data, cfg) -> dict:

@@ -7,12 +7,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-import bdqlib.adversarial as adversarial
+import bdqlib.train.game as adversarial
 from bdqlib import BDQEncoder
-from bdqlib.adversarial import adversarial_step, train_adversarial
-from bdqlib.training import NonFiniteLoss, select_frames
-from bdqlib.checkpoint import ConfigMismatch, TimeBudget, bind_run_dir
+from bdqlib.engine.checkpoint import ConfigMismatch, TimeBudget, bind_run_dir
+from bdqlib.engine.steps import NonFiniteLoss, select_frames
 from bdqlib.metrics import clip_entropy, entropy
+from bdqlib.train.game import adversarial_step, train_adversarial
 
 
 class FixedLogits(nn.Module):
@@ -359,7 +359,7 @@ def test_an_accumulated_step_of_4_x_4_equals_one_step_of_16(privacy_steps):
 
 
 def test_micro_batches_cover_the_batch_with_weights_that_sum_to_one():
-    from bdqlib.training import micro_batches
+    from bdqlib.engine.steps import micro_batches
     x, y = torch.arange(10.0)[:, None], torch.arange(10)
     parts = micro_batches((x, y), 4)
     assert [len(p[0][0]) for p in parts] == [3, 3, 2, 2] and sum(w for _, w in parts) == pytest.approx(1.0)

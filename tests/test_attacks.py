@@ -4,10 +4,10 @@ from dataclasses import replace
 import pytest
 import torch
 
-import bdqlib.attacks as attacks
+import bdqlib.train.probes as attacks
 from bdqlib import BDQEncoder
-from bdqlib.attacks import EncodedData, Probe, parse_probes, run_probes, train_probe
-from bdqlib.validate import validate_encoder
+from bdqlib.experiments.validate import validate_encoder
+from bdqlib.train.probes import EncodedData, Probe, parse_probes, run_probes, train_probe
 
 
 def test_probe_names():
@@ -118,7 +118,7 @@ def test_a_probe_trains_on_uncached_views_the_paper_profiles_path(tiny_cfg, tiny
 
 def build_model_for_test():
     """The probe's initial weights: train_probe seeds with cfg.seed (0) before building small2d at width 4."""
-    from bdqlib.checkpoint import seed_everything
-    from bdqlib.models import build_model
+    from bdqlib.engine.checkpoint import seed_everything
+    from bdqlib.nets.zoo import build_model
     seed_everything(0)
     return build_model("small2d", 3, width=4)

@@ -2,8 +2,8 @@ import pytest
 import torch
 
 from bdqlib import BDQEncoder
-from bdqlib.baselines import BASELINES, Downsample, FixedBlur, Pixelate, describe, is_identity, make_baseline
-from bdqlib.complexity import complexity_table
+from bdqlib.methods.naive import BASELINES, Downsample, FixedBlur, Pixelate, describe, is_identity, make_baseline
+from bdqlib.report.complexity import complexity_table
 
 
 def test_every_baseline_keeps_the_video_shape():

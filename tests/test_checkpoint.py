@@ -1,8 +1,8 @@
 """Checkpoints: RNG states across machines with other numbers of GPUs, and the one config-difference rule."""
 import torch
 
-from bdqlib import checkpoint
 from bdqlib.config import Config, config_changes
+from bdqlib.engine import checkpoint
 
 
 def test_a_checkpoint_of_two_gpus_resumes_on_one_and_one_of_one_on_two(monkeypatch):

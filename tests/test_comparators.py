@@ -4,11 +4,12 @@ import pandas as pd
 import pytest
 import torch
 
-from bdqlib import comparators, pipeline
-from bdqlib.attacks import EncodedData
-from bdqlib.baselines import make_baseline
-from bdqlib.comparators import ALFEncoder, ELR, apply_transform, transform_bank
-from bdqlib.complexity import complexity_table
+from bdqlib.experiments import pipeline
+from bdqlib.methods import comparators
+from bdqlib.methods.comparators import ELR, ALFEncoder, apply_transform, transform_bank
+from bdqlib.methods.naive import make_baseline
+from bdqlib.report.complexity import complexity_table
+from bdqlib.train.probes import EncodedData
 
 
 def test_alf_maps_every_frame_to_a_frame_of_the_same_size():

@@ -1,8 +1,8 @@
 import pandas as pd
 import pytest
 
-from bdqlib import plots
 from bdqlib.config import PROFILES, make_config, parse_names, parse_numbers
+from bdqlib.report import plots
 
 
 def test_profiles():

@@ -9,12 +9,24 @@ import torch
 from bdqlib.atomic import atomic_path
 from bdqlib.data import check_splits, prepare_data
 from bdqlib.data.cache import FrameCache, build_cache
-from bdqlib.data.dataset import (CachedFrames, DecodedFrames, VideoClipDataset, add_labels, spatial_transform,
-                                 temporal_window)
+from bdqlib.data.dataset import (
+    CachedFrames,
+    DecodedFrames,
+    VideoClipDataset,
+    add_labels,
+    spatial_transform,
+    temporal_window,
+)
 from bdqlib.data.ixmas import STUDENT_ACTIONS, ixmas_manifest, parse_ixmas_name
 from bdqlib.data.kth import ACTIONS, SCENARIOS, SequencesFormatError, assign_split, kth_manifest, parse_sequences
-from bdqlib.data.synthetic import (BODY_MIN_DISTANCE, HAIR_MIN_DISTANCE, draw_population, make_kth_like, make_subject,
-                                   render_video)
+from bdqlib.data.synthetic import (
+    BODY_MIN_DISTANCE,
+    HAIR_MIN_DISTANCE,
+    draw_population,
+    make_kth_like,
+    make_subject,
+    render_video,
+)
 from bdqlib.data.video import VideoReadError, read_frames, video_info, write_video
 
 from .conftest import KTH_SAMPLE, needs_kth_sample

@@ -11,10 +11,11 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from bdqlib import plots, views  # noqa: E402
-from bdqlib.adversarial import train_adversarial  # noqa: E402
-from bdqlib.encoder import BDQEncoder, gaussian_blur  # noqa: E402
-from bdqlib.validate import validate_encoder  # noqa: E402
+from bdqlib.core.encoder import BDQEncoder, gaussian_blur  # noqa: E402
+from bdqlib.experiments.validate import validate_encoder  # noqa: E402
+from bdqlib.report import plots
+from bdqlib.study import views  # noqa: E402
+from bdqlib.train.game import train_adversarial  # noqa: E402
 
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 
@@ -70,9 +71,9 @@ def test_a_half_precision_or_float64_encoder_takes_the_datasets_float32_clips():
 @pytest.mark.parametrize("device", DEVICES)
 def test_the_seed_systems_run_on_one_device(device, tiny_cfg, tiny_data, tmp_path):
     """SPPA (its flow runs in OpenCV on the CPU), masking and RAPrivacy (trained here) on `device`'s clips."""
-    from bdqlib.masking import make_masking
-    from bdqlib.raprivacy_train import train_raprivacy
-    from bdqlib.templates import make_sppa
+    from bdqlib.methods.masking import make_masking
+    from bdqlib.methods.raprivacy import train_raprivacy
+    from bdqlib.methods.sppa_templates import make_sppa
     cfg = replace(tiny_cfg, device=device, rap_epochs=1, rap_style_count=2)
     anonymiser = train_raprivacy(cfg, tiny_data, tmp_path / "rap", log=None).anonymiser
     clip = tiny_data.test[0][0][None].to(device)
@@ -86,8 +87,8 @@ def test_the_seed_systems_run_on_one_device(device, tiny_cfg, tiny_data, tmp_pat
 def test_the_notebooks_figure_helpers_move_a_cpu_clip_to_the_networks_device():
     """A U-Net or encoder trained on a GPU meets the dataset's CPU clips in the notebooks' figures. The meta device
     stands in for CUDA on a CPU machine: feeding it a CPU tensor fails exactly as CUDA would."""
-    from bdqlib.encoder import as_input_of, encode_clip
-    from bdqlib.reconstruct import UNet3D
+    from bdqlib.core.encoder import as_input_of, encode_clip
+    from bdqlib.train.reconstruct import UNet3D
     clip = torch.randn(1, 3, 4, 8, 8)
     unet = UNet3D(3, 3, width=2, depth=1).to("meta")
     with pytest.raises((RuntimeError, NotImplementedError)):
@@ -102,7 +103,7 @@ def test_the_notebooks_figure_helpers_move_a_cpu_clip_to_the_networks_device():
 @pytest.mark.parametrize("device", DEVICES)
 def test_the_streaming_encoder_and_its_export_take_an_encoder_from_any_device(device):
     """A camera runs on the CPU: StreamingBDQ and the TorchScript export copy a (GPU-)trained encoder there."""
-    from bdqlib.streaming import ExportedBDQ, StreamingBDQ
+    from bdqlib.core.streaming import ExportedBDQ, StreamingBDQ
     frames = np.random.default_rng(0).integers(0, 255, (3, 12, 16, 3), dtype=np.uint8)
     enc = BDQEncoder().to(device)
     stream = StreamingBDQ(enc, (-1.0, 1.0))

@@ -7,11 +7,11 @@ import pytest
 import torch
 import torch.multiprocessing as mp
 
-from bdqlib.adversarial import train_adversarial
-from bdqlib.attacks import EncodedData, Probe, train_probe
 from bdqlib.config import make_config
-from bdqlib.distributed import Dist, local_batch, mean_over_processes
-from bdqlib.encoder import BDQEncoder
+from bdqlib.core.encoder import BDQEncoder
+from bdqlib.engine.distributed import Dist, local_batch, mean_over_processes
+from bdqlib.train.game import train_adversarial
+from bdqlib.train.probes import EncodedData, Probe, train_probe
 
 
 def free_port() -> int:
@@ -91,7 +91,7 @@ def test_batch_must_split_evenly_and_single_process_helpers_are_identities():
 
 def test_the_launch_path_trains_in_two_processes_and_the_notebook_process_reads_the_result(tmp_path, tiny_cfg,
                                                                                             monkeypatch):
-    from bdqlib import pipeline
+    from bdqlib.experiments import pipeline
     monkeypatch.setenv("BDQ_DATA_ROOT", str(tmp_path / "data"))
     run = pipeline.start_run(dataset="kth", data_dir=tiny_cfg.data_dir, run_dir=tmp_path / "run", num_frames=4,
                              size=24, cache_short_side=24, weights="none", epochs=1, warmup_epochs=0, batch_size=6,
@@ -114,7 +114,7 @@ def test_the_launch_path_trains_in_two_processes_and_the_notebook_process_reads_
 @pytest.mark.parametrize("backend, expected", [("nccl", torch.device("cuda", 1)), ("gloo", torch.device("cpu"))])
 def test_collectives_put_their_tensors_on_the_process_groups_device(monkeypatch, backend, expected):
     """NCCL (Kaggle's 2 x T4) reduces CUDA tensors only: agree and mean_over_processes must not hand it CPU ones."""
-    import bdqlib.distributed as distributed
+    import bdqlib.engine.distributed as distributed
     monkeypatch.setattr(torch.distributed, "get_backend", lambda *a, **k: backend)
     d = Dist(1, 2, 1)
     assert distributed.collective_device(d) == expected
@@ -130,7 +130,7 @@ def test_collectives_put_their_tensors_on_the_process_groups_device(monkeypatch,
 
 
 def test_nproc_is_checked_against_the_gpus(monkeypatch):
-    from bdqlib.distributed import check_nproc
+    from bdqlib.engine.distributed import check_nproc
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
     with pytest.raises(ValueError, match="NPROC=2 asks for 2 GPUs .* has 1"):
         check_nproc(2, torch.device("cuda"))
@@ -141,7 +141,7 @@ def test_nproc_is_checked_against_the_gpus(monkeypatch):
 
 
 def test_loader_workers_are_shared_out_among_the_processes(monkeypatch):
-    from bdqlib import pipeline
+    from bdqlib.experiments import pipeline
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(pipeline.os, "cpu_count", lambda: 4)  # Kaggle's 4 vCPUs
     assert pipeline.default_workers(1) == 4 and pipeline.default_workers(2) == 2

@@ -6,8 +6,8 @@ import torch
 import torch.nn.functional as F
 
 from bdqlib import BDQEncoder
-from bdqlib.encoder import MODULE_NAMES, frame_difference, gaussian_blur, gaussian_kernel1d, gaussian_kernel2d
-from bdqlib.quantize import soft_staircase_exact, soft_staircase_lut
+from bdqlib.core.encoder import MODULE_NAMES, frame_difference, gaussian_blur, gaussian_kernel1d, gaussian_kernel2d
+from bdqlib.core.quantize import soft_staircase_exact, soft_staircase_lut
 
 
 def video(*shape, seed=0, dtype=torch.float32):
@@ -141,7 +141,7 @@ def test_sorting_crossed_bins_carries_their_optimizer_state_with_them(make_opt):
         assert torch.equal(after[:2], value[[1, 0]]) and torch.equal(after[2:], value[2:]), key
 
 
-class _Joint:  # the shape of bdqlib.adversarial's optimizer pair: state lives in the inner optimizers
+class _Joint:  # the shape of bdqlib.train.game's optimizer pair: state lives in the inner optimizers
     def __init__(self, *optimizers):
         self.optimizers = optimizers
 

@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from bdqlib.events import LOG_EPS, EventCamera, event_method, log_intensity, parse_event_method, simulate_events
+from bdqlib.methods.dvs import LOG_EPS, EventCamera, event_method, log_intensity, parse_event_method, simulate_events
 
 
 def pixel(values):

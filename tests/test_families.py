@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from bdqlib.families import mobile2d, small2plus1d, vit2d
-from bdqlib.models import PretrainedWeightsUnavailable, build_model, model_level, weights_url
+from bdqlib.nets.families import mobile2d, small2plus1d, vit2d
+from bdqlib.nets.zoo import PretrainedWeightsUnavailable, build_model, model_level, weights_url
 
 
 @pytest.mark.parametrize("name, shape", [("mobile2d", (5, 3, 48, 48)), ("vit2d", (5, 3, 48, 48)),

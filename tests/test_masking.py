@@ -1,9 +1,9 @@
-"""The masking baseline (bdqlib.masking)."""
+"""The masking baseline (bdqlib.methods.masking)."""
 import pytest
 import torch
 
-from bdqlib import masking
 from bdqlib.config import make_config
+from bdqlib.methods import masking
 
 MEAN, STD = (0.45,) * 3, (0.225,) * 3
 

@@ -4,12 +4,12 @@ from dataclasses import replace
 import pytest
 import torch
 
-from bdqlib import memory
-from bdqlib.adversarial import throwaway_game
-from bdqlib.attacks import Probe, throwaway_probe
-from bdqlib.raprivacy_train import throwaway_raprivacy
-from bdqlib.reconstruct import throwaway_unet
 from bdqlib import BDQEncoder
+from bdqlib.engine import memory
+from bdqlib.methods.raprivacy import throwaway_raprivacy
+from bdqlib.train.game import throwaway_game
+from bdqlib.train.probes import Probe, throwaway_probe
+from bdqlib.train.reconstruct import throwaway_unet
 
 GiB = memory.GiB
 

@@ -3,11 +3,22 @@ import hashlib
 import pytest
 import torch
 
-import bdqlib.models as models
+import bdqlib.nets.zoo as models
 from bdqlib.config import make_config
-from bdqlib.models import (PretrainedWeightsUnavailable, action_model, build_model, init_weights, make_models,
-                           model_level, privacy_logits, privacy_model, small2d, small3d, small_weights_file,
-                           video_frames)
+from bdqlib.nets.zoo import (
+    PretrainedWeightsUnavailable,
+    action_model,
+    build_model,
+    init_weights,
+    make_models,
+    model_level,
+    privacy_logits,
+    privacy_model,
+    small2d,
+    small3d,
+    small_weights_file,
+    video_frames,
+)
 
 
 def test_small_models_return_logits_of_the_right_shape():

@@ -7,11 +7,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from bdqlib import robustness
-from bdqlib.baselines import BASELINES
-from bdqlib.comparators import comparator_names, system_names
-from bdqlib.encoder import MODULE_NAMES
-from bdqlib.events import event_method
+from bdqlib.core.encoder import MODULE_NAMES
+from bdqlib.experiments import robustness
+from bdqlib.methods.comparators import comparator_names, system_names
+from bdqlib.methods.dvs import event_method
+from bdqlib.methods.naive import BASELINES
 
 from .test_params import params
 

@@ -65,7 +65,7 @@ def test_each_notebook_receives_only_its_parameters(capsys):
 def test_the_gpu_fitting_parameters_are_declared_everywhere_and_typed():
     """BATCH_SIZE, ACCUM, AMP, PRIVACY_FRAMES, VAL_FRAMES, CHECKPOINTING and WEIGHTS reach start_run from every
     notebook (run_all.sh refuses an undeclared name), with 01's typed comments."""
-    from bdqlib.pipeline import NOTEBOOK_PARAMETERS
+    from bdqlib.experiments.pipeline import NOTEBOOK_PARAMETERS
     table = params.declared()
     for name in ("BATCH_SIZE", "ACCUM", "AMP", "PRIVACY_FRAMES", "VAL_FRAMES", "CHECKPOINTING", "WEIGHTS"):
         assert name in NOTEBOOK_PARAMETERS and len(table[name][3]) == len(params.notebooks()), name
@@ -83,7 +83,8 @@ def test_smoke_shrinks_sizes_and_keeps_the_paper_profiles_paths():
     becomes 2 micro-batches on a CPU (measured on a GPU); the cpu profile keeps its cached views and no
     accumulation."""
     import torch
-    from bdqlib.pipeline import smoke_overrides
+
+    from bdqlib.experiments.pipeline import smoke_overrides
     paper = smoke_overrides("paper", "synthetic", torch.device("cpu"))
     assert paper["val_views"] == 0 and paper["accum_steps"] == 2 and paper["size"] == 48 and paper["num_frames"] == 8
     assert "accum_steps" not in smoke_overrides("paper", "synthetic", torch.device("cuda"))  # measured there

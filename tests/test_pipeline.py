@@ -4,9 +4,10 @@ import os
 import pytest
 import torch
 
-from bdqlib import BDQEncoder, pipeline
-from bdqlib.checkpoint import ConfigMismatch, TimeBudgetReached
-from bdqlib.pipeline import SMOKE_OVERRIDES
+from bdqlib import BDQEncoder
+from bdqlib.engine.checkpoint import ConfigMismatch, TimeBudgetReached
+from bdqlib.experiments import pipeline
+from bdqlib.experiments.pipeline import SMOKE_OVERRIDES
 
 
 @pytest.fixture
@@ -67,7 +68,7 @@ def test_time_budget_stops_the_notebook_with_a_resumable_message(roots, tiny_cfg
 
 
 def test_the_time_budget_counts_from_the_sessions_first_notebook(roots, monkeypatch):
-    from bdqlib import checkpoint
+    from bdqlib.engine import checkpoint
     first = checkpoint.session_start(roots / "run")
     assert checkpoint.session_start(roots / "run") == first  # a second notebook (kernel) of the session
     budget = checkpoint.TimeBudget(1.0, start=first - 3500)  # 3500 s of the hour used by earlier kernels

@@ -1,9 +1,10 @@
 import pytest
 import torch
 
-from bdqlib import memory, plan
-from bdqlib.attacks import Probe, throwaway_probe
 from bdqlib.config import make_config
+from bdqlib.engine import memory
+from bdqlib.experiments import plan
+from bdqlib.train.probes import Probe, throwaway_probe
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,7 @@ import matplotlib
 matplotlib.use("Agg")
 import pandas as pd  # noqa: E402
 
-from bdqlib import plots  # noqa: E402
+from bdqlib.report import plots  # noqa: E402
 
 
 def history(restarts=None):

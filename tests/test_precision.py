@@ -4,11 +4,11 @@ from dataclasses import replace
 import pytest
 import torch
 
-from bdqlib.adversarial import adversarial_step, train_adversarial
-from bdqlib.attacks import EncodedData, Probe, train_probe
-from bdqlib.encoder import BDQEncoder
-from bdqlib.models import build_model
-from bdqlib.precision import make_precision, maybe_checkpointed, memory_format
+from bdqlib.core.encoder import BDQEncoder
+from bdqlib.engine.precision import make_precision, maybe_checkpointed, memory_format
+from bdqlib.nets.zoo import build_model
+from bdqlib.train.game import adversarial_step, train_adversarial
+from bdqlib.train.probes import EncodedData, Probe, train_probe
 
 
 def test_modes_resolve_per_device():

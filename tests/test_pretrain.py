@@ -1,6 +1,6 @@
-"""The cpu profile's pretraining of the small models (bdqlib.pretrain)."""
+"""The cpu profile's pretraining of the small models (bdqlib.train.pretrain)."""
 from bdqlib.config import make_config
-from bdqlib.pretrain import pretrain_small_models
+from bdqlib.train.pretrain import pretrain_small_models
 
 
 def test_pretraining_runs_silently_with_log_none_and_is_cached(tmp_path):

@@ -1,10 +1,11 @@
-"""RAPrivacy: AdaAttN, its losses and its two-phase training (bdqlib.raprivacy, bdqlib.raprivacy_train)."""
+"""RAPrivacy: AdaAttN, its losses and its two-phase training (bdqlib.nets.adaattn, bdqlib.methods.raprivacy)."""
 import pytest
 import torch
 
-from bdqlib import raprivacy, raprivacy_train
-from bdqlib.checkpoint import ConfigMismatch
-from bdqlib.pipeline import make_config_like
+from bdqlib.engine.checkpoint import ConfigMismatch
+from bdqlib.experiments.pipeline import make_config_like
+from bdqlib.methods import raprivacy as raprivacy_train
+from bdqlib.nets import adaattn as raprivacy
 
 
 def test_adaattn_shapes_and_keys_up_to():

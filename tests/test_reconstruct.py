@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from bdqlib import BDQEncoder
-from bdqlib.attacks import EncodedData
-from bdqlib.reconstruct import Levels, Reconstructed, UNet3D, quality, reconstruction_loss, train_reconstruction
+from bdqlib.train.probes import EncodedData
+from bdqlib.train.reconstruct import Levels, Reconstructed, UNet3D, quality, reconstruction_loss, train_reconstruction
 
 
 @pytest.mark.parametrize("depth, shape", [(1, (2, 3, 3, 8, 8)), (2, (1, 3, 4, 16, 24)), (3, (1, 1, 2, 16, 16))])

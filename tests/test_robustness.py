@@ -5,10 +5,11 @@ import pandas as pd
 import pytest
 import torch
 
-import bdqlib.robustness as robustness
-from bdqlib import BDQEncoder, pipeline
-from bdqlib.attacks import Probe, ProbeResult
-from bdqlib.events import EventCamera
+import bdqlib.experiments.robustness as robustness
+from bdqlib import BDQEncoder
+from bdqlib.experiments import pipeline
+from bdqlib.methods.dvs import EventCamera
+from bdqlib.train.probes import Probe, ProbeResult
 
 
 @pytest.fixture(scope="module")
@@ -134,7 +135,7 @@ def test_settings_come_from_the_profile_unless_a_parameter_says_otherwise():
 def test_the_paper_profiles_sweeps_name_real_networks_with_downloadable_weights():
     """Every network the paper profile sweeps is known by name, at the right level, with a weight URL (no
     download here): a typo would otherwise surface hours into a GPU run."""
-    from bdqlib.models import model_level, weights_url
+    from bdqlib.nets.zoo import model_level, weights_url
     paper = robustness.sweep_settings("paper", alpha=1.0)
     attackers, actions = paper["attackers"].split(","), paper["actions"].split(",")
     assert len(attackers) == 10 and len(actions) >= 5
@@ -145,7 +146,7 @@ def test_the_paper_profiles_sweeps_name_real_networks_with_downloadable_weights(
 
 
 def test_report_sentences_are_computed_and_survive_an_encoder_at_chance():
-    from bdqlib.robustness_report import describe_action_sweep, describe_attacker_sweep
+    from bdqlib.report.robustness import describe_action_sweep, describe_attacker_sweep
     sweep = pd.DataFrame([{"encoder": e, "network": n, "privacy_top1": p} for e, n, p in [
         ("raw", "a", 0.9), ("raw", "b", 0.5), ("bdq", "a", 0.3), ("bdq", "b", 0.4)]])
     text = describe_attacker_sweep(sweep, 0.1)

@@ -1,10 +1,10 @@
-"""SPPA's equations on hand-made tensors (bdqlib.sppa)."""
+"""SPPA's equations on hand-made tensors (bdqlib.methods.sppa)."""
 import numpy as np
 import pytest
 import torch
 from torch import nn
 
-from bdqlib import sppa
+from bdqlib.methods import sppa
 
 
 def test_saliency_of_an_exact_template_match_is_one_and_negative_similarity_is_clipped():

@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from bdqlib import BDQEncoder
-from bdqlib.encoder import frame_difference, gaussian_blur
-from bdqlib.streaming import ExportedBDQ, StreamingBDQ, calibrate_range, export_torchscript
+from bdqlib.core.encoder import frame_difference, gaussian_blur
+from bdqlib.core.streaming import ExportedBDQ, StreamingBDQ, calibrate_range, export_torchscript
 
 
 def frames_and_encoder(seed=0, t=8, h=30, w=40):

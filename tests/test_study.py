@@ -4,7 +4,7 @@ from collections import Counter
 import pandas as pd
 import pytest
 
-from bdqlib import study as S
+from bdqlib.study import design as S
 
 
 def manifests(people=("ann", "bob", "cid", "dee", "eve", "fay", "gus", "hal"), videos_per_person=4, pairs=False):

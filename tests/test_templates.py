@@ -1,4 +1,4 @@
-"""SPPA's template library and the synthetic scenes it is clicked on (bdqlib.templates, bdqlib.data.scenes)."""
+"""SPPA's template library and the synthetic scenes it is clicked on (bdqlib.methods.sppa_templates, bdqlib.data.scenes)."""
 import json
 
 import cv2
@@ -7,9 +7,9 @@ import pytest
 import torch
 from torch import nn
 
-from bdqlib import templates
 from bdqlib.config import make_config
 from bdqlib.data.scenes import PARTS, depth_styles, person_scene
+from bdqlib.methods import sppa_templates as templates
 
 
 def test_person_scene_puts_every_part_on_the_person():

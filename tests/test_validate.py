@@ -6,11 +6,17 @@ import pytest
 import torch
 
 from bdqlib import BDQEncoder
-from bdqlib.checkpoint import ConfigMismatch
+from bdqlib.engine.checkpoint import ConfigMismatch
+from bdqlib.experiments.validate import (
+    STRONGEST,
+    encoder_identity,
+    evaluate_frozen_clean,
+    state_summary,
+    suite_rows,
+    validate_encoder,
+)
 from bdqlib.metrics import chance_level, f_lambda, privacy_removal, top1
-from bdqlib.results import read_results, record_results
-from bdqlib.validate import (STRONGEST, encoder_identity, evaluate_frozen_clean, state_summary, suite_rows,
-                             validate_encoder)
+from bdqlib.report.results import read_results, record_results
 
 ROW_KEYS = {"dataset", "method", "alpha", "protocol", "attacker", "action_top1", "privacy_top1", "action_chance",
             "privacy_chance", "n_test", "epochs_trained", "best_epoch", "privacy_val_top1", "strongest_attacker",

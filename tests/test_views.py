@@ -4,8 +4,9 @@ import numpy as np
 import torch
 from PIL import Image
 
-from bdqlib import BDQEncoder, views
-from bdqlib.study import build_study
+from bdqlib import BDQEncoder
+from bdqlib.study import views
+from bdqlib.study.design import build_study
 
 from .test_study import manifests
 

@@ -4,9 +4,10 @@ matplotlib.use("Agg")
 import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 
-from bdqlib import BDQEncoder, widgets  # noqa: E402
-from bdqlib.baselines import make_baseline  # noqa: E402
-from bdqlib.study import build_study, read_answers  # noqa: E402
+from bdqlib import BDQEncoder
+from bdqlib.methods.naive import make_baseline  # noqa: E402
+from bdqlib.study import widgets  # noqa: E402
+from bdqlib.study.design import build_study, read_answers  # noqa: E402
 
 from .test_study import manifests  # noqa: E402
 from .test_views import media_for  # noqa: E402

@@ -6,7 +6,7 @@ holding `rgb_NNNNNN.png` (640x480, 15 fps), `depth_NNNNNN.png` and `skeleton_pos
 files are left where they are, for later use). A take folder is one sequence; a whole sequence is one clip.
 
 Privacy label (paper §4.1, as Wu et al.): the actor **pair**, mirrored sets merged (s01s02 and s02s01 are the same
-two people), written "s01+s02": 21 sets -> 13 classes. `bdqlib.study` reads the two people from that label.
+two people), written "s01+s02": 21 sets -> 13 classes. `bdqlib.study.design` reads the two people from that label.
 
 Splits (`protocol`):
 * "authors" (default): the BDQ authors' `bdq-authors/sbu/{train,val}.txt` (188/94 sequences; lines

@@ -36,8 +36,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .kth import ACTIONS, SCENARIOS
 from ..atomic import atomic_path
+from .kth import ACTIONS, SCENARIOS
 from .video import write_video
 
 FPS = 25

@@ -1,0 +1,1 @@
+"""BDQ itself: the encoder (blur, difference, quantization), its quantizer, a streaming camera path."""

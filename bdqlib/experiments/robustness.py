@@ -1,0 +1,255 @@
+"""The paper's robustness experiments (§5.2-5.4, §5.6) on a run's encoders, resumable, as notebook 06 runs them.
+
+* `sweep_attackers` (Fig. 5): more attacker architectures, each trained to its best validation epoch on an
+  encoder's frozen output. They are attackers like the suite's: their rows join the encoder's rows in
+  results.csv and the "strongest" row is recomputed over all of them -- privacy is what the strongest attacker we
+  built achieves, so a sweep attacker that beats the suite moves the headline.
+* `sweep_actions` (Fig. 6): other action networks on the same output, in action_sweep.csv. They do not change the
+  headline action accuracy, which stays the configured T's (the paper's protocol).
+* `reconstruction_attack` (Fig. 7): a 3-D U-Net trained on (E(x), x) (bdqlib.train.reconstruct); its PSNR/SSIM, and
+  identity attackers trained on the reconstructions, in reconstruction.csv.
+* Event cameras (Fig. 8) are encoders (bdqlib.methods.dvs) validated like any other; nothing extra is needed here.
+
+Every step skips what its table already holds, and the networks keep resumable checkpoints in the run folder.
+"""
+from __future__ import annotations
+
+import copy
+
+import pandas as pd
+import torch
+
+from ..config import parse_names, parse_numbers
+from ..core.encoder import BDQEncoder
+from ..engine.steps import quiet, resolve_device
+from ..report.results import encoder_tag, read_results, record_results
+from ..train.probes import EncodedData, Probe, parse_probes, train_probe
+from ..train.reconstruct import Reconstructed, UNet3D, train_reconstruction
+from .validate import STRONGEST, encoder_identity, keeps_weights, probe_scores, suite_rows
+
+ACTION_SWEEP = "action_sweep.csv"
+ACTION_SWEEP_KEY = ["dataset", "method", "alpha", "network", "split", "seed"]
+RECONSTRUCTION = "reconstruction.csv"
+RECONSTRUCTION_KEY = ["dataset", "method", "alpha", "attacker", "split", "seed"]
+
+
+def _row_scores(row: dict) -> dict:
+    """An attacker's scores as suite_rows takes them, from its results.csv row."""
+    return {"test_top1": row["privacy_top1"], "val_top1": row["privacy_val_top1"], "name": row["attacker"],
+            "epochs_trained": row["epochs_trained"], "best_epoch": row["best_epoch"]}
+
+
+def _validated_rows(run, method: str, alpha) -> tuple:
+    """(attacker rows, strongest row) of an encoder's retrain validation; an error if it has none yet."""
+    rows = run.rows(method, alpha)
+    top = [r for r in rows if r["attacker"] == STRONGEST]
+    if not top:
+        raise LookupError(f"{method}{'' if alpha != alpha else f' alpha={alpha:g}'} has not been validated in "
+                          f"{run.run_dir} yet: run 03/04 (or pipeline.validate) first")
+    return [r for r in rows if r["attacker"] != STRONGEST], top[-1]
+
+
+def _probe_checkpoints(run, method, alpha):
+    folder = run.validation_dir(method, alpha)
+    folder.mkdir(parents=True, exist_ok=True)
+    return lambda probe: folder / f"{probe.target}-{probe.name}.pt"
+
+
+def sweep_attackers(run, data, encoder, *, method: str, alpha=float("nan"), attackers: list, log=print) -> dict:
+    """Train every attacker of `attackers` (Probes) that this encoder has no row for; record its row and the
+    strongest row recomputed over the suite and the sweep. Returns attacker name -> test top-1 (all requested)."""
+    log = log or quiet
+    rows, top = _validated_rows(run, method, alpha)
+    scores = {r["attacker"]: _row_scores(r) for r in rows}
+    todo = [p for p in attackers if p.name not in scores]
+    if todo:
+        cfg = run.cfg
+        frozen = copy.deepcopy(encoder).cpu().eval()
+        encoded = EncodedData(frozen, data, cfg, device=resolve_device(cfg.device), views=cfg.val_views, log=log)
+        checkpoint = _probe_checkpoints(run, method, alpha)
+        for probe in todo:
+            result = train_probe(probe, encoded, cfg, checkpoint=checkpoint(probe), log=log, budget=run.budget(),
+                                 identity=encoder_identity(frozen, method, alpha),
+                                 keep_weights=keeps_weights(cfg, method))
+            scores[probe.name] = probe_scores(result)
+        action = {"test_top1": top["action_top1"], "val_top1": top["action_val_top1"],
+                  "epochs_trained": top["action_epochs_trained"]}
+        new = suite_rows(run.cfg, data, method=method, alpha=alpha, protocol="retrain", action=action,
+                         attackers=scores)
+        run.record(*new)
+        if new[-1]["strongest_attacker"] != top["strongest_attacker"]:
+            log(f"[sweep] {method}: the strongest attacker is now {new[-1]['strongest_attacker']} "
+                f"({new[-1]['privacy_top1']:.3f}; the suite's best was {top['strongest_attacker']} "
+                f"{top['privacy_top1']:.3f}): results.csv's strongest row is updated")
+    return {p.name: scores[p.name]["test_top1"] for p in attackers}
+
+
+def sweep_actions(run, data, encoder, *, method: str, alpha=float("nan"), networks: list, log=print) -> pd.DataFrame:
+    """Train every action network of `networks` (Probes, target "action") on this encoder's output, to its best
+    validation epoch; rows in action_sweep.csv (skipped when there). The configured T's result is taken from
+    results.csv (the same network, seed and data: training it again would give the same number)."""
+    log = log or quiet
+    path = run.run_dir / ACTION_SWEEP
+    _, top = _validated_rows(run, method, alpha)
+    cfg = run.cfg
+    base = {"dataset": cfg.dataset, "method": method, "alpha": float(alpha), "split": cfg.protocol, "seed": cfg.seed,
+            "action_chance": top["action_chance"], "n_test": top["n_test"]}
+    done = set(_rows_of(path, method, alpha)["network"])
+    encoded = None
+    for probe in networks:
+        if probe.name in done:
+            continue
+        if probe.name == cfg.action_model:  # the suite's T (pretrained init): its results.csv row
+            row = {"action_top1": top["action_top1"], "action_val_top1": top["action_val_top1"],
+                   "epochs_trained": top["action_epochs_trained"], "best_epoch": float("nan")}
+        else:
+            if encoded is None:
+                frozen = copy.deepcopy(encoder).cpu().eval()
+                encoded = EncodedData(frozen, data, cfg, device=resolve_device(cfg.device), views=cfg.val_views,
+                                      log=log)
+            result = train_probe(probe, encoded, cfg, checkpoint=_probe_checkpoints(run, method, alpha)(probe),
+                                 identity=encoder_identity(frozen, method, alpha), log=log, budget=run.budget(),
+                                 keep_weights=keeps_weights(cfg, method))
+            row = {"action_top1": result.test_top1, "action_val_top1": result.val_top1,
+                   "epochs_trained": result.epochs_trained, "best_epoch": result.best_epoch}
+        record_results(path, [{**base, "network": probe.name, **row}], key=ACTION_SWEEP_KEY, columns=ACTION_SWEEP_KEY)
+    return _rows_of(path, method, alpha)
+
+
+def _rows_of(path, method: str, alpha) -> pd.DataFrame:
+    df = read_results(path, ["method", "alpha"])
+    if len(df) == 0:
+        return df.assign(network=[], attacker=[])
+    same_alpha = df["alpha"].isna() if alpha != alpha else df["alpha"] == float(alpha)
+    return df[(df["method"] == method) & same_alpha].reset_index(drop=True)
+
+
+def load_unet(run, method: str, alpha) -> tuple:
+    """(UNet3D, its result) trained by `reconstruction_attack` for this encoder, or (None, None)."""
+    path = run.run_dir / "reconstruction" / encoder_tag(method, alpha) / "unet.pt"
+    if not path.is_file():
+        return None, None
+    saved = torch.load(path, map_location="cpu", weights_only=False)
+    unet = UNet3D(saved["in_channels"], saved["out_channels"], width=saved["width"], depth=saved["depth"])
+    unet.load_state_dict(saved["state"])
+    return unet.eval(), saved["result"]
+
+
+def reconstruction_attack(run, data, encoder, *, method: str, alpha=float("nan"), attackers: list,
+                          width: int = 8, depth: int = 2, epochs: int = 30, patience: int = 5, log=print) -> tuple:
+    """Train (or load) a U-Net that reconstructs the raw clip from this encoder's output, then train each identity
+    attacker of `attackers` (Probes) on the reconstructions; rows in reconstruction.csv. Returns (unet, table)."""
+    log = log or quiet
+    cfg, path = run.cfg, run.run_dir / RECONSTRUCTION
+    folder = run.run_dir / "reconstruction" / encoder_tag(method, alpha)
+    folder.mkdir(parents=True, exist_ok=True)
+    rows, top = _validated_rows(run, method, alpha)
+    raw_rows = {r["attacker"]: r for r in run.rows("raw") if r["attacker"] != STRONGEST}
+    encoded_rows = {r["attacker"]: r for r in rows}
+    device = resolve_device(cfg.device)
+    unet, quality = load_unet(run, method, alpha)
+    if unet is None:
+        raw = EncodedData(BDQEncoder(False, False, False), data, cfg, device=device, views=cfg.val_views, log=log)
+        unet, quality = train_reconstruction(encoder, raw, cfg, width=width, depth=depth, epochs=epochs,
+                                             patience=patience, log=log)
+        channels = {"in_channels": unet.down[0][0].in_channels, "out_channels": unet.out.out_channels}
+        torch.save({"state": unet.state_dict(), "result": quality, "width": width, "depth": depth, **channels},
+                   folder / "unet.pt")
+    done = set(_rows_of(path, method, alpha)["attacker"])
+    todo = [p for p in attackers if p.name not in done]
+    if todo:
+        recon = Reconstructed(copy.deepcopy(encoder).cpu().eval(), copy.deepcopy(unet).cpu()).eval()
+        encoded = EncodedData(recon, data, cfg, device=device, views=cfg.val_views, log=log)
+        for probe in todo:
+            result = train_probe(probe, encoded, cfg, checkpoint=folder / f"identity-{probe.name}.pt", log=log,
+                                 identity=encoder_identity(recon, f"reconstructed {method}", alpha),
+                                 budget=run.budget(), keep_weights=False)
+            seen = encoded_rows.get(probe.name, {})
+            record_results(path, [{
+                "dataset": cfg.dataset, "method": method, "alpha": float(alpha), "attacker": probe.name,
+                "split": cfg.protocol, "seed": cfg.seed, "privacy_top1": result.test_top1,
+                "privacy_val_top1": result.val_top1, "best_epoch": result.best_epoch,
+                "epochs_trained": result.epochs_trained,
+                "privacy_encoded": seen.get("privacy_top1", float("nan")),  # this attacker on E's output
+                "privacy_raw": raw_rows.get(probe.name, {}).get("privacy_top1", float("nan")),
+                "privacy_chance": top["privacy_chance"],
+                **{k: quality[k] for k in ("psnr", "ssim", "input_psnr", "input_ssim")},
+                "unet_best_epoch": quality["best_epoch"], "unet_epochs": quality["epochs_trained"]}],
+                key=RECONSTRUCTION_KEY, columns=RECONSTRUCTION_KEY)
+    return unet, _rows_of(path, method, alpha)
+
+
+def strongest_probes(run, method: str, alpha=float("nan")) -> list:
+    """The attacker that was strongest on this encoder's output, as a one-element list of Probes."""
+    _, top = _validated_rows(run, method, alpha)
+    return parse_probes(top["strongest_attacker"])
+
+
+def probes_of(spec: str, run, method: str, alpha=float("nan"), target: str = "identity") -> list:
+    """A sweep's networks from a notebook parameter: names (`@scratch` for random init), "suite" (the configured
+    attackers), or "strongest" (the encoder's strongest attacker)."""
+    spec = str(spec).strip()
+    if spec == "strongest":
+        return strongest_probes(run, method, alpha)
+    if spec == "suite":
+        return parse_probes(run.cfg.attackers)
+    return [Probe(p.arch, target, p.init) for p in parse_probes(spec)]
+
+
+# What each profile sweeps (notebook 06's parameters left at None). The paper profile: the paper's networks by
+# name (ImageNet / Kinetics-400 weights, downloaded or from $BDQ_WEIGHTS_DIR); the cpu profile: small networks of
+# other families (bdqlib.nets.families) beside the suite's, from random initialisation, sized for minutes on 2 cores.
+SWEEPS = {
+    "paper": dict(attackers="resnet50,resnet18,resnet101,mobilenet_v3_large,efficientnet_b0,vit_b_16,densenet121,"
+                            "shufflenet_v2_x1_0,regnet_y_800mf,convnext_tiny",   # ten, as Fig. 5
+                  actions="i3d_r50,x3d_m,slow_r50,r2plus1d_r50,csn_r101,r3d_18,mc3_18",  # Kinetics-400 3-D nets
+                  dvs="0.1,0.2,0.4,0.8,1.6,2.4",
+                  encoders="raw,bdq",
+                  recon="{alpha},0",  # the paper's pair (Fig. 7): the trained encoder and one without the adversary
+                  unet=dict(width=32, depth=3, epochs=200, patience=200)),  # the paper's 200 epochs, best val kept
+    "cpu": dict(attackers="small2d,res2d@scratch,small3d,vit2d@scratch",  # the suite + a transformer; more:
+                                                                          # mobile2d@scratch (~80 s on 2 encoders)
+                actions="small3d,small2plus1d@scratch",
+                encoders="bdq",  # the headline encoder only (time: ~1 min each); raw's sweep (vit2d 0.938) is in
+                                 # run 20261201-020148; -p SWEEP_ENCODERS raw,bdq runs it
+                dvs="",          # none by default (time: a full attack suite, ~1.3 min each); -p DVS_THRESHOLDS 0.4
+                                 # (run 20261201-020148: f_0.5 0.727); the paper profile sweeps six
+                recon="{alpha}",  # the headline encoder only (~1.5 min each); -p RECON_ALPHAS 1,0 adds alpha = 0
+                unet=dict(width=8, depth=2, epochs=6, patience=2)),  # ~11 s an epoch on 2 cores: a small, short-
+                                                                    # trained reconstruction attacker (labelled so)
+}
+
+
+def sweep_settings(profile: str, *, attackers=None, actions=None, dvs=None, recon_epochs=None, recon_alphas=None,
+                   encoders=None, alpha: float = 1.0, smoke: bool = False) -> dict:
+    """Notebook 06's sweeps: the profile's (SWEEPS) with the notebook's non-None parameters applied. SMOKE keeps
+    one event camera when the profile has none, so the smoke chain still runs that code."""
+    if profile not in SWEEPS:
+        raise ValueError(f"unknown profile {profile!r}; choose from {sorted(SWEEPS)}")
+    base = SWEEPS[profile]
+    unet = dict(base["unet"], **({"epochs": 1, "patience": 1} if smoke else {}))
+    if recon_epochs is not None:
+        unet["epochs"] = int(recon_epochs)
+
+    if dvs is None:
+        dvs = base["dvs"] or ("0.4" if smoke else "")
+    return {"attackers": attackers or base["attackers"], "actions": actions or base["actions"],
+            "encoders": base["encoders"] if encoders is None else encoders,
+            "dvs": parse_numbers(dvs, "DVS_THRESHOLDS"),
+            "recon_alphas": parse_numbers(base["recon"].format(alpha=f"{alpha:g}") if recon_alphas is None
+                                          else recon_alphas, "RECON_ALPHAS"),
+            "unet": unet}
+
+
+def encoder_names(spec: str, alpha: float) -> list:
+    """"raw,bdq,bdq@0,D,downsample28" -> [(label, method, alpha)]: bdq at `alpha` unless @<alpha> is given;
+    module combinations at `alpha`; anything else without an alpha."""
+    from ..core.encoder import MODULE_NAMES
+    out = []
+    for name in parse_names(spec):
+        method, _, at = name.partition("@")
+        a = float(at) if at else (float(alpha) if method == "bdq" or method in MODULE_NAMES else float("nan"))
+        out.append((method + ("" if a != a else f" alpha={a:g}"), method, a))
+    if not out:
+        raise ValueError(f"SWEEP_ENCODERS names no encoder: {spec!r}")
+    return out

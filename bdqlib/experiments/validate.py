@@ -1,0 +1,122 @@
+"""The validation protocol (paper §4.2, made strict): freeze an encoder, train fresh networks on its output, test.
+
+The numbers that count are these, never the accuracies of the adversarial phase (the student reproduction's
+mistake):
+  action  = test top-1 of a fresh T (cfg.action_model), trained to its best validation accuracy
+            (clip-1 crop-1: the t centre frames, centre crop);
+  privacy = the **maximum** test top-1 over a suite of fresh attackers (cfg.attackers: frame-level 2-D networks
+            from pretrained and random initialisation and a clip-level 3-D network), each trained to its best
+            validation accuracy (bdqlib.train.probes). A frame-level attacker scores a clip by its softmax averaged
+            over the clip's frames.
+Every attacker's result is kept as its own row of results.csv (`attacker` = its name); the row with
+`attacker = "strongest"` carries the maximum and names the attacker that reached it (`strongest_attacker`).
+The same routine evaluates any encoder: the identity ("raw"), BDQ, its module ablations and the baselines.
+
+A second protocol, SPPA's "frozen_clean" (seed 003 §4): the raw video's T and attackers, applied frozen to an
+encoder's test output -- a naive attacker's view, reported beside the paper's, never instead of it.
+"""
+from __future__ import annotations
+
+import copy
+import hashlib
+
+import torch
+
+from ..engine.distributed import SINGLE, Dist
+from ..engine.steps import quiet
+from ..metrics import chance_level
+from ..train.probes import frozen_accuracies, run_probes
+
+STRONGEST = "strongest"
+
+
+def result_row(cfg, data, *, method: str, alpha, protocol: str, attacker: str, action: dict, privacy: dict) -> dict:
+    """One results.csv row. action/privacy: test_top1 and optionally val_top1, epochs_trained, best_epoch."""
+    test = data.test.manifest
+    return {"dataset": cfg.dataset, "method": method, "alpha": alpha, "protocol": protocol, "attacker": attacker,
+            "split": cfg.protocol, "seed": cfg.seed,
+            "action_top1": action["test_top1"], "privacy_top1": privacy["test_top1"],
+            "action_chance": chance_level(test["action_idx"]), "privacy_chance": chance_level(test["subject_idx"]),
+            "n_test": len(test), "epochs_trained": privacy.get("epochs_trained", 0),
+            "privacy_val_top1": privacy.get("val_top1", float("nan")),
+            "best_epoch": privacy.get("best_epoch", 0), "action_val_top1": action.get("val_top1", float("nan")),
+            "action_epochs_trained": action.get("epochs_trained", 0),
+            "strongest_attacker": privacy.get("name", attacker)}
+
+
+def probe_scores(result) -> dict:
+    return {"test_top1": result.test_top1, "val_top1": result.val_top1, "epochs_trained": result.epochs_trained,
+            "best_epoch": result.best_epoch, "name": result.probe.name}
+
+
+def suite_rows(cfg, data, *, method: str, alpha, protocol: str, action: dict, attackers: dict) -> list:
+    """One row per attacker plus the "strongest" row (the maximum test accuracy over the attackers)."""
+    rows = [result_row(cfg, data, method=method, alpha=alpha, protocol=protocol, attacker=name, action=action,
+                       privacy=scores) for name, scores in attackers.items()]
+    best = max(attackers, key=lambda name: attackers[name]["test_top1"])
+    rows.append(result_row(cfg, data, method=method, alpha=alpha, protocol=protocol, attacker=STRONGEST,
+                           action=action, privacy={**attackers[best], "name": best}))
+    return rows
+
+
+IDENTITY_VALUES = 4096  # an encoder state with more numbers than this is identified by its SHA-256 instead
+
+
+def state_summary(state: dict):
+    """An encoder's state as a checkpoint records it: its values (BDQ's 16), or for a large one (ALF, RAPrivacy with
+    its style bank, SPPA's key network) their SHA-256 and count, so four checkpoints do not each hold a copy."""
+    numbers = sum(v.numel() for v in state.values())
+    if numbers <= IDENTITY_VALUES:
+        return {k: v.tolist() for k, v in state.items()}
+    digest = hashlib.sha256()
+    for k in sorted(state):
+        digest.update(k.encode())
+        # the raw bytes, whatever the dtype (numpy has no bfloat16); for fp32 the same bytes numpy would give
+        digest.update(state[k].detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
+    return {"sha256": digest.hexdigest(), "numbers": int(numbers)}
+
+
+def encoder_identity(encoder, method: str, alpha=float("nan")) -> dict:
+    """What a validation checkpoint is about: the method, alpha, the encoder's modules and sizes, and its values
+    (a checkpoint of another encoder is refused on resume)."""
+    return {"method": method, "alpha": None if alpha != alpha else float(alpha), "encoder": repr(encoder),
+            "encoder_state": state_summary(encoder.state_dict())}
+
+
+def keeps_weights(cfg, method: str) -> bool:
+    """Whether a finished validation checkpoint of `method` keeps its best weights (cfg.probe_weights)."""
+    if cfg.probe_weights not in ("raw", "all", "none"):
+        raise ValueError(f"probe_weights must be 'raw', 'all' or 'none', got {cfg.probe_weights!r}")
+    return cfg.probe_weights == "all" or (cfg.probe_weights == "raw" and method == "raw")
+
+
+def validate_encoder(encoder, data, cfg, *, method: str, alpha=float("nan"), checkpoint_dir=None, log=print,
+                     return_probes: bool = False, budget=None, dist: Dist = SINGLE):
+    """Train T and the attack suite on the frozen `encoder`'s output; return the rows (and the probe results).
+
+    checkpoint_dir: optional folder; every probe then saves after each epoch and resumes (refusing a checkpoint
+    written with another config, method or encoder). dist: under torchrun, this process's place (every process
+    returns the same rows; only rank 0 writes).
+    """
+    log = log or quiet
+    frozen = copy.deepcopy(encoder).cpu().eval()
+    identity = encoder_identity(frozen, method, alpha)
+    probes = run_probes(frozen, data, cfg, checkpoint_dir=checkpoint_dir, identity=identity, log=log, budget=budget,
+                        keep_weights=keeps_weights(cfg, method), dist=dist)
+    rows = suite_rows(cfg, data, method=method, alpha=alpha, protocol="retrain", action=probe_scores(probes["action"]),
+                      attackers={r.probe.name: probe_scores(r) for r in probes["attackers"]})
+    top = rows[-1]
+    log(f"[validate {method}{'' if alpha != alpha else f' alpha={alpha:g}'}] action {top['action_top1']:.3f} "
+        f"(chance {top['action_chance']:.3f}); privacy {top['privacy_top1']:.3f} by {top['strongest_attacker']} "
+        f"(chance {top['privacy_chance']:.3f}; attackers: "
+        + ", ".join(f"{r['attacker']} {r['privacy_top1']:.3f}" for r in rows[:-1]) + f"), n={top['n_test']}")
+    return (rows, probes) if return_probes else rows
+
+
+def evaluate_frozen_clean(encoder, data, cfg, action, attackers: dict, *, method: str, alpha=float("nan")) -> list:
+    """SPPA's protocol: T and attackers trained on clean data (name -> (model, level)), applied frozen."""
+    scores = frozen_accuracies(encoder, data, cfg, action, attackers)
+    action_scores = {"test_top1": scores["action"]}
+    return suite_rows(cfg, data, method=method, alpha=alpha, protocol="frozen_clean", action=action_scores,
+                      attackers={name: {"test_top1": scores[name], "name": name} for name in attackers})
+

@@ -1,0 +1,1 @@
+"""results.csv, tables, figures, verdicts."""

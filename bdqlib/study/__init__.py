@@ -1,0 +1,1 @@
+"""People in the loop: the identification study and the explorers."""

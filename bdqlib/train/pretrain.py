@@ -1,0 +1,55 @@
+"""Pretrained weights for the cpu profile's small models: our stand-in for Kinetics-400 (T) and ImageNet (P).
+
+The paper starts T and P from weights learned on large *other* datasets; that is what makes its adversary
+competent from the first step and its validation attacker strong. The small CPU models have no such weights to
+download, so we make the equivalent once per machine: generate a separate synthetic population (other people
+who share no outfit, hair or body with the evaluated ones; other videos), train small3d on its actions and
+small2d on its identities from raw clips -- each to its best validation accuracy on that population, at most
+`pretrain_epochs` epochs -- and cache both like a download.
+"""
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+
+import torch
+
+from ..atomic import atomic_path
+from ..config import POPULATION_SEED_OFFSET
+from ..core.encoder import BDQEncoder
+from ..data import prepare_data
+from ..engine.steps import quiet, resolve_device
+from ..nets.zoo import small_weights_file
+from .probes import EncodedData, Probe, train_probe
+
+
+def population_config(cfg, data_root):
+    """The config of the pretraining population: synthetic, another seed, sharing nobody with cfg's people."""
+    seed = cfg.synthetic_seed + POPULATION_SEED_OFFSET
+    return dataclasses.replace(cfg, dataset="synthetic", protocol="video", weights="none",
+                               data_dir=str(Path(data_root) / f"synthetic-pretrain-{seed}"), synthetic_seed=seed,
+                               synthetic_avoid=(cfg.synthetic_seed, cfg.synthetic_subjects),
+                               val_epochs=cfg.pretrain_epochs, val_views=max(cfg.val_views, 1))
+
+
+def pretrain_small_models(cfg, *, data_root, log=print) -> dict:
+    """Train (once) and cache small3d (actions) and small2d (identities) on the pretraining population."""
+    log = log or quiet  # log=None: silent (scripts pass it), as everywhere else
+    paths = {name: small_weights_file(cfg, name) for name in ("small3d", "small2d")}
+    if all(p.is_file() for p in paths.values()):
+        return paths
+    population = population_config(cfg, data_root)
+    t0 = time.time()
+    data = prepare_data(population, root=data_root, cache_root=Path(data_root) / "cache", log=log)
+    raw = BDQEncoder(blur=False, difference=False, quantize=False)
+    encoded = EncodedData(raw, data, population, device=resolve_device(cfg.device), views=population.val_views,
+                          log=log)
+    for name, target in (("small3d", "action"), ("small2d", "identity")):
+        result = train_probe(Probe(name, target, "none"), encoded, population, log=log)
+        with atomic_path(paths[name], suffix=".pt") as tmp:
+            torch.save({k: v.cpu() for k, v in result.model.state_dict().items()}, tmp)  # a file for any device
+        log(f"[pretrain] {name} on the pretraining population's {target}: validation {result.val_top1:.3f} "
+            f"(epoch {result.best_epoch}/{result.epochs_trained}), saved as {paths[name].name} "
+            f"({time.time() - t0:.0f}s)")
+    return paths

@@ -1,0 +1,323 @@
+"""Probes of a frozen encoder: attackers on identity and the action network, each trained to its best validation.
+
+A *probe* is a fresh network trained on a frozen encoder's output of the training split to predict one label:
+the person (an attacker) or the action (T). Every probe is trained the same way:
+  * from its initialisation (pretrained or random; the same seed for every encoder, so every encoder faces
+    identical networks), on E's output of the training split;
+  * its validation accuracy measured after every epoch; the learning rate drops (x `val_lr_drop`) when it has
+    not improved for `val_lr_patience` epochs, and training stops when it has not improved for
+    `val_patience` epochs, but never before `val_min_epochs` (a network from random initialisation can sit at
+    chance for a few epochs before it starts to learn), and at most `val_epochs`;
+  * the best-validation weights are restored and tested once.
+No fixed small epoch count decides a number, and the test split is never looked at before the end.
+
+E's output is computed once per encoder (`EncodedData`): the cpu profile keeps it in memory -- `val_views`
+augmented views (random multi-scale crops) of every training clip, cycled over epochs, and the deterministic view
+of validation and test clips; the paper profile (clips of 32 x 224 x 224) encodes each batch as it is read.
+Stored as float16: E's input has 8-bit grey levels, far coarser than float16's resolution.
+"""
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from ..config import parse_names
+from ..engine import memory
+from ..engine.checkpoint import (
+    ConfigMismatch,
+    TimeBudget,
+    TimeBudgetReached,
+    restore,
+    same_config,
+    save_checkpoint,
+    seed_everything,
+)
+from ..engine.distributed import SINGLE, Dist, agree, barrier, device_for, local_batch, mean_over_processes, wrap
+from ..engine.precision import make_precision, memory_format
+from ..engine.steps import (
+    accuracies,
+    check_finite,
+    clip_loss,
+    make_optimizer,
+    micro_batches,
+    quiet,
+    resolve_device,
+    run_epoch,
+)
+from ..nets.zoo import build_model, init_weights, model_level, model_width
+
+SCRATCH = "@scratch"  # suffix of a probe name: random initialisation instead of pretrained
+
+
+@dataclass(frozen=True)
+class Probe:
+    """A network `arch` ("small2d", "resnet50", "small3d", "i3d_r50", ...) trained on `target`."""
+    arch: str
+    target: str = "identity"   # identity | action
+    init: str = "pretrained"   # pretrained | none
+
+    @property
+    def name(self) -> str:
+        return self.arch + ("" if self.init == "pretrained" else SCRATCH)
+
+    @property
+    def level(self) -> str:
+        return model_level(self.arch)  # clip (3-D networks) or frame (2-D networks on every frame)
+
+
+def parse_probes(spec: str, target: str = "identity") -> list:
+    """"small2d,small2d@scratch,small3d" -> Probes; "@scratch" means random initialisation."""
+    names = parse_names(spec)
+    if not names:
+        raise ValueError(f"no attacker named in {spec!r}")
+    return [Probe(n[:-len(SCRATCH)] if n.endswith(SCRATCH) else n, target,
+                  "none" if n.endswith(SCRATCH) else "pretrained") for n in names]
+
+
+class EncodedData:
+    """E's output of the train/val/test splits of a DataBundle, batched as (video, action, subject).
+
+    views > 0: computed once and kept in memory (train: `views` augmented views per clip, epoch e reads view
+    (e - 1) mod views); views == 0: each batch is read and encoded when it is needed.
+    """
+
+    def __init__(self, encoder, data, cfg, *, device, views: int, log=quiet):
+        log = log or quiet
+        self.encoder = copy.deepcopy(encoder).to(device).eval().requires_grad_(False)
+        self.data, self.cfg, self.device, self.views = data, cfg, device, views
+        self.cached = {}
+        if views > 0:
+            t0 = time.time()
+            self.cached["train"] = self._encode(data.train, range(views), train=True)
+            for split in ("val", "test"):
+                self.cached[split] = self._encode(getattr(data, split), [0])
+            log(f"[encode] E's output cached: {views} views of {len(data.train)} training clips, "
+                f"{len(data.val)} validation and {len(data.test)} test clips ({time.time() - t0:.1f}s)")
+
+    @torch.no_grad()
+    def _encode(self, dataset, views, train: bool = False):
+        """(x (V, N, C, T, H, W) float16, action (N,), subject (N,)) for the given view seeds. Training views are
+        encoded with the encoder in training mode: one that augments (ELR's transform bank) does so only there."""
+        self.encoder.train(train)
+        try:
+            return self._encode_views(dataset, views)
+        finally:
+            self.encoder.eval()
+
+    def _encode_views(self, dataset, views):
+        xs, labels = [], None
+        for view in views:
+            with torch.random.fork_rng(devices=[]):  # the dataset samples crops from torch's global generator
+                torch.manual_seed(self.cfg.seed * 7919 + view)
+                loader = torch.utils.data.DataLoader(dataset, batch_size=self.cfg.batch_size, shuffle=False,
+                                                     num_workers=self.cfg.num_workers,
+                                                     pin_memory=self.device.type == "cuda")
+                parts = [(self.encoder(x.to(self.device, non_blocking=True)).to("cpu", torch.float16), ya, ys)
+                         for x, ya, ys in loader]
+            xs.append(torch.cat([p[0] for p in parts]))
+            labels = (torch.cat([p[1] for p in parts]), torch.cat([p[2] for p in parts]))
+        return torch.stack(xs), *labels
+
+    @torch.no_grad()
+    def clip_shape(self) -> tuple:
+        """(C, T', H, W) of one encoded clip (E's output of a validation clip)."""
+        if "val" in self.cached:
+            return tuple(self.cached["val"][0].shape[2:])
+        return tuple(self.encoder.eval()(self.data.val[0][0][None].to(self.device)).shape[1:])
+
+    def batches(self, split: str, *, epoch: int = 1, shuffle: bool = False, generator=None, dist: Dist = SINGLE):
+        """Batches of (E(x), action, subject); shuffled (and whole batches only) for training. With `dist`, this
+        process's share of each (global) training batch: items rank, rank + N, ... (bdqlib.engine.distributed)."""
+        bs = self.cfg.batch_size
+        if split in self.cached:
+            x, ya, ys = self.cached[split]
+            x = x[(epoch - 1) % len(x)]
+            order = torch.randperm(len(ya), generator=generator) if shuffle else torch.arange(len(ya))
+            stop = len(order) - len(order) % bs if shuffle else len(order)
+            for i in range(0, stop, bs):
+                idx = order[i:i + bs][dist.rank::dist.world] if shuffle else order[i:i + bs]
+                yield x[idx].float(), ya[idx], ys[idx]
+            return
+        sampler = None
+        if shuffle:  # one seeded permutation per epoch, shared out as in adversarial training
+            sampler = torch.utils.data.DistributedSampler(getattr(self.data, split), num_replicas=dist.world,
+                                                          rank=dist.rank, shuffle=True, seed=self.cfg.seed,
+                                                          drop_last=True)
+            sampler.set_epoch(epoch)
+        loader = torch.utils.data.DataLoader(getattr(self.data, split),
+                                             batch_size=local_batch(dist, bs) if shuffle else bs, sampler=sampler,
+                                             drop_last=shuffle, num_workers=self.cfg.num_workers,
+                                             pin_memory=self.device.type == "cuda")
+        # Only the encoding runs without autograd. Grad mode is thread-global: a `yield` inside `torch.no_grad()`
+        # would hand the consumer's training step a no-grad world ("element 0 of tensors does not require grad").
+        for x, ya, ys in loader:
+            self.encoder.train(shuffle)  # training batches in training mode, as the cached views are
+            try:
+                with torch.no_grad():
+                    v = self.encoder(x.to(self.device, non_blocking=True))
+            finally:
+                self.encoder.eval()
+            yield v, ya, ys
+
+
+@dataclass
+class ProbeResult:
+    probe: Probe
+    test_top1: float
+    val_top1: float          # best validation accuracy (the restored weights')
+    best_epoch: int
+    epochs_trained: int
+    history: list = field(default_factory=list)  # per epoch: loss, val_top1, lr, seconds
+    model: torch.nn.Module | None = None
+
+
+def num_classes(data, target: str) -> int:
+    return data.num_actions if target == "action" else data.num_subjects
+
+
+def train_probe(probe: Probe, encoded: EncodedData, cfg, *, checkpoint=None, identity: dict | None = None,
+                log=quiet, budget: TimeBudget | None = None, keep_weights: bool = True,
+                dist: Dist = SINGLE) -> ProbeResult:
+    """Train `probe` on `encoded` to its best validation accuracy (see the module docstring) and test it.
+
+    checkpoint: a file saved after every epoch, resumed from (refused if `identity` -- what is being probed --
+    differs), and holding the final result once done, so a finished probe is not trained again; with
+    `keep_weights` False the finished file keeps the result and history but not the weights (disk).
+    """
+    log, device = (log or quiet) if dist.main else quiet, encoded.device
+    config = {**cfg.to_dict(), "probe": probe.name, "target": probe.target, **(identity or {})}
+    seed_everything(cfg.seed)
+    model = build_model(probe.arch, num_classes(encoded.data, probe.target),
+                        weights=init_weights(cfg, probe.arch, probe.init), width=model_width(cfg, probe.arch))
+    model = memory_format(model.to(device), cfg.channels_last)  # on a CPU too: res2d evaluates 2.1x faster
+    precision = make_precision(cfg.amp, device)
+    opt = make_optimizer(model.parameters(), cfg.val_lr, cfg)
+    sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="max", factor=cfg.val_lr_drop,
+                                                       patience=cfg.val_lr_patience)
+    objects = {"model": model, "opt": opt, "sched": sched, "precision": precision}
+    start, history, best = 0, [], {"val": -1.0, "epoch": 0, "state": copy.deepcopy(model.state_dict())}
+    if checkpoint is not None and Path(checkpoint).is_file():
+        saved = torch.load(checkpoint, map_location="cpu", weights_only=False)  # read once
+        if not same_config(saved["config"], config):
+            raise ConfigMismatch(f"probe checkpoint {checkpoint} belongs to another config, encoder or probe; "
+                                 f"delete it or use another run folder")
+        if "result" in saved:  # finished earlier: its result (and best weights, unless they were not kept)
+            if saved["best"].get("state") is not None:
+                model.load_state_dict(saved["best"]["state"])
+            return ProbeResult(probe, model=model, history=saved["history"], **saved["result"])
+        restore(saved, objects=objects)
+        start, history, best = saved["epoch"], saved["history"], saved["best"]
+        log(f"[probe {probe.name}] resuming after epoch {start}")
+    heads = {"probe": (model, probe.level, probe.target)}
+    trained = wrap(model, dist, device, sync_batchnorm=cfg.sync_batchnorm)  # DDP: gradients averaged
+    label = 1 if probe.target == "action" else 2
+    generator = torch.Generator()
+    accum = memory.resolve(cfg.accum_steps, f"validation network {probe.name} on {probe.target}",
+                           local_batch(dist, cfg.batch_size),
+                           throwaway_probe(probe, cfg, encoded.clip_shape(), num_classes(encoded.data, probe.target),
+                                           device), device, log=log)
+
+    def step(*batch):
+        opt.zero_grad(set_to_none=True)
+        total = 0.0
+        for part, w in micro_batches(batch, accum):
+            with precision.autocast():
+                loss, _ = clip_loss(trained, probe.level, part[0], part[label], frames=cfg.val_frames)
+            check_finite(loss, f"the {probe.name} loss", f"epoch {epoch}")
+            precision.backward(loss * w if accum > 1 else loss)
+            total += w * loss.item()
+        precision.apply(opt)
+        precision.update()
+        return {"loss": total}
+
+    epoch = start
+    while epoch < cfg.val_epochs and (epoch < cfg.val_min_epochs or epoch - best["epoch"] < cfg.val_patience):
+        if budget is not None and agree(budget.exhausted(), dist):
+            raise TimeBudgetReached(f"time budget of {cfg.time_budget_h} h reached while training {probe.name} "
+                                    f"(epoch {epoch} saved in {checkpoint}); re-run with the same run folder")
+        epoch += 1
+        t0 = time.time()
+        generator.manual_seed(cfg.seed * 1_000_003 + epoch)
+        model.train()
+        stats = mean_over_processes(run_epoch(encoded.batches("train", epoch=epoch, shuffle=True, generator=generator,
+                                                              dist=dist), step, device=device), dist)
+        val = accuracies(encoded.batches("val"), heads, device=device, precision=precision)["probe"]
+        sched.step(val)
+        if val > best["val"]:
+            best = {"val": val, "epoch": epoch, "state": copy.deepcopy(model.state_dict())}
+        history.append({"epoch": epoch, "loss": stats.get("loss", float("nan")), "val_top1": val,
+                        "lr": opt.param_groups[0]["lr"], "seconds": time.time() - t0})
+        if checkpoint is not None and dist.main:
+            save_checkpoint(checkpoint, objects=objects, epoch=epoch, history=history, config=config, best=best)
+        barrier(dist)
+        if budget is not None:
+            budget.record(time.time() - t0)
+    model.load_state_dict(best["state"])
+    test = accuracies(encoded.batches("test"), heads, device=device, precision=precision)["probe"]
+    result = {"test_top1": test, "val_top1": best["val"], "best_epoch": best["epoch"], "epochs_trained": epoch}
+    if checkpoint is not None and dist.main:  # the finished probe: result, history, (if kept) best weights
+        kept = best if keep_weights else {**best, "state": None}
+        save_checkpoint(checkpoint, objects={}, epoch=epoch, history=history, config=config, best=kept,
+                        result=result)
+    log(f"[probe {probe.name} on {probe.target}] best validation {best['val']:.3f} at epoch {best['epoch']} of "
+        f"{epoch}; test {test:.3f} ({sum(h['seconds'] for h in history):.0f}s)")
+    return ProbeResult(probe, model=model, history=history, **result)
+
+
+def throwaway_probe(probe: Probe, cfg, clip_shape: tuple, classes: int, device):
+    """For bdqlib.engine.memory.fit: a function building `probe`'s network (random init) with its optimizer and returning
+    step(n), one training step on n random encoded clips of `clip_shape` (C, T', H, W)."""
+    device = torch.device(device)
+
+    def make_step():
+        model = memory_format(build_model(probe.arch, classes, width=model_width(cfg, probe.arch)).to(device),
+                              cfg.channels_last)
+        precision, opt = make_precision(cfg.amp, device), make_optimizer(model.parameters(), cfg.val_lr, cfg)
+
+        def step(n):
+            x = torch.randn(n, *clip_shape, device=device)
+            with precision.autocast():
+                loss, _ = clip_loss(model, probe.level, x, torch.randint(classes, (n,), device=device),
+                                    frames=cfg.val_frames)
+            opt.zero_grad(set_to_none=True)
+            precision.step(loss, opt)
+            precision.update()
+        return step
+    return make_step
+
+
+def run_probes(encoder, data, cfg, *, checkpoint_dir=None, identity: dict | None = None, log=quiet,
+               budget: TimeBudget | None = None, keep_weights: bool = True, dist: Dist = SINGLE) -> dict:
+    """T (cfg.action_model, on actions) and every attacker of cfg.attackers, trained on the frozen encoder.
+
+    Returns {"action": ProbeResult, "attackers": [ProbeResult, ...]}; checkpoint_dir keeps one resumable file per
+    probe (with its best weights once finished only if `keep_weights`).
+    """
+    device = device_for(dist, resolve_device(cfg.device))
+    encoded = EncodedData(encoder, data, cfg, device=device, views=cfg.val_views, log=log if dist.main else quiet)
+    budget = budget or TimeBudget(cfg.time_budget_h)
+    probes = [Probe(cfg.action_model, "action")] + parse_probes(cfg.attackers)
+    results = []
+    for probe in probes:
+        path = None if checkpoint_dir is None else Path(checkpoint_dir) / f"{probe.target}-{probe.name}.pt"
+        if path is not None and dist.main:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        results.append(train_probe(probe, encoded, cfg, checkpoint=path, identity=identity, log=log, budget=budget,
+                                   keep_weights=keep_weights, dist=dist))
+    return {"action": results[0], "attackers": results[1:]}
+
+
+def frozen_accuracies(encoder, data, cfg, action, attackers: dict) -> dict:
+    """SPPA's frozen-clean protocol: networks trained on raw video applied, frozen, to this encoder's test output.
+
+    action: T; attackers: name -> (model, level). Returns name -> test accuracy, T under "action".
+    """
+    device = resolve_device(cfg.device)
+    heads = {"action": (action, "clip", "action")}
+    heads.update({name: (model, level, "identity") for name, (model, level) in attackers.items()})
+    encoded = EncodedData(encoder, data, cfg, device=device, views=0)
+    return accuracies(encoded.batches("test"), heads, device=device, precision=make_precision(cfg.amp, device))
