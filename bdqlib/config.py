@@ -17,8 +17,9 @@ class Config:
     dataset: str = "synthetic"         # synthetic | kth | ixmas | sbu | ipn
     data_dir: str = ""                 # dataset directory ("" = data/<dataset>); synthetic data is generated there
     split_dir: str = ""                # split / annotation files of SBU and IPN ("" = <data_dir>/splits)
-    protocol: str = "video"            # privacy split: video | clip | scenario (KTH, bdqlib.data.kth; IXMAS: by
-                                       # take); SBU: authors | sppa | video; IPN: subject (bdqlib.data.sbu, .ipn)
+    split: str = "video"               # how clips are split into train/val/test: video | clip | scenario (KTH,
+                                       # bdqlib.data.kth; IXMAS: by take); SBU: authors | sppa | video; IPN: subject
+                                       # (bdqlib.data.sbu, .ipn). (Called `protocol` before; old run folders resume.)
     num_frames: int = 32               # t: consecutive frames per clip (paper: 32 for KTH and IPN, 16 for SBU)
     size: int = 224                    # S: crops are S x S
     cache_short_side: int = 120        # frames are cached with this short side (KTH is 160x120)
@@ -39,7 +40,7 @@ class Config:
     normalization: str = "clip"        # clip | batch (the authors' code)
     dead_zone: bool = False            # not in the paper: a learnable soft threshold on the frame difference
                                        # (BDQEncoder), trained at sigma_lr -- the encoder-capacity experiment
-    encoder: str = "bdq"               # what the game trains: bdq | alf (Wu et al.'s comparator, bdqlib.methods.comparators)
+    encoder: str = "bdq"               # what the game trains: bdq | alf (Wu et al.'s comparator, bdqlib.methods.alf)
     alf_width: int = 32                # ALF: base channels of Johnson et al.'s network (32, 4 blocks: the paper's
     alf_blocks: int = 4                # Table 1 -- 1.38 M parameters, 173 GFLOPs on 16 x 224 x 224 by our count)
     alf_kernel: int = 9                # ALF: the first and last convolutions' kernel (Johnson et al.: 9)
@@ -148,56 +149,46 @@ RESUME_IGNORES = ("num_workers", "device", "time_budget_h", "eval_every", "data_
 # t = 32 and alpha = 8 with its own subject split. Frames of both are 640x480: cached with short side 224 for
 # S = 224 (the cpu profile keeps its 48 px). Explicit fields win over these.
 DATASET_DEFAULTS = {
-    "paper": {"sbu": dict(num_frames=16, alpha=2.0, protocol="authors", cache_short_side=224),
-              "ipn": dict(alpha=8.0, protocol="subject", cache_short_side=224)},
-    "cpu": {"sbu": dict(alpha=2.0, protocol="authors"), "ipn": dict(alpha=8.0, protocol="subject")},
+    "paper": {"sbu": dict(num_frames=16, alpha=2.0, split="authors", cache_short_side=224),
+              "ipn": dict(alpha=8.0, split="subject", cache_short_side=224)},
+    "cpu": {"sbu": dict(alpha=2.0, split="authors"), "ipn": dict(alpha=8.0, split="subject")},
 }
 
 PROFILES = {
     "paper": dict(accum_steps=0),  # the dataclass defaults are the paper's; gradient accumulation as the device needs
-    "cpu": dict(
-        # Sized so the synthetic default shows the trade-off in minutes on 2 CPU cores. Every schedule below was
-        # chosen on the VALIDATION split (scripts/tune_cpu_profile.py; the test split is never read there):
+    "cpu": dict(  # the synthetic default on 2 CPU cores; every schedule chosen on the validation split
+                  # (docs/profiles.md says how and with what measurements)
         num_frames=8, size=48, cache_short_side=48,       # 64x48 frames, 48x48 crops, 8 frames
-        crop_scales=(1.0, 0.8409),                        # the two largest scales: at 48 px a half-size crop
-                                                          # loses the person, and T's noisy gradient drowns E's
+        crop_scales=(1.0, 0.8409),                        # at 48 px a half-size crop loses the person
         action_model="small3d", privacy_model="small2d",  # pretrained on another synthetic population
         pretrain_epochs=10,                               # (bdqlib.train.pretrain: our Kinetics / ImageNet)
-        optimizer="adam", lr=2e-3, val_lr=2e-3,           # tiny nets: Adam learns in the few steps we have
+        optimizer="adam", lr=2e-3, val_lr=2e-3,           # tiny nets: Adam learns in the few steps there are
         encoder_optimizer="sgd", encoder_lr=0.15, sigma_lr=0.06,  # E follows the mean gradient (SGD), fast
-        epochs=20, warmup_epochs=4,                       # 4 epochs with E frozen (competent T and P first),
-                                                          # then 16 of play. Game study, alpha=1, validation
-                                                          # f_0.5 = (action + 1 - strongest attacker) / 2:
-                                                          # 12 epochs 0.571, 20 epochs 0.681, 28 epochs 0.671
-                                                          # before the step-1 BatchNorm fix; after it
-                                                          # (bench/game_epochs_after_fix.csv) 0.625 / 0.742 /
-                                                          # 0.752: 28 is 0.01 higher, within one seed's spread,
-                                                          # and would take the default run past 20 minutes
+        epochs=20, warmup_epochs=4,                       # 4 epochs with E frozen (competent T and P first)
         attackers="small2d,res2d@scratch,small3d",        # frame-level pretrained (the paper's P), a residual
-                                                          # frame CNN from random init, clip-level (pretrained
-                                                          # on actions). res2d@scratch replaced small2d@scratch
-                                                          # on validation (run 20261125-140817's encoders):
-                                                          # alpha=0 0.883 vs 0.812, alpha=1 0.333 vs 0.362,
-                                                          # both below small2d's 0.596; width 24 (16: 0.746)
-        val_epochs=40, val_patience=5, val_lr_patience=1,  # each to its best validation epoch. Attack study:
-        val_min_epochs=10,                                # patience 10 (max 60) found the same best validation
-                                                          # accuracy as 5 for every attacker on BDQ alpha=1 and
-                                                          # raw (raw small3d: 0.908 vs 0.896, not the max)
+                                                          # frame CNN from random init, a clip-level one
+        val_epochs=40, val_patience=5, val_lr_patience=1,  # each to its best validation epoch
+        val_min_epochs=10,                                # ... never before 10 (random init starts slowly)
         val_views=4, val_frames=2,                        # E's output cached: 4 augmented views per clip;
-                                                          # 2 random frames per clip and step: with 4, the
-                                                          # strongest attacker on BDQ alpha=1 was the same
-                                                          # (validation 0.588 vs 0.596), and slower
+                                                          # 2 random frames per clip and step
         eval_every=4,                                     # the game's val accuracies: every 4th epoch (time)
         privacy_frames=4,                                 # P trains on 4 random frames of each clip per step
-        alf_width=8, alf_blocks=2,                        # ALF sized for the CPU: 53 k parameters, 0.19 s per
-                                                          # forward + backward of a batch (measured)
-        alf_restart_every=90,                             # ~3 epochs of play (the restart study above: 90)
+        alf_width=8, alf_blocks=2, alf_restart_every=90,  # ALF sized for the CPU (53 k parameters)
         sppa_keys="small2d", sppa_flow="dis",             # SPPA sized for the CPU (labelled in 05)
         mask_model="background",                          # a static camera: background subtraction
-        rap_encoder="small2d", rap_epochs=4, rap_lr=1e-3,  # RAPrivacy sized for the CPU (labelled in 05):
-                                                          # ~35 s per epoch here
+        rap_encoder="small2d", rap_epochs=4, rap_lr=1e-3,  # RAPrivacy sized for the CPU (labelled in 05)
     ),
 }
+
+
+# Config fields renamed since run folders were written: old name -> new name. An old run folder's config reads as the
+# new one (config_changes, bdqlib.experiments.run.open_run), so it resumes.
+RENAMED = {"protocol": "split"}
+
+
+def renamed(fields: dict) -> dict:
+    """A saved config's fields under their current names (RENAMED)."""
+    return {RENAMED.get(k, k): v for k, v in fields.items()}
 
 
 def config_changes(saved: dict, now: dict, *, ignore=()) -> list:
@@ -207,12 +198,47 @@ def config_changes(saved: dict, now: dict, *, ignore=()) -> list:
     (RESUME_IGNORES) and `ignore` may differ. Values compare as JSON stores them (tuples as lists)."""
     default = Config().to_dict()
     skip = set(RESUME_IGNORES) | set(ignore)
+    saved, now = renamed(saved), renamed(now)
 
     def value(d, k):
         v = d.get(k, default.get(k))
         return list(v) if isinstance(v, tuple) else v
 
     return sorted(k for k in set(saved) | set(now) if k not in skip and value(saved, k) != value(now, k))
+
+
+# What the notebooks run when a parameter of theirs is left at None, per profile: which methods, alphas, sweeps.
+# The paper profile: everything the paper shows; the cpu profile: what fits the default run's time on 2 cores
+# (bdqlib.config is the one place for every profile default; docs/profiles.md says why each is what it is).
+RUN_DEFAULTS = {
+    "paper": dict(
+        ALPHAS="0,1", GAMES="bdq", MODULES="B,D,Q,B+D,B+Q,D+Q,B+D+Q",                                        # 04
+        BASELINES="pixelate4,pixelate16,blur_weak,blur_strong,downsample56,downsample28,downsample14",
+        ALF_ALPHAS="{alpha}", ELR="elr112,elr56,elr28,elr14,elr7,elr4", SYSTEMS="sppa,sppa_iid,masking,raprivacy",  # 05
+        ATTACKER_SWEEP="resnet50,resnet18,resnet101,mobilenet_v3_large,efficientnet_b0,vit_b_16,densenet121,"  # 06
+                       "shufflenet_v2_x1_0,regnet_y_800mf,convnext_tiny",                      # ten, as Fig. 5
+        ACTION_SWEEP="i3d_r50,x3d_m,slow_r50,r2plus1d_r50,csn_r101,r3d_18,mc3_18",             # as Fig. 6
+        SWEEP_ENCODERS="raw,bdq", DVS_THRESHOLDS="0.1,0.2,0.4,0.8,1.6,2.4", RECON_ALPHAS="{alpha},0",
+        RECON_EPOCHS=200, UNET=dict(width=32, depth=3, patience=200)),  # the paper's U-Net: 200 epochs
+    "cpu": dict(
+        ALPHAS="0,1", GAMES="bdq", MODULES="B+D+Q", BASELINES="",
+        ALF_ALPHAS="", ELR="", SYSTEMS="sppa,masking,raprivacy",
+        ATTACKER_SWEEP="small2d,res2d@scratch,small3d,vit2d@scratch", ACTION_SWEEP="small3d,small2plus1d@scratch",
+        SWEEP_ENCODERS="bdq", DVS_THRESHOLDS="", RECON_ALPHAS="{alpha}",
+        RECON_EPOCHS=6, UNET=dict(width=8, depth=2, patience=2)),
+}
+
+
+def run_default(profile: str, name: str, value=None, *, alpha: float | None = None):
+    """A notebook parameter's value: `value` unless it is None, else the profile's (RUN_DEFAULTS), with "{alpha}"
+    filled in."""
+    if value is None:
+        if profile not in RUN_DEFAULTS:
+            raise ValueError(f"unknown profile {profile!r}; choose from {sorted(RUN_DEFAULTS)}")
+        value = RUN_DEFAULTS[profile][name]
+    if isinstance(value, str) and "{alpha}" in value:
+        value = value.format(alpha=f"{alpha:g}")
+    return value
 
 
 def parse_names(text) -> list:

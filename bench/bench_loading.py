@@ -35,7 +35,8 @@ from bdqlib.data import (
 from bdqlib.data.kth import ACTIONS
 from bdqlib.engine.precision import make_precision
 from bdqlib.engine.steps import resolve_device
-from bdqlib.train.game import adversarial_step, make_encoder, make_models, make_optimizer
+from bdqlib.core.encoder import bdq_encoder as make_encoder
+from bdqlib.train.game import adversarial_step, make_models, make_optimizer
 
 SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "data" / "kth-sample"
 

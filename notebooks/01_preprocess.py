@@ -89,7 +89,7 @@ pd.crosstab(m["action"], m["split"], margins=True)
 
 # %%
 from bdqlib.data import check_splits  # noqa: E402
-print(check_splits(m, shared_videos=run.cfg.protocol == "clip"))  # identities = actor pairs (SBU), genders (IPN)
+print(check_splits(m, shared_videos=run.cfg.split == "clip"))  # identities = actor pairs (SBU), genders (IPN)
 pd.crosstab(m["subject"], m["split"]).T
 
 # %% [markdown]

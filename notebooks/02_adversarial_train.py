@@ -68,7 +68,7 @@ import math  # noqa: E402
 
 import torch  # noqa: E402
 
-from bdqlib.experiments import pipeline
+from bdqlib.experiments import pipeline  # noqa: E402
 from bdqlib.report import plots  # noqa: E402
 
 run = pipeline.start_notebook_run(globals())  # the parameters above: config, run folder
@@ -93,10 +93,10 @@ pipeline.pretrain(run, log=print)
 # %%
 from IPython.display import display  # noqa: E402
 
-from bdqlib.experiments import plan as planning  # noqa: E402
 from bdqlib.data.cache import cache_size_bytes  # noqa: E402
-from bdqlib.experiments.robustness import sweep_settings  # noqa: E402
 from bdqlib.engine.steps import resolve_device  # noqa: E402
+from bdqlib.experiments import plan as planning  # noqa: E402
+from bdqlib.experiments.robustness import sweep_settings  # noqa: E402
 
 device_plan = planning.make_plan(run.cfg, num_actions=data.num_actions, num_subjects=data.num_subjects,
                                  train_clips=len(data.train), device=resolve_device(run.cfg.device),
@@ -114,7 +114,7 @@ display(stage_table.round(3))
 # uninterrupted one would.
 
 # %%
-result = pipeline.train_encoder(run, data, ALPHA)
+result = pipeline.fit(run, data, "bdq", ALPHA)  # BDQ's game (bdqlib.methods.bdq), resumed if it ran before
 history = result.history
 print("status:", result.status)
 history.tail(3)
@@ -173,9 +173,9 @@ plots.frame_grid(images, titles, run.run_dir / "encoded_frames.png", ncols=len(i
 # view as `encoder_stages.png`.
 
 # %%
+from bdqlib.core.encoder import bdq_encoder  # noqa: E402
 from bdqlib.study import widgets  # noqa: E402
-from bdqlib.nets.zoo import make_encoder  # noqa: E402
 
 widgets.EncoderExplorer({f"{data.test.manifest.loc[i, 'action']} (test clip {i})": data.test[i][0] for i in idx},
-                        {f"learned, alpha={ALPHA:g}": encoder, "initial (untrained)": make_encoder(run.cfg)},
+                        {f"learned, alpha={ALPHA:g}": encoder, "initial (untrained)": bdq_encoder(run.cfg)},
                         mean=run.cfg.mean, std=run.cfg.std, path=run.run_dir / "encoder_stages.png").show()

@@ -47,12 +47,14 @@ PRIVACY_FRAMES = None
 VAL_FRAMES = None
 CHECKPOINTING = None
 WEIGHTS = None
-ALPHAS = "0,1"            # adversarial weights of the sweep (0: no adversary); e.g. "0,0.5,1,2,4"
-GAMES = "bdq"             # the games of the sweep: bdq (the paper's); bdq_ensemble (hardened, not in the paper,
-                          # ~3x the time): e.g. "bdq,bdq_ensemble"
-MODULES = "B+D+Q"          # module combinations of the headline encoder; all: "B,D,Q,B+D,B+Q,D+Q,B+D+Q"
-BASELINES = ""            # none by default (~3 min each on CPU); e.g. "downsample28"; all: bdqlib.methods.naive.BASELINES
-FROZEN_CLEAN = True                             # also evaluate every encoder under SPPA's protocol
+ALPHAS = None             # str: adversarial weights of the sweep (0: no adversary), e.g. "0,0.5,1,2,4"; None: the
+                          # profile's (bdqlib.config.RUN_DEFAULTS)
+GAMES = None              # str: the games of the sweep: bdq (the paper's) and/or bdq_ensemble (hardened, not in the
+                          # paper, ~3x the time); None: the profile's
+MODULES = None            # str: module combinations of the headline encoder, e.g. "B,D,Q,B+D,B+Q,D+Q,B+D+Q"; None:
+                          # the profile's
+BASELINES = None          # str: naive baselines, e.g. "pixelate16,blur_weak,downsample28"; None: the profile's
+FROZEN_CLEAN = True       # also evaluate every encoder under SPPA's protocol
 
 # %%
 import importlib.util, os, sys, subprocess  # noqa: E401,I001
@@ -66,18 +68,19 @@ import time  # noqa: E402
 
 from IPython.display import display  # noqa: E402
 
-from bdqlib import BDQEncoder
-from bdqlib.experiments import pipeline
+from bdqlib.config import parse_names, parse_numbers, run_default  # noqa: E402
+from bdqlib.experiments import pipeline  # noqa: E402
 from bdqlib.report import plots  # noqa: E402
-from bdqlib.methods.naive import describe, is_identity, make_baseline  # noqa: E402
-from bdqlib.config import parse_names, parse_numbers  # noqa: E402
 
 run = pipeline.start_notebook_run(globals())  # the parameters above: config, run folder
 ALPHA = run.cfg.alpha  # None above: the profile's value for the dataset
 data = pipeline.load_data(run)
 pipeline.pretrain(run, log=print)
-alphas, games = parse_numbers(ALPHAS, "ALPHAS"), pipeline.parse_games(GAMES)
-modules, baselines = parse_names(MODULES), parse_names(BASELINES)
+alphas = parse_numbers(run_default(PROFILE, "ALPHAS", ALPHAS), "ALPHAS")
+games = pipeline.parse_methods(run_default(PROFILE, "GAMES", GAMES), "GAMES", games=True, required=("bdq",))
+modules = pipeline.parse_methods(run_default(PROFILE, "MODULES", MODULES), "MODULES", family="module")
+baselines = pipeline.parse_methods(run_default(PROFILE, "BASELINES", BASELINES), "BASELINES",
+                                   family=("pixelate", "blur", "downsample"))
 t0 = time.time()
 
 # %% [markdown]
@@ -86,16 +89,14 @@ t0 = time.time()
 # bdq_ensemble, the same sweep is also played in the hardened game (not in the paper; Wu et al.'s ensemble of
 # budget models): E maximises the entropy of the most confident of P and the rest of the attack suite -- on the cpu
 # profile the temporal small3d and res2d@scratch -- all trained beside P on E's output. It was chosen over the mean
-# of the ensemble and a learnable dead zone on the validation split (`scripts/tune_cpu_profile.py --study
+# of the ensemble and a learnable dead zone on the validation split (`docs/studies/tune_cpu_profile.py --study
 # hardening`).
 
 # %%
 encoders = {}
 for game in games:
     for alpha in alphas:
-        pipeline.train_encoder(run, data, alpha, log=print, method=game)
-        encoders[(game, alpha)] = pipeline.trained_encoder(run, alpha, game)
-        pipeline.validate(run, data, encoders[(game, alpha)], method=game, alpha=alpha)
+        encoders[(game, alpha)] = pipeline.evaluate(run, data, game, alpha)  # the game (resumed), then validation
 print(f"alpha sweep done ({time.time() - t0:.0f}s)")
 
 # %% [markdown]
@@ -106,24 +107,18 @@ print(f"alpha sweep done ({time.time() - t0:.0f}s)")
 
 # %%
 if len(games) > 1:
-    sweep = plots.results_table(run.results())
-    sweep = sweep[(sweep["protocol"] == "retrain") & sweep["method"].isin(["raw", *games])].copy()
-    sweep["action_kept"] = sweep["action_top1"] / float(sweep.loc[sweep["method"] == "raw", "action_top1"].iloc[0])
-    display(sweep[["method", "alpha", "action_top1", "privacy_top1", "strongest_attacker", "privacy_removed",
-                   "action_kept", "f_0.5"]].sort_values(["method", "alpha"]).round(3))
-    shown = ALPHA if ALPHA in alphas else alphas[-1]  # the hardened game's dynamics, as 02 shows the paper's
-    plots.plot_training_curves(pipeline.adversarial_history(run, shown, "bdq_ensemble"),
-                               run.run_dir / "training_curves_bdq_ensemble.png", warmup_epochs=run.cfg.warmup_epochs);
+    display(plots.game_comparison(run.results(), games).round(3))
+    shown = ALPHA if ALPHA in alphas else alphas[-1]  # each other game's dynamics, as 02 shows the paper's
+    for game in games[1:]:
+        plots.plot_training_curves(pipeline.adversarial_history(run, shown, game),
+                                   run.run_dir / f"training_curves_{game}.png", warmup_epochs=run.cfg.warmup_epochs);
 
 # %% [markdown]
 # ## Module combinations of the headline encoder
 
 # %%
-headline = pipeline.trained_encoder(run, ALPHA)
-for name in modules:
-    encoders[(name, ALPHA)] = headline.with_modules(name)
-    same = ("bdq", ALPHA) if name == "B+D+Q" else None  # all three modules: the headline encoder itself
-    pipeline.validate(run, data, encoders[(name, ALPHA)], method=name, alpha=ALPHA, same_as=same)
+for name in modules:  # B+D+Q is the headline encoder itself: its rows are BDQ's (bdqlib.methods.bdq, same_as)
+    encoders[(name, ALPHA)] = pipeline.evaluate(run, data, name, ALPHA)
 print(f"modules done ({time.time() - t0:.0f}s)")
 
 # %% [markdown]
@@ -134,12 +129,9 @@ print(f"modules done ({time.time() - t0:.0f}s)")
 # networks retrained on each baseline's output, exactly like BDQ.
 
 # %%
-nan = float("nan")
-for name in baselines:
-    encoders[(name, nan)] = make_baseline(name, run.cfg.size)
-    print(f"{name}: {describe(encoders[(name, nan)])} at S={run.cfg.size}")
-    same = ("raw", nan) if is_identity(encoders[(name, nan)]) else None  # changes nothing at this size
-    pipeline.validate(run, data, encoders[(name, nan)], method=name, same_as=same)
+for name in baselines:  # one that changes nothing at this size records the raw rows (its method's same_as)
+    encoders[(name, None)] = pipeline.evaluate(run, data, name)
+    print(f"{name}: {encoders[(name, None)].extra_repr()} at S={run.cfg.size}")
 print(f"baselines done ({time.time() - t0:.0f}s)")
 
 # %% [markdown]
@@ -147,7 +139,7 @@ print(f"baselines done ({time.time() - t0:.0f}s)")
 
 # %%
 if FROZEN_CLEAN:
-    encoders[("raw", nan)] = BDQEncoder(blur=False, difference=False, quantize=False)
+    encoders[("raw", None)] = pipeline.encoder_of(run, "raw")
     clean = pipeline.clean_models(run, data)  # 03's networks trained on raw video, best-validation weights
     for (name, alpha), enc in encoders.items():
         pipeline.frozen_clean(run, data, enc, method=name, alpha=alpha, models=clean)

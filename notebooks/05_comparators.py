@@ -60,12 +60,11 @@ PRIVACY_FRAMES = None
 VAL_FRAMES = None
 CHECKPOINTING = None
 WEIGHTS = None
-ALF_ALPHAS = None         # str: adversarial weights of ALF's game, e.g. "1,2"; None: the profile's (paper: ALPHA,
-                          # BDQ's; cpu: none, for time -- `-p ALF_ALPHAS 1` runs it); "": no ALF
-ELR = None                # str: ELR resolutions at 224 px, e.g. "elr28,elr14"; None: the profile's (paper: six;
-                          # cpu: none, for time); "": none
-SYSTEMS = None            # str: the seeds' other systems, from "sppa,sppa_iid,masking,raprivacy"; None: the
-                          # profile's (cpu: sppa,masking,raprivacy; paper: all four); "": none
+ALF_ALPHAS = None         # str: adversarial weights of ALF's game, e.g. "1,2"; None: the profile's
+                          # (bdqlib.config.RUN_DEFAULTS); "": no ALF
+ELR = None                # str: ELR resolutions at 224 px, e.g. "elr28,elr14"; None: the profile's; "": none
+SYSTEMS = None            # str: the seeds' other systems ("sppa,sppa_iid,masking,raprivacy"), or any method of
+                          # bdqlib.methods; None: the profile's; "": none
 FROZEN_CLEAN = True       # also evaluate every comparator under SPPA's protocol
 
 # %%
@@ -80,19 +79,17 @@ import time  # noqa: E402
 
 import torch  # noqa: E402
 
-from bdqlib.methods import comparators
-from bdqlib.experiments import pipeline
-from bdqlib.report import plots  # noqa: E402
-from bdqlib.core.encoder import as_input_of, encode_clip  # noqa: E402
-from bdqlib.methods.naive import describe, make_baseline  # noqa: E402
+from bdqlib.config import parse_numbers, run_default  # noqa: E402
+from bdqlib.experiments import pipeline  # noqa: E402
+from bdqlib.report import plots, summary  # noqa: E402
 
 run = pipeline.start_notebook_run(globals())  # the parameters above: config, run folder
 ALPHA = run.cfg.alpha  # None above: the profile's value for the dataset
 data = pipeline.load_data(run)
 pipeline.pretrain(run, log=print)
-alf_alphas = comparators.comparator_alphas(ALF_ALPHAS, ALPHA, PROFILE)
-elr = comparators.comparator_names(ELR, PROFILE)
-systems = comparators.system_names(SYSTEMS, PROFILE)
+alf_alphas = parse_numbers(run_default(PROFILE, "ALF_ALPHAS", ALF_ALPHAS, alpha=ALPHA), "ALF_ALPHAS")
+elr = pipeline.parse_methods(run_default(PROFILE, "ELR", ELR), "ELR", family="elr")
+systems = pipeline.parse_methods(run_default(PROFILE, "SYSTEMS", SYSTEMS), "SYSTEMS")  # any method of bdqlib.methods
 encoders, t0 = {}, time.time()
 
 # %% [markdown]
@@ -100,9 +97,7 @@ encoders, t0 = {}, time.time()
 
 # %%
 for alpha in alf_alphas:
-    pipeline.train_encoder(run, data, alpha, log=print, method="alf")
-    encoders[("alf", alpha)] = pipeline.trained_encoder(run, alpha, "alf")
-    pipeline.validate(run, data, encoders[("alf", alpha)], method="alf", alpha=alpha)
+    encoders[("alf", alpha)] = pipeline.evaluate(run, data, "alf", alpha)  # ALF's game (resumed), then validation
 if alf_alphas:
     plots.plot_training_curves(pipeline.adversarial_history(run, alf_alphas[0], "alf"),
                                run.run_dir / "alf_training_curves.png");
@@ -112,11 +107,9 @@ print(f"ALF done ({time.time() - t0:.0f}s)")
 # ## ELR: extreme low resolution with the inverse super-resolution views
 
 # %%
-nan = float("nan")
 for name in elr:
-    encoders[(name, nan)] = make_baseline(name, run.cfg.size)
-    print(f"{name}: {describe(encoders[(name, nan)])} at S={run.cfg.size}")
-    pipeline.validate(run, data, encoders[(name, nan)], method=name)
+    encoders[(name, None)] = pipeline.evaluate(run, data, name)
+    print(f"{name}: {encoders[(name, None)].extra_repr()} at S={run.cfg.size}")
 print(f"ELR done ({time.time() - t0:.0f}s)")
 
 # %% [markdown]
@@ -126,10 +119,7 @@ print(f"ELR done ({time.time() - t0:.0f}s)")
 
 # %%
 for name in systems:
-    if name == "raprivacy":
-        pipeline.train_raprivacy(run, data, log=print)
-    encoders[(name, nan)] = pipeline.encoder_of(run, name)
-    pipeline.validate(run, data, encoders[(name, nan)], method=name)
+    encoders[(name, None)] = pipeline.evaluate(run, data, name)  # RAPrivacy's two phases first (its method's fit)
 print(f"SPPA / masking / RAPrivacy done ({time.time() - t0:.0f}s)")
 
 # %% [markdown]
@@ -138,19 +128,9 @@ print(f"SPPA / masking / RAPrivacy done ({time.time() - t0:.0f}s)")
 
 # %%
 if systems:
-    clip = torch.stack([data.test[i][0] for i in (0, len(data.test) // 2)])
-    frames, titles = [], []
-    for i in range(len(clip)):
-        frames.append(plots.to_image(clip[i, :, 3], mean=run.cfg.mean, std=run.cfg.std)); titles.append("raw")
-        for name in systems:
-            enc = encoders[(name, nan)]
-            if name.startswith("sppa"):
-                with torch.no_grad():
-                    saliency = enc.saliency(as_input_of(enc, clip[i:i + 1]))
-                frames.append(saliency[0, 0, 3].float().cpu().numpy()); titles.append(f"{name}: S")
-            out = encode_clip(enc, clip[i:i + 1])[0, :, 3].float().cpu()
-            frames.append(plots.to_image(out, mean=run.cfg.mean, std=run.cfg.std)); titles.append(name)
-    plots.frame_grid(frames, titles, run.run_dir / "seed_systems_frames.png", ncols=len(frames) // len(clip));
+    clips = torch.stack([data.test[i][0] for i in (0, len(data.test) // 2)])
+    plots.method_frames({name: encoders[(name, None)] for name in systems}, clips, 3,
+                        run.run_dir / "seed_systems_frames.png", mean=run.cfg.mean, std=run.cfg.std);
 
 # %% [markdown]
 # ## SPPA's protocol: 03's networks trained on clean video, applied frozen
@@ -165,8 +145,9 @@ if FROZEN_CLEAN and encoders:
 # %%
 table = plots.results_table(run.results())
 plots.plot_tradeoff(run.results(), run.run_dir / "comparators_tradeoff.png");
-table[table["method"].isin(["raw", "bdq", "alf", *systems]) | table["method"].str.startswith("elr")][
-    ["method", "alpha", "protocol", "action_top1", "privacy_top1", "strongest_attacker", "f_0.5", "privacy_removed"]]
+shown = {"raw", "bdq"} | {name for name, _ in encoders}
+table[table["method"].isin(shown)][["method", "alpha", "protocol", "action_top1", "privacy_top1", "strongest_attacker",
+                                    "f_0.5", "privacy_removed"]]
 
 # %%
-print(comparators.compare_with_bdq(run.results(), ALPHA, [m for m, _ in encoders]))
+print(summary.compare_with_headline(run.results(), ALPHA, [m for m, _ in encoders]))

@@ -73,10 +73,10 @@ import time  # noqa: E402
 import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 
-from bdqlib.experiments import pipeline, robustness
-from bdqlib.report import plots  # noqa: E402
 from bdqlib.core.encoder import encode_clip  # noqa: E402
-from bdqlib.methods.dvs import EventCamera, event_method  # noqa: E402
+from bdqlib.experiments import pipeline, robustness  # noqa: E402
+from bdqlib.methods.dvs import event_method  # noqa: E402
+from bdqlib.report import plots  # noqa: E402
 from bdqlib.report.robustness import (describe_action_sweep, describe_attacker_sweep, describe_events,  # noqa: E402
                                       describe_reconstruction, plot_reconstructions, plot_sweep)
 
@@ -141,9 +141,7 @@ print(f"action sweep done ({time.time() - t0:.0f}s)")
 recon_tables, recon_views = [], {}
 clip = data.test[0][0]
 for alpha in sweeps["recon_alphas"]:
-    pipeline.train_encoder(run, data, alpha, log=print)  # done in 02/04 for the defaults: then only loaded
-    encoder = pipeline.trained_encoder(run, alpha)
-    pipeline.validate(run, data, encoder, method="bdq", alpha=alpha)  # skipped when 03/04 did it
+    encoder = pipeline.evaluate(run, data, "bdq", alpha)  # trained and validated in 02/03/04 for the defaults
     unet, table = robustness.reconstruction_attack(
         run, data, encoder, method="bdq", alpha=alpha, log=print,
         attackers=robustness.probes_of(RECON_ATTACKERS, run, "bdq", alpha), **sweeps["unet"])
@@ -167,16 +165,14 @@ print(f"reconstruction done ({time.time() - t0:.0f}s)")
 # (log intensity, the simulators' convention) are not comparable number for number.
 
 # %%
-cameras = {t: EventCamera(t, mean=run.cfg.mean, std=run.cfg.std) for t in sweeps["dvs"]}
+cameras = {event_method(t): pipeline.encoder_of(run, event_method(t)) for t in sweeps["dvs"]}
 clean = pipeline.clean_models(run, data) if FROZEN_CLEAN and cameras else None
-for threshold, camera in cameras.items():
-    pipeline.validate(run, data, camera, method=event_method(threshold))
-    if clean is not None and not run.has_result(event_method(threshold), protocol="frozen_clean"):
-        pipeline.frozen_clean(run, data, camera, method=event_method(threshold), models=clean)
+for name in cameras:
+    pipeline.evaluate(run, data, name, frozen_clean_models=clean)
 if cameras:
     with torch.no_grad():
-        plots.frame_grid([plots.to_image(encode_clip(c, clip[None])[0][:, run.cfg.num_frames // 2].cpu(), symmetric=True)
-                          for c in cameras.values()], [f"events, threshold {t:g}" for t in cameras],
+        plots.frame_grid([plots.to_image(encode_clip(c, clip[None])[0][:, run.cfg.num_frames // 2].cpu(),
+                                         symmetric=True) for c in cameras.values()], [f"events, threshold {t:g}" for t in sweeps["dvs"]],
                          run.run_dir / "fig8_event_frames.png", ncols=max(len(cameras), 2))
 print(f"event cameras done ({time.time() - t0:.0f}s)")
 
@@ -188,7 +184,7 @@ print(f"event cameras done ({time.time() - t0:.0f}s)")
 results = run.results()
 plots.plot_tradeoff(results, run.run_dir / "fig8_tradeoff_dvs.png");
 table = plots.results_table(results)
-table[table["method"].str.startswith("dvs_") | table["method"].isin(["raw", "bdq"])][
+plots.family_rows(table, "dvs")[
     ["method", "alpha", "protocol", "action_top1", "privacy_top1", "strongest_attacker", "f_0.5", "privacy_removed"]]
 
 # %%

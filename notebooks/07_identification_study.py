@@ -49,7 +49,7 @@ WEIGHTS = None
 QUESTIONS = 60            # questions in the study (fewer if the test split has fewer videos); paper: 60
 CANDIDATES = 7            # candidate people per question (capped at the number of people); paper: 7
 PARTICIPANT = ""          # your name to take the study interactively; empty: build, preview and score only
-ENCODER = "bdq"           # what the questions show: "bdq" (trained at ALPHA) or "raw" (the control study)
+ENCODER = "bdq"           # what the questions show: a method of the run, e.g. "bdq" (at ALPHA) or "raw" (control)
 STUDY_DIR = "study"       # sub-folder of the run folder that holds the study and its answer files
 PREVIEW = 2               # questions shown in the headless preview
 
@@ -63,16 +63,15 @@ if importlib.util.find_spec("bdqlib") is None:
 # %%
 from IPython.display import HTML, display  # noqa: E402
 
-from bdqlib import BDQEncoder
-from bdqlib.experiments import pipeline
-from bdqlib.study import design as studies, views, widgets  # noqa: E402
+from bdqlib.experiments import pipeline  # noqa: E402
+from bdqlib.report import summary  # noqa: E402
+from bdqlib.study import design as studies  # noqa: E402
+from bdqlib.study import views, widgets  # noqa: E402
 
 run = pipeline.start_notebook_run(globals())  # the parameters above: config, run folder
 ALPHA = run.cfg.alpha  # None above: the profile's value for the dataset
 data = pipeline.load_data(run)
-if ENCODER not in ("bdq", "raw"):
-    raise ValueError(f"ENCODER must be 'bdq' or 'raw', got {ENCODER!r}")
-encoder = pipeline.trained_encoder(run, ALPHA) if ENCODER == "bdq" else BDQEncoder(False, False, False)
+encoder = pipeline.encoder_of(run, ENCODER, ALPHA)  # any method of the run; at ALPHA if it takes an alpha
 folder = run.run_dir / STUDY_DIR
 
 # %% [markdown]
@@ -81,7 +80,7 @@ folder = run.run_dir / STUDY_DIR
 # %%
 study = studies.open_study(folder, lambda: studies.build_study(
     data.test.manifest, data.train.manifest, questions=QUESTIONS, candidates=CANDIDATES, seed=SEED,
-    dataset=run.cfg.dataset, encoder=ENCODER, alpha=ALPHA if ENCODER == "bdq" else None))
+    dataset=run.cfg.dataset, encoder=ENCODER, alpha=pipeline.encoder_alpha(run, ENCODER, ALPHA)))
 media = views.study_media(study, encoder, data.test, data.train.frames, data.train.manifest, mean=run.cfg.mean,
                           std=run.cfg.std)
 odds = study.chance()
@@ -127,7 +126,5 @@ scores
 for _, s in scores[scores["participant"] == "pooled"].iterrows():
     if s["n"]:
         print(f"{s['criterion']}: {s['accuracy']:.1%} of {s['n']} answers (95% CI {s['ci_low']:.1%}-"
-              f"{s['ci_high']:.1%}) vs chance {s['chance']:.2%} (p = {s['p_value']:.3g}): {s['verdict']}. "
-              f"Paper (SBU, 26 people): "
-              + ("8.65% vs 4.76%." if s["criterion"] == "all_correct" and study.per_question == 2 else
-                 "65.64% vs 52.38%." if s["criterion"] == "at_least_one" else "no one-person study."))
+              f"{s['ci_high']:.1%}) vs chance {s['chance']:.2%} (p = {s['p_value']:.3g}): {s['verdict']}; "
+              + summary.study_against_paper(s["criterion"], study.per_question))

@@ -45,12 +45,9 @@ if importlib.util.find_spec("bdqlib") is None:
 # %%
 import torch  # noqa: E402
 
-from bdqlib import BDQEncoder
-from bdqlib.experiments import pipeline
-from bdqlib.report import plots  # noqa: E402
-from bdqlib.methods.naive import BASELINES, make_baseline  # noqa: E402
-from bdqlib.methods.comparators import ALFEncoder  # noqa: E402
-from bdqlib.report.complexity import complexity_table  # noqa: E402
+from bdqlib.experiments import pipeline  # noqa: E402
+from bdqlib.report import plots, summary  # noqa: E402
+from bdqlib.report.complexity import complexity_table, paper_table_encoders  # noqa: E402
 
 run = pipeline.start_notebook_run(globals())  # the parameters above: config, run folder
 ALPHA = run.cfg.alpha  # None above: the profile's value for the dataset
@@ -58,16 +55,7 @@ results = run.results()
 table = plots.results_table(results)
 table.to_csv(run.run_dir / "results_table.csv", index=False)
 retrain = table[table["protocol"] == "retrain"]
-
-
-def row(method, alpha=None):
-    sel = retrain[retrain["method"] == method]
-    if alpha is not None:
-        sel = sel[sel["alpha"] == alpha]
-    return sel.iloc[0] if len(sel) else None
-
-
-raw, bdq, bdq0 = row("raw"), row("bdq", ALPHA), row("bdq", 0.0)
+headline_row = run.result("bdq", ALPHA)
 
 # %% [markdown]
 # ## Results table (sorted by f_0.5 = (a + 1 - p) / 2, SPPA's score)
@@ -90,14 +78,7 @@ per_attacker
 
 # %%
 if len(per_attacker):
-    wins = retrain["strongest_attacker"].value_counts()
-    print("strongest attacker per encoder: " + ", ".join(f"{name} {n}x" for name, n in wins.items()))
-    paper_attacker = run.cfg.privacy_model  # the paper's P: a pretrained frame-level 2-D network
-    if paper_attacker in per_attacker and bdq is not None:
-        b = per_attacker[paper_attacker].get(plots.row_label(bdq))
-        if b is not None:
-            print(f"the paper's attacker alone ({paper_attacker}, pretrained) would report BDQ privacy {b:.3f}; "
-                  f"the suite reports {bdq['privacy_top1']:.3f} ({bdq['strongest_attacker']}).")
+    print(summary.attacker_wins(table, per_attacker, run.cfg.privacy_model, ALPHA))
 
 # %% [markdown]
 # ## Trade-off (paper Fig. 3, row 1)
@@ -108,17 +89,7 @@ if len(per_attacker):
 plots.plot_tradeoff(results, run.run_dir / "fig3_tradeoff.png");
 
 # %%
-if raw is not None and bdq is not None:
-    print(f"BDQ alpha={ALPHA:g}: privacy {bdq['privacy_top1']:.2f} vs raw {raw['privacy_top1']:.2f} (chance "
-          f"{bdq['privacy_chance']:.2f}) -> removes {bdq['privacy_removed']:.0%} of raw's above-chance privacy "
-          f"(paper, KTH: ~96%); action {bdq['action_top1']:.2f} vs raw {raw['action_top1']:.2f}.")
-    others = retrain[~retrain["method"].isin(["raw", "bdq"]) & retrain["method"].isin(BASELINES)]
-    if len(others):
-        best = others.sort_values("f_0.5", ascending=False).iloc[0]
-        verdict = "higher" if bdq["f_0.5"] > best["f_0.5"] else "not higher"
-        print(f"f_0.5: BDQ {bdq['f_0.5']:.3f}; best baseline {best['method']} {best['f_0.5']:.3f} -> BDQ's is {verdict}.")
-    else:
-        print("No baseline in this run: run 04 with -p BASELINES downsample28 (or more) to compare BDQ with them.")
+print(summary.against_baselines(table, ALPHA))
 
 # %% [markdown]
 # ## Learned quantization steps (paper Fig. 3, row 2)
@@ -138,35 +109,11 @@ print(f"learned sigma {float(headline.sigma.detach()):.3f}; bins moved by up to 
 # the largest drop for B+D+Q; and that privacy and action both fall as alpha grows, with more quantization.
 
 # %%
-bins_by_alpha = {}
-for alpha in sorted(results.loc[results["method"] == "bdq", "alpha"].unique()):
-    try:
-        bins_by_alpha[alpha] = pipeline.trained_encoder(run, alpha).bins
-    except FileNotFoundError:
-        pass
+bins_by_alpha = {alpha: pipeline.trained_encoder(run, alpha).bins for alpha in pipeline.trained_alphas(run, "bdq")}
 plots.plot_ablation(results, bins_by_alpha, run.run_dir / "fig4_ablation.png");
 
 # %%
-for name in ("B", "D", "Q", "B+D", "B+Q", "D+Q", "B+D+Q"):
-    r = row(name, ALPHA)
-    if r is not None:
-        print(f"{name:6s} action {r['action_top1']:.2f}  privacy {r['privacy_top1']:.2f}  "
-              f"removed {r['privacy_removed']:.0%}")
-mods = {n: row(n, ALPHA) for n in ("B", "D", "Q", "B+D", "B+Q", "D+Q", "B+D+Q")}
-mods = {n: r for n, r in mods.items() if r is not None}
-if mods and raw is not None:
-    best = min(mods, key=lambda n: mods[n]["privacy_top1"])
-    print(f"vs the paper (Fig. 4, SBU): among the combinations run ({', '.join(mods)}), the lowest privacy is {best}'s "
-          f"(paper: B+D+Q) -> {'matches' if best == 'B+D+Q' else 'differs'}.")
-    for name in ("B", "D", "Q"):
-        if name in mods:
-            near = mods[name]["privacy_removed"] < 0.25  # "close to raw" for privacy: removes under a quarter
-            print(f"{name} alone close to raw for privacy: {near} (removes {mods[name]['privacy_removed']:.0%}; "
-                  f"paper: yes)")
-if bdq0 is not None and bdq is not None:
-    verdict = "more private" if bdq["privacy_top1"] < bdq0["privacy_top1"] else "NOT more private"
-    print(f"alpha={ALPHA:g} vs alpha=0 (no adversary): privacy {bdq['privacy_top1']:.2f} vs {bdq0['privacy_top1']:.2f}"
-          f" -> the adversarially trained encoder is {verdict}.")
+print(summary.ablation(table, ALPHA))
 
 # %% [markdown]
 # ## Training curves of the headline run
@@ -203,9 +150,7 @@ frozen[["method", "alpha", "action_top1", "privacy_top1", "f_0.5"]]
 # (paper: ALF 1.3 M parameters, 166.4 GFLOPs).
 
 # %%
-encoders = {"bdq": headline, "raw": BDQEncoder(False, False, False),
-            "alf (paper size)": ALFEncoder(width=32, blocks=4)}
-encoders.update({name: make_baseline(name, 224) for name in BASELINES})
+encoders = paper_table_encoders(headline)  # BDQ as trained here, raw, ALF at the paper's size, the naive baselines
 complexity = complexity_table(encoders)
 complexity.to_csv(run.run_dir / "complexity.csv", index=False)
 complexity
@@ -226,7 +171,7 @@ for _, r in retrain.iterrows():
         points[plots.row_label(r)] = pipeline.encoder_of(run, r["method"], r["alpha"])
     except (FileNotFoundError, ValueError) as err:  # an encoder whose weights this run folder lacks
         print(f"not explorable: {plots.row_label(r)} ({err})")
-first = plots.row_label(bdq) if bdq is not None else None
+first = plots.row_label(headline_row) if headline_row is not None else None
 points = dict(sorted(points.items(), key=lambda kv: kv[0] != first))  # the headline encoder first
 test_clips = data.test.manifest.drop_duplicates("action").index.tolist()[:6]
 if points:

@@ -19,7 +19,7 @@ import torch
 from bdqlib.config import make_config
 from bdqlib.engine.steps import resolve_device
 from bdqlib.experiments import plan as planning
-from bdqlib.experiments.robustness import SWEEPS
+from bdqlib.config import run_default
 
 DATASETS = {"synthetic": (6, 10, 480), "kth": (6, 25, 1196), "sbu": (8, 13, 175), "ipn": (13, 2, 3000)}
 
@@ -45,7 +45,7 @@ def main() -> None:
     cfg = make_config(args.profile, dataset=args.dataset, **fields)
     actions, subjects, clips = DATASETS[args.dataset]
     device = resolve_device(args.device)
-    unet = {k: SWEEPS[args.profile]["unet"][k] for k in ("width", "depth")}
+    unet = {k: run_default(args.profile, "UNET")[k] for k in ("width", "depth")}
     print(f"profile {args.profile}, dataset {args.dataset} ({actions} actions, {subjects} identities, {clips} "
           f"training clips), T {cfg.action_model}, P {cfg.privacy_model}, batch {cfg.batch_size} x {cfg.num_frames} "
           f"frames x {cfg.size} px, privacy_frames {cfg.privacy_frames}, val_frames {cfg.val_frames}; torch "

@@ -1,9 +1,19 @@
 import pytest
 import torch
 
-from bdqlib import BDQEncoder
-from bdqlib.methods.naive import BASELINES, Downsample, FixedBlur, Pixelate, describe, is_identity, make_baseline
+from bdqlib import BDQEncoder, methods
+from bdqlib.config import make_config
+from bdqlib.methods.naive import BASELINES, Downsample, FixedBlur, Pixelate
 from bdqlib.report.complexity import complexity_table
+
+
+def make_baseline(name, size):
+    return methods.build_fixed(name, make_config("cpu", size=size))
+
+
+def same_as_raw(name, size):
+    method, arg = methods.resolve(name)
+    return method.same_as is not None and method.same_as(make_config("cpu", size=size), None, arg) == ("raw", None)
 
 
 def test_every_baseline_keeps_the_video_shape():
@@ -18,8 +28,8 @@ def test_sizes_scale_from_224_px():
     assert (weak.kernel_size, strong.kernel_size) == (3, 5) and float(weak.sigma) == pytest.approx(10 * 48 / 224)
     assert make_baseline("blur_strong", 224).kernel_size == 21
     assert make_baseline("downsample28", 224).resolution == 28 and make_baseline("downsample28", 48).resolution == 6
-    assert describe(make_baseline("pixelate4", 224)) == "4x4 px blocks"
-    with pytest.raises(ValueError, match="unknown baseline"):
+    assert make_baseline("pixelate4", 224).extra_repr() == "4x4 px blocks"
+    with pytest.raises(ValueError, match="unknown method 'mosaic'; known: .*pixelate<int>"):
         make_baseline("mosaic", 48)
 
 
@@ -47,11 +57,12 @@ def test_complexity_reproduces_the_papers_flop_count():
 
 
 def test_identity_baselines_are_recognised():
-    # pixelate4 at S=48 has 1-px blocks and downsample to >= S changes nothing: 04 records raw's result for them.
+    # pixelate4 at S=48 has 1-px blocks and downsample to >= S changes nothing: their method says they are the raw
+    # video's encoder (same_as), so 04 records raw's result for them.
     video = torch.rand(1, 3, 2, 48, 48)
     for name, size in (("pixelate4", 48), ("downsample224", 48)):
         enc = make_baseline(name, size)
-        assert is_identity(enc) and torch.allclose(enc(video), video, atol=1e-6)
+        assert same_as_raw(name, size) and torch.allclose(enc(video), video, atol=1e-6)
     for name in ("pixelate16", "downsample28", "blur_weak"):
         enc = make_baseline(name, 48)
-        assert not is_identity(enc) and not torch.allclose(enc(video), video, atol=1e-3)
+        assert not same_as_raw(name, 48) and not torch.allclose(enc(video), video, atol=1e-3)

@@ -73,7 +73,7 @@ def test_the_seed_systems_run_on_one_device(device, tiny_cfg, tiny_data, tmp_pat
     """SPPA (its flow runs in OpenCV on the CPU), masking and RAPrivacy (trained here) on `device`'s clips."""
     from bdqlib.methods.masking import make_masking
     from bdqlib.methods.raprivacy import train_raprivacy
-    from bdqlib.methods.sppa_templates import make_sppa
+    from bdqlib.methods.sppa import make_sppa
     cfg = replace(tiny_cfg, device=device, rap_epochs=1, rap_style_count=2)
     anonymiser = train_raprivacy(cfg, tiny_data, tmp_path / "rap", log=None).anonymiser
     clip = tiny_data.test[0][0][None].to(device)

@@ -92,6 +92,7 @@ def test_batch_must_split_evenly_and_single_process_helpers_are_identities():
 def test_the_launch_path_trains_in_two_processes_and_the_notebook_process_reads_the_result(tmp_path, tiny_cfg,
                                                                                             monkeypatch):
     from bdqlib.experiments import pipeline
+    from bdqlib.methods.games import encoder_path
     monkeypatch.setenv("BDQ_DATA_ROOT", str(tmp_path / "data"))
     run = pipeline.start_run(dataset="kth", data_dir=tiny_cfg.data_dir, run_dir=tmp_path / "run", num_frames=4,
                              size=24, cache_short_side=24, weights="none", epochs=1, warmup_epochs=0, batch_size=6,
@@ -99,15 +100,15 @@ def test_the_launch_path_trains_in_two_processes_and_the_notebook_process_reads_
                              device="cpu")  # gloo on the CPU, also on a GPU machine with one GPU
     data = pipeline.load_data(run, log=None)
     lines = []
-    result = pipeline.train_encoder(run, data, 1.0, log=lines.append)
+    result = pipeline.fit(run, data, "bdq", 1.0, log=lines.append)
     assert any("[launch] 2 processes" in line for line in lines) and result.status == "completed"
-    assert pipeline.encoder_path(run, 1.0).is_file() and len(result.history) == 1
+    assert encoder_path(run, 1.0, "bdq").is_file() and len(result.history) == 1
     again = pipeline.start_run(dataset="kth", data_dir=tiny_cfg.data_dir, run_dir=tmp_path / "run", num_frames=4,
                                size=24, cache_short_side=24, weights="none", epochs=1, warmup_epochs=0, batch_size=6,
                                action_width=4, privacy_width=4, privacy_frames=2, nproc=1, num_workers=0,
                                device="cpu")
     lines.clear()
-    same = pipeline.train_encoder(again, data, 1.0, log=lines.append)  # one process now: resumes, nothing to do
+    same = pipeline.fit(again, data, "bdq", 1.0, log=lines.append)  # one process now: resumes, nothing to do
     assert not any("[launch]" in line for line in lines) and same.history.equals(result.history)
 
 
@@ -141,9 +142,9 @@ def test_nproc_is_checked_against_the_gpus(monkeypatch):
 
 
 def test_loader_workers_are_shared_out_among_the_processes(monkeypatch):
-    from bdqlib.experiments import pipeline
+    from bdqlib.experiments import run
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
-    monkeypatch.setattr(pipeline.os, "cpu_count", lambda: 4)  # Kaggle's 4 vCPUs
-    assert pipeline.default_workers(1) == 4 and pipeline.default_workers(2) == 2
+    monkeypatch.setattr(run.os, "cpu_count", lambda: 4)  # Kaggle's 4 vCPUs
+    assert run.default_workers(1) == 4 and run.default_workers(2) == 2
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    assert pipeline.default_workers(2) == 0
+    assert run.default_workers(2) == 0

@@ -3,7 +3,8 @@ import math
 import pytest
 import torch
 
-from bdqlib.methods.dvs import LOG_EPS, EventCamera, event_method, log_intensity, parse_event_method, simulate_events
+from bdqlib import methods
+from bdqlib.methods.dvs import LOG_EPS, EventCamera, event_method, log_intensity, simulate_events
 
 
 def pixel(values):
@@ -65,5 +66,5 @@ def test_higher_thresholds_fire_fewer_events_on_real_looking_video():
 
 
 def test_method_names_round_trip():
-    assert event_method(0.5) == "dvs_0.5" and parse_event_method("dvs_0.5") == 0.5
-    assert parse_event_method("bdq") is None and parse_event_method("dvs_x") is None
+    assert event_method(0.5) == "dvs_0.5" and methods.resolve("dvs_0.5") == (methods.REGISTRY["dvs"], 0.5)
+    assert methods.resolve("bdq")[0].name == "bdq" and not methods.is_method("dvs_x")

@@ -83,5 +83,5 @@ def test_prepare_data_reads_only_gesture_frames_and_chance_is_the_majority_gende
     assert clip.shape == (3, 8, 24, 24) and gender in (0, 1)
     assert chance_level(data.test.manifest["subject_idx"]) == 0.5  # one woman, one man in the tiny test split
     with pytest.raises(ValueError, match="SPLIT='subject'"):
-        prepare_data(make_config("cpu", dataset="ipn", data_dir=str(tiny_ipn), protocol="video"), root=tmp_path,
+        prepare_data(make_config("cpu", dataset="ipn", data_dir=str(tiny_ipn), split="video"), root=tmp_path,
                      log=None)

@@ -6,6 +6,7 @@ import torch
 
 from bdqlib import BDQEncoder
 from bdqlib.engine import memory
+from bdqlib.methods.alf import make_alf
 from bdqlib.methods.raprivacy import throwaway_raprivacy
 from bdqlib.train.game import throwaway_game
 from bdqlib.train.probes import Probe, throwaway_probe
@@ -62,7 +63,7 @@ def test_every_stage_has_a_throwaway_step_that_runs_at_one_and_more_clips(tiny_c
     makers = {
         "game": throwaway_game(cfg, 3, 4, torch.device("cpu")),
         "hardened game": throwaway_game(replace(cfg, privacy_ensemble="small3d,res2d@scratch"), 3, 4, "cpu"),
-        "alf": throwaway_game(replace(cfg, encoder="alf", alf_width=4, alf_blocks=1), 3, 4, "cpu"),
+        "alf": throwaway_game(replace(cfg, encoder="alf", alf_width=4, alf_blocks=1), 3, 4, "cpu", make_alf),
         "frame probe": throwaway_probe(Probe("small2d"), cfg, (3, 3, 24, 24), 4, "cpu"),
         "clip probe": throwaway_probe(Probe("small3d", "action", "none"), cfg, (3, 3, 24, 24), 3, "cpu"),
         "raprivacy": throwaway_raprivacy(cfg, 3, 4, "cpu"),

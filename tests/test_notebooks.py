@@ -9,7 +9,7 @@ import pytest
 
 from bdqlib.core.encoder import MODULE_NAMES
 from bdqlib.experiments import robustness
-from bdqlib.methods.comparators import comparator_names, system_names
+from bdqlib.config import RUN_DEFAULTS, parse_names
 from bdqlib.methods.dvs import event_method
 from bdqlib.methods.naive import BASELINES
 
@@ -49,16 +49,16 @@ def test_run_all_smoke(tmp_path):
     every = pd.read_csv(run_dir / "results.csv")
     results = every[every["attacker"] == "strongest"]  # the headline rows; the others are per attacker
     retrain = results[results["protocol"] == "retrain"]
-    defaults = params.declared()
-    modules, baselines = ([m for m in defaults[name][0].split(",") if m] for name in ("MODULES", "BASELINES"))
+    defaults = RUN_DEFAULTS["cpu"]  # the notebooks' parameters are None: the profile's
+    modules, baselines = (parse_names(defaults[name]) for name in ("MODULES", "BASELINES"))
     sweeps = robustness.sweep_settings("cpu", alpha=1.0, smoke=True)
     events = {event_method(t) for t in sweeps["dvs"]}
-    comparators = {"alf", *comparator_names("elr28", "cpu"), *system_names(None, "cpu")}  # 05's, with the extras
+    comparators = {"alf", "elr28", *parse_names(RUN_DEFAULTS["cpu"]["SYSTEMS"])}  # 05's, with the extras
     expected = {"raw", "bdq", "bdq_ensemble", *modules, *baselines, *events, *comparators}
     assert set(retrain["method"]) == expected and set(modules) <= set(MODULE_NAMES) and set(baselines) <= set(BASELINES)
     for game in ("bdq", "bdq_ensemble"):  # 04's sweep, in both games
         assert sorted(retrain.loc[retrain["method"] == game, "alpha"]) == [float(a) for a in
-                                                                           defaults["ALPHAS"][0].split(",")]
+                                                                           defaults["ALPHAS"].split(",")]
     assert set(results[results["protocol"] == "frozen_clean"]["method"]) == expected
     attackers = json.loads((run_dir / "run.json").read_text())["attackers"].split(",")
     swept = sorted(set(attackers + sweeps["attackers"].split(",") + ["strongest"]))

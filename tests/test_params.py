@@ -84,7 +84,7 @@ def test_smoke_shrinks_sizes_and_keeps_the_paper_profiles_paths():
     accumulation."""
     import torch
 
-    from bdqlib.experiments.pipeline import smoke_overrides
+    from bdqlib.experiments.run import smoke_overrides
     paper = smoke_overrides("paper", "synthetic", torch.device("cpu"))
     assert paper["val_views"] == 0 and paper["accum_steps"] == 2 and paper["size"] == 48 and paper["num_frames"] == 8
     assert "accum_steps" not in smoke_overrides("paper", "synthetic", torch.device("cuda"))  # measured there

@@ -1,9 +1,10 @@
 """RAPrivacy: AdaAttN, its losses and its two-phase training (bdqlib.nets.adaattn, bdqlib.methods.raprivacy)."""
+from dataclasses import replace
+
 import pytest
 import torch
 
 from bdqlib.engine.checkpoint import ConfigMismatch
-from bdqlib.experiments.pipeline import make_config_like
 from bdqlib.methods import raprivacy as raprivacy_train
 from bdqlib.nets import adaattn as raprivacy
 
@@ -40,7 +41,7 @@ def test_contrastive_loss_on_hand_made_features():
 
 
 def test_anonymiser_shapes_and_style_loss_is_finite(tiny_cfg):
-    a = raprivacy_train.make_anonymiser(make_config_like(tiny_cfg, rap_style_count=3))
+    a = raprivacy_train.make_anonymiser(replace(tiny_cfg, rap_style_count=3))
     assert a.styles.shape == (3, 3, tiny_cfg.size, tiny_cfg.size)
     x = torch.randn(2, 3, tiny_cfg.num_frames, tiny_cfg.size, tiny_cfg.size)
     out = a(x)
@@ -54,7 +55,7 @@ def test_anonymiser_shapes_and_style_loss_is_finite(tiny_cfg):
 
 
 def test_raprivacy_resumes_exactly_and_refuses_another_config(tiny_cfg, tiny_data, tmp_path, monkeypatch):
-    cfg = make_config_like(tiny_cfg, rap_epochs=2, rap_style_count=3)
+    cfg = replace(tiny_cfg, rap_epochs=2, rap_style_count=3)
     whole = raprivacy_train.train_raprivacy(cfg, tiny_data, tmp_path / "whole", log=None)
     real, calls = raprivacy_train.run_epoch, []
 
@@ -70,7 +71,7 @@ def test_raprivacy_resumes_exactly_and_refuses_another_config(tiny_cfg, tiny_dat
     assert not (tmp_path / "split" / "anonymiser.pt").exists()  # nothing half-done is left as a result
     monkeypatch.setattr(raprivacy_train, "run_epoch", real)
     with pytest.raises(ConfigMismatch):
-        raprivacy_train.train_raprivacy(make_config_like(cfg, rap_margin=0.5), tiny_data, tmp_path / "split", log=None)
+        raprivacy_train.train_raprivacy(replace(cfg, rap_margin=0.5), tiny_data, tmp_path / "split", log=None)
     resumed = raprivacy_train.train_raprivacy(cfg, tiny_data, tmp_path / "split", log=None)
     assert whole.status == resumed.status == "completed" and len(resumed.history) == 2
     for (k, v), w in zip(whole.anonymiser.state_dict().items(), resumed.anonymiser.state_dict().values()):

@@ -80,7 +80,7 @@ def test_missing_split_files_and_sequences_are_named(tiny_sbu, tmp_path):
 
 def test_prepare_data_uses_the_paper_defaults_for_sbu(tiny_sbu, tmp_path):
     paper = make_config("paper", dataset="sbu")
-    assert (paper.num_frames, paper.alpha, paper.protocol) == (16, 2.0, "authors")
+    assert (paper.num_frames, paper.alpha, paper.split) == (16, 2.0, "authors")
     assert make_config("paper", dataset="sbu", alpha=1.0).alpha == 1.0  # an explicit value wins
     cfg = make_config("cpu", dataset="sbu", data_dir=str(tiny_sbu), num_frames=12, size=24, cache_short_side=24)
     data = prepare_data(cfg, root=tmp_path, log=None)

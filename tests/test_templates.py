@@ -7,6 +7,7 @@ import pytest
 import torch
 from torch import nn
 
+from bdqlib.methods.sppa import make_sppa
 from bdqlib.config import make_config
 from bdqlib.data.scenes import PARTS, depth_styles, person_scene
 from bdqlib.methods import sppa_templates as templates
@@ -70,13 +71,13 @@ def test_file_templates_read_clicks_and_name_bad_entries(tmp_path):
 
 
 def test_make_sppa_on_the_cpu_profile_and_dino_keys_shape():
-    enc = templates.make_sppa(make_config("cpu", weights="none"))
+    enc = make_sppa(make_config("cpu", weights="none"))
     x = torch.randn(1, 3, 4, 48, 48)
     assert enc(x).shape == x.shape and enc.saliency(x).shape == (1, 1, 4, 48, 48)
     dino = templates.DinoKeys("none", mean=(0.45,) * 3, std=(0.225,) * 3)
     assert dino(torch.randn(1, 3, 32, 48)).shape == (1, 384, 4, 6)
     with pytest.raises(ValueError, match="sppa_flow"):
-        templates.make_sppa(make_config("cpu", weights="none", sppa_flow="farneback"))
+        make_sppa(make_config("cpu", weights="none", sppa_flow="farneback"))
 
 
 def test_dino_keys_of_a_deep_copy_are_the_copys_own():

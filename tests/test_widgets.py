@@ -5,7 +5,8 @@ import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 
 from bdqlib import BDQEncoder
-from bdqlib.methods.naive import make_baseline  # noqa: E402
+from bdqlib.config import make_config  # noqa: E402
+from bdqlib.methods import build_fixed  # noqa: E402
 from bdqlib.study import widgets  # noqa: E402
 from bdqlib.study.design import build_study, read_answers  # noqa: E402
 
@@ -72,7 +73,7 @@ def test_pairs_need_two_picks(tmp_path):
 def test_explorer_draws_every_stage_and_redraws_on_each_pick(tmp_path):
     torch.manual_seed(0)
     clips = {"one": torch.randn(3, 5, 12, 12), "two": torch.randn(3, 5, 12, 12)}
-    encoders = {"bdq a=1": BDQEncoder().double(), "downsample28": make_baseline("downsample28", 12),
+    encoders = {"bdq a=1": BDQEncoder().double(), "downsample28": build_fixed("downsample28", make_config("cpu", size=12)),
                 "raw": BDQEncoder(False, False, False)}
     results = pd.DataFrame({"method": ["bdq", "downsample28", "raw"], "alpha": [1.0, float("nan"), float("nan")],
                             "protocol": "retrain", "action_top1": [0.8, 0.5, 0.9], "privacy_top1": [0.3, 0.6, 1.0]})

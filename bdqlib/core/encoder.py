@@ -273,3 +273,15 @@ class BDQEncoder(nn.Module):
         return (f"modules={self.modules_name}, kernel_size={self.kernel_size}, sigma={float(self.sigma.detach()):.4g}, "
                 f"num_bins={self.num_bins}, hardness={self.hardness}, normalization={self.normalization!r}"
                 + ("" if self.dead_zone is None else f", dead_zone={float(self.dead_zone.detach()):.4g}"))
+
+
+def raw_encoder() -> BDQEncoder:
+    """The identity: no module on (the raw video, every experiment's reference)."""
+    return BDQEncoder(blur=False, difference=False, quantize=False)
+
+
+def bdq_encoder(cfg) -> BDQEncoder:
+    """BDQ in its initial state as a config describes it (kernel, sigma, bins, hardness, normalisation)."""
+    return BDQEncoder(kernel_size=cfg.kernel_size, sigma=cfg.sigma, learn_sigma=cfg.learn_sigma, num_bins=cfg.num_bins,
+                      hardness=cfg.hardness, normalization=cfg.normalization, dead_zone=cfg.dead_zone)
+

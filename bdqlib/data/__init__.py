@@ -68,14 +68,14 @@ def load_manifest(cfg, *, root="data", log=print) -> tuple[pd.DataFrame, tuple]:
     if cfg.dataset == "synthetic":
         make_kth_like(data_dir, subjects=cfg.synthetic_subjects, seed=cfg.synthetic_seed,
                       avoid=tuple(cfg.synthetic_avoid) or None, log=log)
-        manifest, actions = kth_manifest(data_dir, protocol=cfg.protocol, log=log), ACTIONS
+        manifest, actions = kth_manifest(data_dir, protocol=cfg.split, log=log), ACTIONS
     elif cfg.dataset == "kth":
-        manifest, actions = kth_manifest(data_dir, protocol=cfg.protocol, missing=cfg.missing, log=log), ACTIONS
+        manifest, actions = kth_manifest(data_dir, protocol=cfg.split, missing=cfg.missing, log=log), ACTIONS
     elif cfg.dataset == "ixmas":
-        split = {"video": "take", "clip": "student"}.get(cfg.protocol, cfg.protocol)  # no take in two splits
+        split = {"video": "take", "clip": "student"}.get(cfg.split, cfg.split)  # no take in two splits
         manifest, actions = ixmas_manifest(data_dir, protocol=split, log=log), STUDENT_ACTIONS
     elif cfg.dataset == "sbu":
-        manifest = sbu_manifest(data_dir, protocol=cfg.protocol, split_dir=cfg.split_dir or None,
+        manifest = sbu_manifest(data_dir, protocol=cfg.split, split_dir=cfg.split_dir or None,
                                 missing=cfg.missing, seed=cfg.seed, log=log)
         actions = SBU_ACTIONS
         if log:
@@ -83,8 +83,8 @@ def load_manifest(cfg, *, root="data", log=print) -> tuple[pd.DataFrame, tuple]:
             done = {"skip": "skipped", "loop": "looped"}.get(cfg.short_clips, cfg.short_clips)
             log(f"[sbu] {short} sequence(s) shorter than t={cfg.num_frames}: {done} (short_clips)")
     elif cfg.dataset == "ipn":
-        if cfg.protocol != "subject":
-            raise ValueError(f"IPN Hand has one split, its own by subject (SPLIT='subject'), got {cfg.protocol!r}")
+        if cfg.split != "subject":
+            raise ValueError(f"IPN Hand has one split, its own by subject (SPLIT='subject'), got {cfg.split!r}")
         manifest = ipn_manifest(data_dir, split_dir=cfg.split_dir or data_dir / "splits", missing=cfg.missing,
                                 seed=cfg.seed, log=log)
         actions = IPN_GESTURES
@@ -124,7 +124,7 @@ def prepare_data(cfg, *, root="data", cache_root=None, log=print) -> DataBundle:
     frames = manifest["video"].map(cache.num_frames)
     manifest["end"] = manifest["end"].clip(upper=frames)
     manifest = manifest[manifest["start"] <= manifest["end"]].reset_index(drop=True)
-    check_splits(manifest, shared_videos=cfg.protocol == "clip")
+    check_splits(manifest, shared_videos=cfg.split == "clip")
     source = CachedFrames(cache)
     common = dict(num_frames=cfg.num_frames, size=cfg.size, mean=cfg.mean, std=cfg.std, short_clips=cfg.short_clips,
                   scales=cfg.crop_scales)

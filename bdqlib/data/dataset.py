@@ -18,6 +18,7 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
+from .cache import resize_frames
 from .video import read_frames
 
 MULTISCALE = (1.0, 2 ** -0.25, 2 ** -0.75, 0.5)  # paper §4.2
@@ -57,7 +58,6 @@ class DecodedFrames:
         self.paths, self.short_side = paths, short_side
 
     def clip(self, video: str, first: int, count: int) -> np.ndarray:
-        from .cache import resize_frames
         return resize_frames(read_frames(self.paths[video], start=first, end=first + count - 1), self.short_side)
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .kth import ACTIONS
 from .synthetic import Garment, Outfit, background, draw_person, make_subject, pose
 
 PARTS = ("head", "hair", "torso", "arm", "hand", "leg")  # what a template can be clicked on
@@ -76,7 +77,6 @@ def depth_scene(seed: int, person: int, *, size=(160, 120), action: str = "walki
 def depth_styles(seed: int, subjects: int, count: int, *, size=(160, 120), avoid: tuple | None = None) -> np.ndarray:
     """(count, H, W, 3) uint8 depth maps of the population's people in varied actions, poses, places and depths
     (deterministic from `seed`)."""
-    from .kth import ACTIONS
     rng = np.random.default_rng(np.random.SeedSequence([seed, 31337]))
     out = np.empty((count, size[1], size[0], 3), np.uint8)
     for i in range(count):

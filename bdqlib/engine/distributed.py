@@ -1,6 +1,6 @@
 """Several GPUs (or CPU processes) with PyTorch's own engine: torchrun and DistributedDataParallel.
 
-With `nproc` > 1 (config; notebook parameter NPROC), `pipeline.train_encoder` and `pipeline.validate` launch
+With `nproc` > 1 (config; notebook parameter NPROC), a game method's fit (bdqlib.methods.games) and `pipeline.validate` launch
 `torchrun --standalone --nproc_per_node=N -m bdqlib.experiments.launch ...` and wait; every process reads the run folder, trains
 on its share of each batch, and rank 0 alone writes checkpoints, logs and results.csv -- the same files a single
 process writes, so a run can be resumed with another number of processes.

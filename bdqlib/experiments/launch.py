@@ -1,6 +1,6 @@
 """The worker torchrun starts for each process (bdqlib.engine.distributed); `pipeline` launches it when cfg.nproc > 1.
 
-    torchrun --standalone --nproc_per_node=2 -m bdqlib.experiments.launch train RUN_DIR ALPHA [METHOD]   (a method of pipeline.GAMES)
+    torchrun --standalone --nproc_per_node=2 -m bdqlib.experiments.launch train RUN_DIR ALPHA [METHOD]   (a game method)
     torchrun --standalone --nproc_per_node=2 -m bdqlib.experiments.launch validate RUN_DIR METHOD [ALPHA]
 
 Every process opens the run folder (its run.json holds the config), reads the data from the frame cache that 01
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 
+from .. import methods
 from ..engine.distributed import init_from_env
 from ..engine.steps import quiet, resolve_device
 from ..train.game import train_adversarial
@@ -28,18 +29,17 @@ def main(argv=None) -> None:
     log = print if d.main else quiet
     data = pipeline.load_data(run, log=None)
     if args.task == "train":
-        alpha, method = float(args.rest[0]), args.rest[1] if len(args.rest) > 1 else "bdq"
-        cfg = pipeline.game_config(run.cfg, method, alpha)
-        train_adversarial(cfg, data, run.adversarial_dir(alpha, method), log=log, budget=run.budget(), dist=d)
+        alpha, method = float(args.rest[0]), methods.resolve(args.rest[1] if len(args.rest) > 1 else "bdq")[0]
+        train_adversarial(method.game(run.cfg, alpha), data, run.adversarial_dir(alpha, method.name), log=log,
+                          budget=run.budget(), dist=d, make_encoder=method.make_encoder)
     else:
-        method, alpha = args.rest[0], float(args.rest[1]) if len(args.rest) > 1 else float("nan")
+        method, alpha = args.rest[0], float(args.rest[1]) if len(args.rest) > 1 else None
         encoder = pipeline.encoder_of(run, method, alpha)
         rows = validate_encoder(encoder, data, run.cfg, method=method, alpha=alpha,
                                 checkpoint_dir=run.validation_dir(method, alpha), log=log, budget=run.budget(),
                                 dist=d)
         if d.main:
             run.record(*rows)
-
 
 if __name__ == "__main__":
     main()

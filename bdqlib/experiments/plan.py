@@ -43,18 +43,18 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 from torch.utils.flop_counter import FlopCounterMode
 
-from ..core.encoder import BDQEncoder
+from .. import methods
+from ..core.encoder import BDQEncoder, bdq_encoder
 from ..engine import memory
 from ..engine.precision import make_precision
 from ..engine.steps import make_optimizer
 from ..methods.masking import SegmentationMask
 from ..methods.raprivacy import throwaway_raprivacy
 from ..methods.sppa_templates import DinoKeys
-from ..nets.zoo import build_model, make_encoder, make_models, model_width, video_frames
+from ..nets.zoo import build_model, make_models, model_width, video_frames
 from ..train.game import adversarial_step, throwaway_game
 from ..train.probes import Probe, parse_probes, throwaway_probe
 from ..train.reconstruct import throwaway_unet
-from .pipeline import game_config
 
 OVERHEAD = 1.10        # allocator fragmentation, workspace, the cuDNN/BLAS scratch
 GiB = 2**30
@@ -73,7 +73,7 @@ def probe_step(cfg, *, num_actions: int, num_subjects: int, batch: int, device, 
     device = torch.device(device)
     cfg = replace(cfg, weights="none")  # the shapes matter, not the weights: nothing is downloaded
     torch.manual_seed(0)
-    encoder = make_encoder(cfg).to(device)
+    encoder = bdq_encoder(cfg).to(device)
     action, privacy = make_models(cfg, num_actions, num_subjects, device)
     opt_et = make_optimizer(list(encoder.parameters()) + list(action.parameters()), cfg.lr, cfg)
     opt_p = make_optimizer(privacy.parameters(), cfg.lr, cfg)
@@ -268,8 +268,9 @@ def stages(cfg, *, num_actions: int, num_subjects: int, unet: dict | None = None
     clip = (3, cfg.num_frames, cfg.size, cfg.size)
     out = {}
     for game in games:
-        c = game_config(cfg, game, cfg.alpha)
-        out[f"game: {game}"] = (throwaway_game(c, num_actions, num_subjects, meta), "privacy_frames")
+        method = methods.resolve(game)[0]
+        out[f"game: {game}"] = (throwaway_game(method.game(cfg, cfg.alpha), num_actions, num_subjects, meta,
+                                               method.make_encoder), "privacy_frames")
     for probe in [Probe(cfg.action_model, "action")] + parse_probes(cfg.attackers):
         classes = num_actions if probe.target == "action" else num_subjects
         shrink = "val_frames" if probe.level == "frame" else None

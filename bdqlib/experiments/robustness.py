@@ -19,18 +19,26 @@ import copy
 import pandas as pd
 import torch
 
-from ..config import parse_names, parse_numbers
+from .. import methods
+from ..config import parse_names, parse_numbers, run_default
 from ..core.encoder import BDQEncoder
 from ..engine.steps import quiet, resolve_device
 from ..report.results import encoder_tag, read_results, record_results
 from ..train.probes import EncodedData, Probe, parse_probes, train_probe
 from ..train.reconstruct import Reconstructed, UNet3D, train_reconstruction
+from .run import alpha_key
 from .validate import STRONGEST, encoder_identity, keeps_weights, probe_scores, suite_rows
 
 ACTION_SWEEP = "action_sweep.csv"
 ACTION_SWEEP_KEY = ["dataset", "method", "alpha", "network", "split", "seed"]
 RECONSTRUCTION = "reconstruction.csv"
 RECONSTRUCTION_KEY = ["dataset", "method", "alpha", "attacker", "split", "seed"]
+
+
+def _csv_alpha(alpha) -> float:
+    """alpha as the tables store it: a float, NaN for none."""
+    a = alpha_key(alpha)
+    return float("nan") if a is None else a
 
 
 def _row_scores(row: dict) -> dict:
@@ -44,7 +52,7 @@ def _validated_rows(run, method: str, alpha) -> tuple:
     rows = run.rows(method, alpha)
     top = [r for r in rows if r["attacker"] == STRONGEST]
     if not top:
-        raise LookupError(f"{method}{'' if alpha != alpha else f' alpha={alpha:g}'} has not been validated in "
+        raise LookupError(f"{method}{'' if alpha_key(alpha) is None else f' alpha={alpha:g}'} has not been validated in "
                           f"{run.run_dir} yet: run 03/04 (or pipeline.validate) first")
     return [r for r in rows if r["attacker"] != STRONGEST], top[-1]
 
@@ -55,7 +63,7 @@ def _probe_checkpoints(run, method, alpha):
     return lambda probe: folder / f"{probe.target}-{probe.name}.pt"
 
 
-def sweep_attackers(run, data, encoder, *, method: str, alpha=float("nan"), attackers: list, log=print) -> dict:
+def sweep_attackers(run, data, encoder, *, method: str, alpha=None, attackers: list, log=print) -> dict:
     """Train every attacker of `attackers` (Probes) that this encoder has no row for; record its row and the
     strongest row recomputed over the suite and the sweep. Returns attacker name -> test top-1 (all requested)."""
     log = log or quiet
@@ -84,7 +92,7 @@ def sweep_attackers(run, data, encoder, *, method: str, alpha=float("nan"), atta
     return {p.name: scores[p.name]["test_top1"] for p in attackers}
 
 
-def sweep_actions(run, data, encoder, *, method: str, alpha=float("nan"), networks: list, log=print) -> pd.DataFrame:
+def sweep_actions(run, data, encoder, *, method: str, alpha=None, networks: list, log=print) -> pd.DataFrame:
     """Train every action network of `networks` (Probes, target "action") on this encoder's output, to its best
     validation epoch; rows in action_sweep.csv (skipped when there). The configured T's result is taken from
     results.csv (the same network, seed and data: training it again would give the same number)."""
@@ -92,7 +100,7 @@ def sweep_actions(run, data, encoder, *, method: str, alpha=float("nan"), networ
     path = run.run_dir / ACTION_SWEEP
     _, top = _validated_rows(run, method, alpha)
     cfg = run.cfg
-    base = {"dataset": cfg.dataset, "method": method, "alpha": float(alpha), "split": cfg.protocol, "seed": cfg.seed,
+    base = {"dataset": cfg.dataset, "method": method, "alpha": _csv_alpha(alpha), "split": cfg.split, "seed": cfg.seed,
             "action_chance": top["action_chance"], "n_test": top["n_test"]}
     done = set(_rows_of(path, method, alpha)["network"])
     encoded = None
@@ -120,7 +128,7 @@ def _rows_of(path, method: str, alpha) -> pd.DataFrame:
     df = read_results(path, ["method", "alpha"])
     if len(df) == 0:
         return df.assign(network=[], attacker=[])
-    same_alpha = df["alpha"].isna() if alpha != alpha else df["alpha"] == float(alpha)
+    same_alpha = df["alpha"].isna() if alpha_key(alpha) is None else df["alpha"] == float(alpha)
     return df[(df["method"] == method) & same_alpha].reset_index(drop=True)
 
 
@@ -135,7 +143,7 @@ def load_unet(run, method: str, alpha) -> tuple:
     return unet.eval(), saved["result"]
 
 
-def reconstruction_attack(run, data, encoder, *, method: str, alpha=float("nan"), attackers: list,
+def reconstruction_attack(run, data, encoder, *, method: str, alpha=None, attackers: list,
                           width: int = 8, depth: int = 2, epochs: int = 30, patience: int = 5, log=print) -> tuple:
     """Train (or load) a U-Net that reconstructs the raw clip from this encoder's output, then train each identity
     attacker of `attackers` (Probes) on the reconstructions; rows in reconstruction.csv. Returns (unet, table)."""
@@ -151,7 +159,7 @@ def reconstruction_attack(run, data, encoder, *, method: str, alpha=float("nan")
     if unet is None:
         raw = EncodedData(BDQEncoder(False, False, False), data, cfg, device=device, views=cfg.val_views, log=log)
         unet, quality = train_reconstruction(encoder, raw, cfg, width=width, depth=depth, epochs=epochs,
-                                             patience=patience, log=log)
+                                             patience=patience, log=log, checkpoint=folder / "unet-training.pt")
         channels = {"in_channels": unet.down[0][0].in_channels, "out_channels": unet.out.out_channels}
         torch.save({"state": unet.state_dict(), "result": quality, "width": width, "depth": depth, **channels},
                    folder / "unet.pt")
@@ -166,8 +174,8 @@ def reconstruction_attack(run, data, encoder, *, method: str, alpha=float("nan")
                                  budget=run.budget(), keep_weights=False)
             seen = encoded_rows.get(probe.name, {})
             record_results(path, [{
-                "dataset": cfg.dataset, "method": method, "alpha": float(alpha), "attacker": probe.name,
-                "split": cfg.protocol, "seed": cfg.seed, "privacy_top1": result.test_top1,
+                "dataset": cfg.dataset, "method": method, "alpha": _csv_alpha(alpha), "attacker": probe.name,
+                "split": cfg.split, "seed": cfg.seed, "privacy_top1": result.test_top1,
                 "privacy_val_top1": result.val_top1, "best_epoch": result.best_epoch,
                 "epochs_trained": result.epochs_trained,
                 "privacy_encoded": seen.get("privacy_top1", float("nan")),  # this attacker on E's output
@@ -179,13 +187,13 @@ def reconstruction_attack(run, data, encoder, *, method: str, alpha=float("nan")
     return unet, _rows_of(path, method, alpha)
 
 
-def strongest_probes(run, method: str, alpha=float("nan")) -> list:
+def strongest_probes(run, method: str, alpha=None) -> list:
     """The attacker that was strongest on this encoder's output, as a one-element list of Probes."""
     _, top = _validated_rows(run, method, alpha)
     return parse_probes(top["strongest_attacker"])
 
 
-def probes_of(spec: str, run, method: str, alpha=float("nan"), target: str = "identity") -> list:
+def probes_of(spec: str, run, method: str, alpha=None, target: str = "identity") -> list:
     """A sweep's networks from a notebook parameter: names (`@scratch` for random init), "suite" (the configured
     attackers), or "strongest" (the encoder's strongest attacker)."""
     spec = str(spec).strip()
@@ -196,60 +204,31 @@ def probes_of(spec: str, run, method: str, alpha=float("nan"), target: str = "id
     return [Probe(p.arch, target, p.init) for p in parse_probes(spec)]
 
 
-# What each profile sweeps (notebook 06's parameters left at None). The paper profile: the paper's networks by
-# name (ImageNet / Kinetics-400 weights, downloaded or from $BDQ_WEIGHTS_DIR); the cpu profile: small networks of
-# other families (bdqlib.nets.families) beside the suite's, from random initialisation, sized for minutes on 2 cores.
-SWEEPS = {
-    "paper": dict(attackers="resnet50,resnet18,resnet101,mobilenet_v3_large,efficientnet_b0,vit_b_16,densenet121,"
-                            "shufflenet_v2_x1_0,regnet_y_800mf,convnext_tiny",   # ten, as Fig. 5
-                  actions="i3d_r50,x3d_m,slow_r50,r2plus1d_r50,csn_r101,r3d_18,mc3_18",  # Kinetics-400 3-D nets
-                  dvs="0.1,0.2,0.4,0.8,1.6,2.4",
-                  encoders="raw,bdq",
-                  recon="{alpha},0",  # the paper's pair (Fig. 7): the trained encoder and one without the adversary
-                  unet=dict(width=32, depth=3, epochs=200, patience=200)),  # the paper's 200 epochs, best val kept
-    "cpu": dict(attackers="small2d,res2d@scratch,small3d,vit2d@scratch",  # the suite + a transformer; more:
-                                                                          # mobile2d@scratch (~80 s on 2 encoders)
-                actions="small3d,small2plus1d@scratch",
-                encoders="bdq",  # the headline encoder only (time: ~1 min each); raw's sweep (vit2d 0.938) is in
-                                 # run 20261201-020148; -p SWEEP_ENCODERS raw,bdq runs it
-                dvs="",          # none by default (time: a full attack suite, ~1.3 min each); -p DVS_THRESHOLDS 0.4
-                                 # (run 20261201-020148: f_0.5 0.727); the paper profile sweeps six
-                recon="{alpha}",  # the headline encoder only (~1.5 min each); -p RECON_ALPHAS 1,0 adds alpha = 0
-                unet=dict(width=8, depth=2, epochs=6, patience=2)),  # ~11 s an epoch on 2 cores: a small, short-
-                                                                    # trained reconstruction attacker (labelled so)
-}
-
-
 def sweep_settings(profile: str, *, attackers=None, actions=None, dvs=None, recon_epochs=None, recon_alphas=None,
                    encoders=None, alpha: float = 1.0, smoke: bool = False) -> dict:
-    """Notebook 06's sweeps: the profile's (SWEEPS) with the notebook's non-None parameters applied. SMOKE keeps
+    """Notebook 06's sweeps: the profile's (bdqlib.config.RUN_DEFAULTS) where its parameters are None. SMOKE keeps
     one event camera when the profile has none, so the smoke chain still runs that code."""
-    if profile not in SWEEPS:
-        raise ValueError(f"unknown profile {profile!r}; choose from {sorted(SWEEPS)}")
-    base = SWEEPS[profile]
-    unet = dict(base["unet"], **({"epochs": 1, "patience": 1} if smoke else {}))
-    if recon_epochs is not None:
-        unet["epochs"] = int(recon_epochs)
-
-    if dvs is None:
-        dvs = base["dvs"] or ("0.4" if smoke else "")
-    return {"attackers": attackers or base["attackers"], "actions": actions or base["actions"],
-            "encoders": base["encoders"] if encoders is None else encoders,
+    unet = dict(run_default(profile, "UNET"), epochs=int(run_default(profile, "RECON_EPOCHS", recon_epochs)))
+    if smoke:
+        unet.update(epochs=1 if recon_epochs is None else unet["epochs"], patience=1)
+    dvs = run_default(profile, "DVS_THRESHOLDS", dvs) or ("0.4" if smoke and dvs is None else "")
+    return {"attackers": run_default(profile, "ATTACKER_SWEEP", attackers),
+            "actions": run_default(profile, "ACTION_SWEEP", actions),
+            "encoders": run_default(profile, "SWEEP_ENCODERS", encoders),
             "dvs": parse_numbers(dvs, "DVS_THRESHOLDS"),
-            "recon_alphas": parse_numbers(base["recon"].format(alpha=f"{alpha:g}") if recon_alphas is None
-                                          else recon_alphas, "RECON_ALPHAS"),
+            "recon_alphas": parse_numbers(run_default(profile, "RECON_ALPHAS", recon_alphas, alpha=alpha),
+                                          "RECON_ALPHAS"),
             "unet": unet}
 
 
 def encoder_names(spec: str, alpha: float) -> list:
-    """"raw,bdq,bdq@0,D,downsample28" -> [(label, method, alpha)]: bdq at `alpha` unless @<alpha> is given;
-    module combinations at `alpha`; anything else without an alpha."""
-    from ..core.encoder import MODULE_NAMES
+    """"raw,bdq,bdq@0,D,downsample28" -> [(label, method, alpha)]: a method that takes an alpha (bdq, a module
+    combination) at `alpha` unless @<alpha> is given; any other without one (None)."""
     out = []
     for name in parse_names(spec):
         method, _, at = name.partition("@")
-        a = float(at) if at else (float(alpha) if method == "bdq" or method in MODULE_NAMES else float("nan"))
-        out.append((method + ("" if a != a else f" alpha={a:g}"), method, a))
+        a = float(at) if at else (float(alpha) if methods.resolve(method)[0].takes_alpha else None)
+        out.append((method + ("" if a is None else f" alpha={a:g}"), method, a))
     if not out:
         raise ValueError(f"SWEEP_ENCODERS names no encoder: {spec!r}")
     return out

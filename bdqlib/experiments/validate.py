@@ -25,16 +25,16 @@ import torch
 from ..engine.distributed import SINGLE, Dist
 from ..engine.steps import quiet
 from ..metrics import chance_level
+from ..report.results import STRONGEST
 from ..train.probes import frozen_accuracies, run_probes
-
-STRONGEST = "strongest"
+from .run import alpha_key
 
 
 def result_row(cfg, data, *, method: str, alpha, protocol: str, attacker: str, action: dict, privacy: dict) -> dict:
     """One results.csv row. action/privacy: test_top1 and optionally val_top1, epochs_trained, best_epoch."""
     test = data.test.manifest
-    return {"dataset": cfg.dataset, "method": method, "alpha": alpha, "protocol": protocol, "attacker": attacker,
-            "split": cfg.protocol, "seed": cfg.seed,
+    return {"dataset": cfg.dataset, "method": method, "alpha": alpha_key(alpha), "protocol": protocol, "attacker": attacker,
+            "split": cfg.split, "seed": cfg.seed,
             "action_top1": action["test_top1"], "privacy_top1": privacy["test_top1"],
             "action_chance": chance_level(test["action_idx"]), "privacy_chance": chance_level(test["subject_idx"]),
             "n_test": len(test), "epochs_trained": privacy.get("epochs_trained", 0),
@@ -76,10 +76,10 @@ def state_summary(state: dict):
     return {"sha256": digest.hexdigest(), "numbers": int(numbers)}
 
 
-def encoder_identity(encoder, method: str, alpha=float("nan")) -> dict:
+def encoder_identity(encoder, method: str, alpha=None) -> dict:
     """What a validation checkpoint is about: the method, alpha, the encoder's modules and sizes, and its values
     (a checkpoint of another encoder is refused on resume)."""
-    return {"method": method, "alpha": None if alpha != alpha else float(alpha), "encoder": repr(encoder),
+    return {"method": method, "alpha": alpha_key(alpha), "encoder": repr(encoder),
             "encoder_state": state_summary(encoder.state_dict())}
 
 
@@ -90,7 +90,7 @@ def keeps_weights(cfg, method: str) -> bool:
     return cfg.probe_weights == "all" or (cfg.probe_weights == "raw" and method == "raw")
 
 
-def validate_encoder(encoder, data, cfg, *, method: str, alpha=float("nan"), checkpoint_dir=None, log=print,
+def validate_encoder(encoder, data, cfg, *, method: str, alpha=None, checkpoint_dir=None, log=print,
                      return_probes: bool = False, budget=None, dist: Dist = SINGLE):
     """Train T and the attack suite on the frozen `encoder`'s output; return the rows (and the probe results).
 
@@ -106,14 +106,14 @@ def validate_encoder(encoder, data, cfg, *, method: str, alpha=float("nan"), che
     rows = suite_rows(cfg, data, method=method, alpha=alpha, protocol="retrain", action=probe_scores(probes["action"]),
                       attackers={r.probe.name: probe_scores(r) for r in probes["attackers"]})
     top = rows[-1]
-    log(f"[validate {method}{'' if alpha != alpha else f' alpha={alpha:g}'}] action {top['action_top1']:.3f} "
+    log(f"[validate {method}{'' if alpha_key(alpha) is None else f' alpha={alpha:g}'}] action {top['action_top1']:.3f} "
         f"(chance {top['action_chance']:.3f}); privacy {top['privacy_top1']:.3f} by {top['strongest_attacker']} "
         f"(chance {top['privacy_chance']:.3f}; attackers: "
         + ", ".join(f"{r['attacker']} {r['privacy_top1']:.3f}" for r in rows[:-1]) + f"), n={top['n_test']}")
     return (rows, probes) if return_probes else rows
 
 
-def evaluate_frozen_clean(encoder, data, cfg, action, attackers: dict, *, method: str, alpha=float("nan")) -> list:
+def evaluate_frozen_clean(encoder, data, cfg, action, attackers: dict, *, method: str, alpha=None) -> list:
     """SPPA's protocol: T and attackers trained on clean data (name -> (model, level)), applied frozen."""
     scores = frozen_accuracies(encoder, data, cfg, action, attackers)
     action_scores = {"test_top1": scores["action"]}

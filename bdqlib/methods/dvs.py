@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from ..data.dataset import to_unit
+from .registry import Method, register
 
 LOG_EPS = 1.0 / 255  # L = log(I + LOG_EPS), I in [0, 1]: one grey level of offset keeps black pixels finite
 
@@ -79,11 +80,8 @@ def event_method(threshold: float) -> str:
     return f"dvs_{threshold:g}"
 
 
-def parse_event_method(method: str) -> float | None:
-    """The threshold of a dvs_<threshold> method name, else None."""
-    if not method.startswith("dvs_"):
-        return None
-    try:
-        return float(method[4:])
-    except ValueError:
-        return None
+register(Method("dvs", family="dvs", colour="tab:cyan", description="a simulated event camera (video-to-events model) at contrast "
+                                                  "threshold C in log-intensity units, as ON/OFF/difference frames",
+                pattern=r"dvs_(\d+(?:\.\d+)?)", parse=float,
+                build=lambda run, alpha, arg: EventCamera(arg, mean=run.cfg.mean, std=run.cfg.std),
+                strength=lambda arg, alpha: 4 * arg))

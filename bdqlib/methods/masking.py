@@ -17,7 +17,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..data.dataset import to_unit
-from ..nets.zoo import in_chunks, video_frames
+from ..nets.zoo import in_chunks, load_checkpoint, video_frames
+from .registry import Method, register
 
 INFERENCE_FRAMES = 64  # frames DeepLabV3 segments at once (a batch of 16 clips x 32 frames at 224 px does not fit)
 
@@ -51,7 +52,6 @@ class SegmentationMask(nn.Module):
         super().__init__()
         from torchvision.models.segmentation import deeplabv3_resnet50
 
-        from ..nets.zoo import load_checkpoint
         self.net = deeplabv3_resnet50(weights=None, weights_backbone=None, num_classes=21, aux_loss=True).eval()
         if weights != "none":
             self.net.load_state_dict(load_checkpoint("deeplabv3_resnet50", weights))
@@ -102,3 +102,8 @@ def make_masking(cfg) -> MaskingEncoder:
         return MaskingEncoder(SegmentationMask("none" if cfg.weights == "none" else cfg.weights, mean=cfg.mean,
                                                std=cfg.std))
     raise ValueError(f"mask_model must be 'deeplabv3' or 'background', got {cfg.mask_model!r}")
+
+
+register(Method("masking", family="masking", colour="tab:gray", description="the person filled with the mean colour of the masked region "
+                                                          "(SPPA's Table 2 baseline)",
+                build=lambda run, alpha, arg: make_masking(run.cfg)))

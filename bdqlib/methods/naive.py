@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..core.encoder import gaussian_blur
+from .registry import Method, register
 
 BASELINES = ("pixelate4", "pixelate16", "blur_weak", "blur_strong", "downsample56", "downsample28", "downsample14")
 
@@ -32,6 +33,9 @@ class Pixelate(nn.Module):
         self.block = max(1, round(block_224 * size / 224))
         self.identity = self.block == 1  # e.g. pixelate4 at S = 48: 1-px blocks change nothing
 
+    def extra_repr(self) -> str:
+        return f"{self.block}x{self.block} px blocks"
+
     def forward(self, video):
         def pixelate(frames):
             h, w = frames.shape[-2:]
@@ -47,6 +51,9 @@ class FixedBlur(nn.Module):
         self.kernel_size = k if k % 2 else k + 1
         self.register_buffer("sigma", torch.tensor(sigma_224 * size / 224))
 
+    def extra_repr(self) -> str:
+        return f"kernel {self.kernel_size}, sigma {float(self.sigma):.2f} px"
+
     def forward(self, video):
         return gaussian_blur(video, self.sigma.to(video.dtype), self.kernel_size)
 
@@ -57,6 +64,9 @@ class Downsample(nn.Module):
         self.resolution = max(1, round(resolution_224 * size / 224))
         self.identity = self.resolution >= size
 
+    def extra_repr(self) -> str:
+        return f"{self.resolution}x{self.resolution} px"
+
     def forward(self, video):
         def down_up(frames):
             h, w = frames.shape[-2:]
@@ -65,35 +75,26 @@ class Downsample(nn.Module):
         return _per_frame(down_up, video)
 
 
-def is_identity(encoder: nn.Module) -> bool:
-    """True for a baseline that leaves every clip unchanged at its size (its result is the raw encoder's)."""
+def _identity_at(encoder) -> bool:
+    """A baseline that leaves every clip unchanged at this size (pixelate4 at S = 48: 1-px blocks)."""
     return bool(getattr(encoder, "identity", False))
 
 
-def make_baseline(name: str, size: int) -> nn.Module:
-    """The baseline encoder called `name` for crops of size S = `size` (elr<R>: bdqlib.methods.comparators.ELR)."""
-    if name.startswith("elr"):
-        from .comparators import ELR
-        return ELR(int(name[len("elr"):]), size)
-    if name.startswith("pixelate"):
-        return Pixelate(int(name[len("pixelate"):]), size)
-    if name == "blur_weak":
-        return FixedBlur(13, 10.0, size)
-    if name == "blur_strong":
-        return FixedBlur(21, 10.0, size)
-    if name.startswith("downsample"):
-        return Downsample(int(name[len("downsample"):]), size)
-    raise ValueError(f"unknown baseline {name!r}; known: {BASELINES} (pixelate<x>, downsample<R>, elr<R> for any "
-                     f"x, R)")
+def _same_as_raw(build):
+    return lambda cfg, alpha, arg: ("raw", None) if _identity_at(build(arg, cfg.size)) else None
 
 
-def describe(encoder: nn.Module) -> str:
-    """What a baseline does at this size, in px (for the results table)."""
-    if isinstance(encoder, Pixelate):
-        return f"{encoder.block}x{encoder.block} px blocks"
-    if isinstance(encoder, FixedBlur):
-        return f"kernel {encoder.kernel_size}, sigma {float(encoder.sigma):.2f} px"
-    if isinstance(encoder, Downsample) or hasattr(encoder, "bank"):  # ELR: the same, with its transform bank
-        return f"{encoder.resolution}x{encoder.resolution} px" + (f", {len(encoder.bank)} training views"
-                                                                 if hasattr(encoder, "bank") else "")
-    return ""
+_pixelate = lambda arg, size: Pixelate(arg, size)  # noqa: E731
+_blur = lambda arg, size: FixedBlur(*{"weak": (13, 10.0), "strong": (21, 10.0)}[arg], size)  # noqa: E731
+_downsample = lambda arg, size: Downsample(arg, size)  # noqa: E731
+
+register(Method("pixelate", family="pixelate", colour="tab:blue", description="average pooling in x x x blocks at 224 px (SPPA §4.1)",
+                pattern=r"pixelate(\d+)", parse=int, build=lambda run, alpha, arg: _pixelate(arg, run.cfg.size),
+                strength=lambda arg, alpha: arg / 4, same_as=_same_as_raw(_pixelate)))
+register(Method("blur", family="blur", colour="tab:green", description="Gaussian blur, kernel 13 / 21, sigma 10 at 224 px (SPPA §4.1)",
+                pattern=r"blur_(weak|strong)", build=lambda run, alpha, arg: _blur(arg, run.cfg.size),
+                strength=lambda arg, alpha: {"weak": 1.0, "strong": 2.0}[arg]))
+register(Method("downsample", family="downsample", colour="tab:purple",
+                description="area-downsampled to R x R at 224 px, bilinear back (extreme low resolution, no bank)",
+                pattern=r"downsample(\d+)", parse=int, build=lambda run, alpha, arg: _downsample(arg, run.cfg.size),
+                strength=lambda arg, alpha: 112 / arg, same_as=_same_as_raw(_downsample)))

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import pandas as pd
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -25,8 +24,16 @@ from ..atomic import atomic_path
 from ..config import POPULATION_SEED_OFFSET
 from ..data.cache import resize_frames
 from ..data.scenes import depth_styles
-from ..engine import memory
-from ..engine.checkpoint import TimeBudget, bind_run_dir, config_dict, load_checkpoint, save_checkpoint, seed_everything
+from ..engine import loop, memory
+from ..engine.checkpoint import (
+    TimeBudget,
+    TimeBudgetReached,
+    bind_run_dir,
+    config_dict,
+    load_checkpoint,
+    save_checkpoint,
+    seed_everything,
+)
 from ..engine.precision import Precision, make_precision
 from ..engine.steps import check_finite, make_optimizer, micro_batches, quiet, resolve_device, run_epoch, select_frames
 from ..metrics import top1
@@ -41,6 +48,7 @@ from ..nets.zoo import (
     video_frames,
 )
 from ..nets.zoo import load_checkpoint as load_weights
+from .registry import Method, register
 from .sppa_templates import IMAGENET_MEAN, IMAGENET_STD, normalise
 
 VGG19_LEVELS = ((0, 2), (2, 7), (7, 12), (12, 21), (21, 30))  # relu1_1, relu2_1, relu3_1, relu4_1, relu5_1
@@ -111,7 +119,7 @@ def feature_head(model: nn.Module) -> nn.Module:
 class RAPrivacyResult:
     anonymiser: Anonymiser
     history: list
-    status: str  # completed | budget
+    status: str  # completed | time_budget
 
 
 @dataclass
@@ -236,15 +244,13 @@ def train_raprivacy(cfg, data, out_dir, *, log=print, budget: TimeBudget | None 
     accum = memory.resolve(cfg.accum_steps, "RAPrivacy's anonymiser", cfg.batch_size,
                            throwaway_raprivacy(cfg, data.num_actions, data.num_subjects, device), device, log=log)
 
+    current = [start]  # the epoch being trained, for error messages
+
     def step(*batch):
         style = anonymiser.styles[int(torch.randint(len(anonymiser.styles), (1,), generator=style_gen))][None]
-        return raprivacy_step(players, batch, style, cfg, accum=accum, where=f"epoch {epoch}")
+        return raprivacy_step(players, batch, style, cfg, accum=accum, where=f"epoch {current[0]}")
 
-    epoch, status = start, "completed"
-    for epoch in range(start + 1, cfg.rap_epochs + 1):
-        if budget.exhausted():
-            status = "budget"
-            break
+    def epoch_row(epoch: int) -> dict:
         t0 = time.time()
         style_gen.manual_seed(cfg.seed * 1_000_003 + epoch)
         order = torch.Generator().manual_seed(cfg.seed * 7919 + epoch)
@@ -253,17 +259,52 @@ def train_raprivacy(cfg, data, out_dir, *, log=print, budget: TimeBudget | None 
                                              num_workers=cfg.num_workers)
         for m in (anonymiser, action, privacy):
             m.train()
+        current[0] = epoch
         stats = run_epoch(loader, step, device=device)
-        history.append({"epoch": epoch, **stats, "seconds": time.time() - t0})
-        save_checkpoint(path, objects=objects, epoch=epoch, history=history, config=config_dict(cfg))
-        budget.record(time.time() - t0)
-        log(f"[raprivacy] epoch {epoch}/{cfg.rap_epochs}  style {stats['loss_style']:.3f}  action CE "
-            f"{stats['loss_action']:.3f}  L_pri {stats['loss_privacy']:.3f}  train action acc "
-            f"{stats['train_action_top1']:.2f}  ({time.time() - t0:.1f}s)")
+        return {"epoch": epoch, **stats, "seconds": time.time() - t0}
+
+    def describe(row: dict) -> str:
+        return (f"[raprivacy] epoch {row['epoch']}/{cfg.rap_epochs}  style {row['loss_style']:.3f}  action CE "
+                f"{row['loss_action']:.3f}  L_pri {row['loss_privacy']:.3f}  train action acc "
+                f"{row['train_action_top1']:.2f}  ({row['seconds']:.1f}s)")
+
+    done = loop.fit(epoch_row, epochs=cfg.rap_epochs, start=start, history=history, budget=budget, log=log,
+               describe=describe, log_csv=out_dir / "log.csv",
+               save=lambda epoch, hist, best: save_checkpoint(path, objects=objects, epoch=epoch, history=hist,
+                                                              config=config_dict(cfg)))
+    history, status = done.history, done.status
     anonymiser.eval()
     if status == "completed":
         with atomic_path(out_dir / "anonymiser.pt", suffix=".pt") as tmp:
             torch.save(anonymiser.state_dict(), tmp)
-    with atomic_path(out_dir / "log.csv") as tmp:
-        pd.DataFrame(history).to_csv(tmp, index=False)
     return RAPrivacyResult(anonymiser, history, status)
+
+
+def raprivacy_dir(run) -> Path:
+    return run.run_dir / "raprivacy"
+
+
+def fit(run, data, alpha=None, arg=None, log=print) -> RAPrivacyResult:
+    """RAPrivacy's two-phase training in the run's raprivacy/ folder (resuming); saves anonymiser.pt."""
+    result = train_raprivacy(run.cfg, data, raprivacy_dir(run), log=log, budget=run.budget())
+    if result.status != "completed":
+        raise TimeBudgetReached(f"time budget of {run.cfg.time_budget_h} h reached: RAPrivacy stopped after epoch "
+                                f"{len(result.history)}/{run.cfg.rap_epochs}, checkpoint in {raprivacy_dir(run)}; "
+                                f"re-run with RUN_DIR={run.run_dir} to continue")
+    return result
+
+
+def trained_anonymiser(run, alpha=None, arg=None) -> Anonymiser:
+    path = raprivacy_dir(run) / "anonymiser.pt"
+    if not path.is_file():
+        raise FileNotFoundError(f"no trained RAPrivacy anonymiser in {run.run_dir} (expected {path}); run "
+                                f"05_comparators (or bdqlib.experiments.pipeline.fit) first")
+    enc = make_anonymiser(run.cfg)
+    enc.load_state_dict(torch.load(path, map_location="cpu"))
+    return enc.eval()
+
+
+register(Method("raprivacy", family="raprivacy", colour="gold", description="RAPrivacy: AdaAttN style transfer to depth images, "
+                                                              "trained in two phases against a contrastive privacy "
+                                                              "branch",
+                build=trained_anonymiser, fit=fit, trained_in="05_comparators"))

@@ -23,8 +23,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..core.encoder import as_input_of
 from ..data.dataset import to_unit
-from ..nets.zoo import video_frames
+from ..engine.steps import resolve_device
+from ..nets.zoo import load_checkpoint, video_frames
+from .registry import Method, register
+from .sppa_templates import file_templates, make_keys, parse_parts, synthetic_templates
 
 
 def saliency(keys: torch.Tensor, templates: torch.Tensor) -> torch.Tensor:
@@ -94,7 +98,6 @@ class RAFTFlow:
     def __init__(self, weights="pretrained", device="cpu"):
         from torchvision.models.optical_flow import raft_large
 
-        from ..nets.zoo import load_checkpoint
         self.model = raft_large(weights=None, progress=False).eval().to(device)
         if weights != "none":
             self.model.load_state_dict(load_checkpoint("raft_large", weights))
@@ -162,3 +165,36 @@ class SPPAEncoder(nn.Module):
             raise ValueError(f"SPPA expects (B, C, T, H, W), got {tuple(video.shape)}")
         noise = torch.stack([self.noise_video(clip) for clip in video])
         return blend(video, self.saliency(video), noise)
+
+
+def make_sppa(cfg, *, noise: str = "motion", device="cpu") -> SPPAEncoder:
+    """SPPA as the config says: keys (cfg.sppa_keys), templates (cfg.sppa_templates clicked on the synthetic
+    pretraining population, or on cfg.sppa_template_file's pictures), flow (cfg.sppa_flow: dis | raft)."""
+    keys = make_keys(cfg)
+    parts = parse_parts(cfg.sppa_templates)
+    if cfg.sppa_template_file:
+        templates = file_templates(cfg.sppa_template_file, keys, parts, mean=cfg.mean, std=cfg.std)
+    else:
+        templates = synthetic_templates(cfg, keys, parts)
+    if cfg.sppa_flow == "raft":
+        flow = RAFTFlow("none" if cfg.weights == "none" else cfg.weights, device=device)
+    elif cfg.sppa_flow == "dis":
+        flow = DISFlow()
+    else:
+        raise ValueError(f"sppa_flow must be 'dis' or 'raft', got {cfg.sppa_flow!r}")
+    return SPPAEncoder(keys, templates, flow=flow, mean=cfg.mean, std=cfg.std, noise=noise, seed=cfg.seed)
+
+
+def _saliency_panel(encoder, clip, frame: int):
+    """SPPA's saliency S of a clip (C, T, H, W) at `frame`: the extra panel the figures show."""
+    with torch.no_grad():
+        s = encoder.saliency(as_input_of(encoder, clip[None]))
+    return [("S", s[0, 0, frame].float().cpu().numpy())]
+
+
+for _name, _noise, _what in (("sppa", "motion", "noise carried along the optical flow"),
+                             ("sppa_iid", "iid", "i.i.d. noise per frame: the paper's ablation")):
+    register(Method(_name, family="sppa", colour="tab:olive", description=f"SPPA (template saliency, Eq. 1-5) with {_what}",
+                    build=lambda run, alpha, arg, noise=_noise: make_sppa(run.cfg, noise=noise,
+                                                                          device=resolve_device(run.cfg.device)),
+                    panels=_saliency_panel))

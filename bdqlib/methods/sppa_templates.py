@@ -27,7 +27,6 @@ from torch import nn
 from ..config import POPULATION_SEED_OFFSET, parse_names
 from ..data.scenes import PARTS, person_scene
 from ..nets.zoo import build_model, in_chunks, init_weights, load_checkpoint, model_width
-from .sppa import DISFlow, RAFTFlow, SPPAEncoder
 
 TEMPLATE_PEOPLE = 4  # people of the pretraining population each part's template is averaged over ...
 TEMPLATE_SCENES = ("d1", "d4")  # ... on an outdoor and an indoor background
@@ -156,21 +155,3 @@ def file_templates(path, keys: nn.Module, parts, *, mean, std) -> torch.Tensor:
     if missing:
         raise ValueError(f"SPPA template file {path} has no click on {missing}")
     return torch.stack([torch.stack(per_part[p]).mean(0) for p in parts])
-
-
-def make_sppa(cfg, *, noise: str = "motion", device="cpu") -> SPPAEncoder:
-    """SPPA as the config says: keys (cfg.sppa_keys), templates (cfg.sppa_templates clicked on the synthetic
-    pretraining population, or on cfg.sppa_template_file's pictures), flow (cfg.sppa_flow: dis | raft)."""
-    keys = make_keys(cfg)
-    parts = parse_parts(cfg.sppa_templates)
-    if cfg.sppa_template_file:
-        templates = file_templates(cfg.sppa_template_file, keys, parts, mean=cfg.mean, std=cfg.std)
-    else:
-        templates = synthetic_templates(cfg, keys, parts)
-    if cfg.sppa_flow == "raft":
-        flow = RAFTFlow("none" if cfg.weights == "none" else cfg.weights, device=device)
-    elif cfg.sppa_flow == "dis":
-        flow = DISFlow()
-    else:
-        raise ValueError(f"sppa_flow must be 'dis' or 'raft', got {cfg.sppa_flow!r}")
-    return SPPAEncoder(keys, templates, flow=flow, mean=cfg.mean, std=cfg.std, noise=noise, seed=cfg.seed)

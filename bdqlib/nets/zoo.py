@@ -23,7 +23,6 @@ import torch
 from torch import nn
 
 from ..config import POPULATION_SEED_OFFSET
-from ..core.encoder import BDQEncoder
 from .families import BUILDERS as FAMILY_BUILDERS
 from .families import CLIP_FAMILIES, DEFAULT_WIDTH, FRAME_FAMILIES
 
@@ -316,18 +315,6 @@ def make_models(cfg, num_actions: int, num_subjects: int, device):
     p = build_model(cfg.privacy_model, num_subjects, weights=init_weights(cfg, cfg.privacy_model),
                     width=model_width(cfg, cfg.privacy_model))
     return t.to(device), p.to(device)
-
-
-def make_encoder(cfg) -> nn.Module:
-    """The encoder a config's game trains, in its initial state: BDQ, or ALF (cfg.encoder == "alf")."""
-    if cfg.encoder == "alf":
-        from ..methods.comparators import ALFEncoder
-        return ALFEncoder(width=cfg.alf_width, blocks=cfg.alf_blocks, kernel=cfg.alf_kernel)
-    if cfg.encoder != "bdq":
-        raise ValueError(f"encoder must be 'bdq' or 'alf', got {cfg.encoder!r}")
-    return BDQEncoder(kernel_size=cfg.kernel_size, sigma=cfg.sigma, learn_sigma=cfg.learn_sigma,
-                      num_bins=cfg.num_bins, hardness=cfg.hardness, normalization=cfg.normalization,
-                      dead_zone=cfg.dead_zone)
 
 
 def video_frames(video: torch.Tensor) -> torch.Tensor:

@@ -15,7 +15,11 @@ import pandas as pd
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from ..core.encoder import BDQEncoder, gaussian_blur
+from .. import methods
+from ..config import make_config
+from ..core.encoder import BDQEncoder, gaussian_blur, raw_encoder
+from ..methods.alf import ALFEncoder
+from ..methods.naive import BASELINES as NAIVE
 
 CLIP = (1, 3, 16, 224, 224)  # B, C, T, H, W
 # How flops_conv counts, written into every row so that complexity.csv explains itself (BDQ's and ALF's rows alike)
@@ -74,3 +78,12 @@ def complexity_table(encoders: dict, shape=CLIP) -> pd.DataFrame:
                     lambda v: gaussian_blur(v, enc.sigma, enc.kernel_size, separable=False), x)
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def paper_table_encoders(bdq) -> dict:
+    """The encoders of the paper's Table 1 for `complexity_table`: BDQ (as trained), the raw video, ALF at the
+    paper's size (width 32, 4 residual blocks) whatever profile ran, and every naive baseline at 224 px."""
+    encoders = {"bdq": bdq, "raw": raw_encoder(), "alf (paper size)": ALFEncoder(width=32, blocks=4)}
+    at224 = make_config("paper", size=224)
+    encoders.update({name: methods.build_fixed(name, at224) for name in NAIVE})
+    return encoders

@@ -11,36 +11,33 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 
-from ..core.encoder import as_input_of  # noqa: E402
+from .. import methods  # noqa: E402
+from ..core.encoder import as_input_of, encode_clip  # noqa: E402
 from ..metrics import f_lambda  # noqa: E402
 
-FAMILY_COLOURS = {"raw": "black", "bdq": "tab:red", "pixelate": "tab:blue", "blur": "tab:green",
-                  "downsample": "tab:purple", "module": "tab:orange", "dvs": "tab:cyan",
-                  "alf": "tab:brown", "elr": "tab:pink", "sppa": "tab:olive", "masking": "tab:gray",
-                  "raprivacy": "gold", "bdq_ensemble": "navy"}
+
+class _FamilyColours(dict):
+    """family -> colour, from the method registry (bdqlib.methods.colour); "black" for anything else."""
+
+    def __missing__(self, family_name):
+        return methods.colour(family_name) if family_name != "other" else "black"
+
+
+FAMILY_COLOURS = _FamilyColours()
 
 
 def family(method: str) -> str:
-    if method in ("raw", "bdq", "bdq_ensemble", "alf", "masking", "raprivacy"):
-        return method
-    for name in ("pixelate", "blur", "downsample", "dvs", "elr", "sppa"):
-        if method.startswith(name):
-            return name
-    return "module"
+    """A method's family (legend group, colour): bdqlib.methods' registry; "other" for a name it does not know."""
+    return methods.family(method) if methods.is_method(method) else "other"
 
 
 def strength(row) -> float:
-    """A degradation rank for marker sizes: block size, blur kernel, 1/resolution, alpha."""
-    m = row["method"]
-    if m in ("bdq", "bdq_ensemble", "alf"):
-        return float(row["alpha"]) if row["alpha"] == row["alpha"] else 1.0
-    if m.startswith("pixelate"):
-        return int(m[8:]) / 4
-    if m.startswith("downsample") or m.startswith("elr"):
-        return 112 / int(m[10:] if m.startswith("downsample") else m[3:])
-    if m.startswith("dvs_"):  # contrast threshold in log-intensity units: 0.2 small, 1 large
-        return 4 * float(m[4:])
-    return {"blur_weak": 1.0, "blur_strong": 2.0}.get(m, 1.0)
+    """A degradation rank for marker sizes (block size, blur kernel, 1/resolution, alpha): the method's own."""
+    if not methods.is_method(row["method"]):
+        return 1.0
+    method, arg = methods.resolve(row["method"])
+    alpha = row["alpha"] if row["alpha"] == row["alpha"] else None
+    return float(method.strength(arg, alpha))
 
 
 def save_figure(fig, path):
@@ -50,6 +47,7 @@ def save_figure(fig, path):
 
 
 def row_label(r) -> str:
+    """"bdq a=1", "raw": a results row's method and, where it has one, its alpha."""
     return r["method"] + (f" a={r['alpha']:g}" if r["alpha"] == r["alpha"] else "")
 
 
@@ -221,7 +219,7 @@ def plot_training_curves(history: pd.DataFrame, path=None, *, warmup_epochs: int
 
 def plot_frontier(frontier: pd.DataFrame, path=None, *, goal_removed: float = 0.90, goal_kept: float = 0.95):
     """Privacy removed vs action kept (relative to raw), one point per run seed, per game and alpha
-    (scripts/game_frontier.py's frontier.csv: columns game, alpha, kept, removed, synthetic_seed, subjects), with
+    (docs/studies/game_frontier.py's frontier.csv: columns game, alpha, kept, removed, synthetic_seed, subjects), with
     the hardening goal's corner shaded; one panel per synthetic population."""
     populations = frontier.groupby(["synthetic_seed", "subjects"]).size().index.tolist()
     fig, axes = plt.subplots(1, len(populations), figsize=(5.2 * len(populations), 4.2), squeeze=False)
@@ -230,7 +228,7 @@ def plot_frontier(frontier: pd.DataFrame, path=None, *, goal_removed: float = 0.
         ax.add_patch(plt.Rectangle((goal_kept, goal_removed), 2, 2, color="tab:green", alpha=0.12, lw=0))
         for (game, alpha), g in df.groupby(["game", "alpha"]):
             marker = {0.0: "x", 0.5: "v", 1.0: "o", 2.0: "^", 4.0: "s"}.get(float(alpha), "D")
-            ax.scatter(g["kept"], g["removed"], c=FAMILY_COLOURS.get(game, "k"), marker=marker, s=36,
+            ax.scatter(g["kept"], g["removed"], c=FAMILY_COLOURS[game], marker=marker, s=36,
                        label=f"{game} a={alpha:g} (n={len(g)})")
         ax.set_xlabel("action kept (x raw)")
         ax.set_ylabel("identity removed (share of raw's above-chance)")
@@ -266,7 +264,7 @@ def plot_flambda(results: pd.DataFrame, path=None, *, protocol: str = "retrain")
     lam = np.linspace(0, 1, 51)
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
     for _, r in df.iterrows():
-        label = r["method"] + (f" a={r['alpha']:g}" if r["method"] in ("bdq", "bdq_ensemble") else "")
+        label = row_label(r)
         ax.plot(lam, [f_lambda(r["action_top1"], r["privacy_top1"], x) for x in lam], label=label,
                 c=FAMILY_COLOURS[family(r["method"])], alpha=0.9 if r["method"] in ("bdq", "raw") else 0.5,
                 lw=2 if r["method"] == "bdq" else 1)
@@ -286,6 +284,42 @@ def results_table(results: pd.DataFrame) -> pd.DataFrame:
         p_raw = float(raw["privacy_top1"].iloc[0])
         df["privacy_removed"] = (p_raw - df["privacy_top1"]) / (p_raw - df["privacy_chance"])
     return df.sort_values(["protocol", "f_0.5"], ascending=[True, False]).reset_index(drop=True)
+
+
+def method_frames(encoders: dict, clips: torch.Tensor, frame: int, path=None, *, mean, std):
+    """Frame `frame` of each clip (N, C, T, H, W) raw, then through each encoder of `encoders` (name -> encoder),
+    with the panels its method adds (bdqlib.methods: SPPA's saliency): one row per clip."""
+    images, titles = [], []
+    for clip in clips:
+        images.append(to_image(clip[:, frame], mean=mean, std=std))
+        titles.append("raw")
+        for name, enc in encoders.items():
+            method = methods.resolve(name)[0]
+            for title, image in (method.panels(enc, clip, frame) if method.panels else []):
+                images.append(image)
+                titles.append(f"{name}: {title}")
+            out = encode_clip(enc, clip[None])[0, :, frame].float().cpu()
+            images.append(to_image(out, mean=mean, std=std))
+            titles.append(name)
+    return frame_grid(images, titles, path, ncols=len(images) // len(clips))
+
+
+def family_rows(table: pd.DataFrame, *families: str) -> pd.DataFrame:
+    """The rows of a results table whose method belongs to one of `families`, with the raw video's and BDQ's rows
+    beside them for reference."""
+    keep = set(families) | {"raw", "bdq"}
+    return table[table["method"].map(family).isin(keep)]
+
+
+def game_comparison(results: pd.DataFrame, games: list) -> pd.DataFrame:
+    """Each game's encoders beside the raw video under the retrain protocol: action, strongest-attacker privacy, the
+    share of raw's above-chance privacy removed, the action kept relative to raw, f_0.5."""
+    table = results_table(results)
+    table = table[(table["protocol"] == "retrain") & table["method"].isin(["raw", *games])].copy()
+    raw = table.loc[table["method"] == "raw", "action_top1"]
+    table["action_kept"] = table["action_top1"] / float(raw.iloc[0]) if len(raw) else float("nan")
+    return table[["method", "alpha", "action_top1", "privacy_top1", "strongest_attacker", "privacy_removed",
+                  "action_kept", "f_0.5"]].sort_values(["method", "alpha"])
 
 
 def frame_grid(frames, titles, path=None, *, ncols: int = 6, cmap=None):

@@ -14,14 +14,15 @@ import pandas as pd
 from ..atomic import atomic_path
 
 KEY = ["dataset", "method", "alpha", "protocol", "attacker", "split", "seed"]
+STRONGEST = "strongest"  # the attacker of the row that carries an encoder's privacy (bdqlib.experiments.validate)
 COLUMNS = KEY[:5] + ["action_top1", "privacy_top1", "action_chance", "privacy_chance", "strongest_attacker",
                      "epochs_trained", "best_epoch", "privacy_val_top1", "action_val_top1", "action_epochs_trained",
                      "n_test", "split", "seed"]
 
 
 def encoder_tag(method: str, alpha) -> str:
-    """An encoder's folder name in a run: "bdq_alpha_1", "BDQ" for B+D+Q without alpha, "raw"."""
-    return method.replace("+", "") + ("" if alpha != alpha else f"_alpha_{alpha:g}")
+    """An encoder's folder name in a run: "bdq_alpha_1", "BDQ" for B+D+Q without alpha, "raw" (alpha None or NaN)."""
+    return method.replace("+", "") + ("" if alpha is None or alpha != alpha else f"_alpha_{alpha:g}")
 
 
 def _norm(value) -> str:

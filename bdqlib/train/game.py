@@ -29,14 +29,12 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from ..atomic import atomic_path
-from ..core.encoder import BDQEncoder
-from ..engine import memory
+from ..core.encoder import BDQEncoder, bdq_encoder
+from ..engine import loop, memory
 from ..engine.checkpoint import TimeBudget, bind_run_dir, config_dict, load_checkpoint, save_checkpoint, seed_everything
 from ..engine.distributed import (
     SINGLE,
     Dist,
-    agree,
     average_gradients_of,
     barrier,
     device_for,
@@ -58,7 +56,7 @@ from ..engine.steps import (
     select_frames,
 )
 from ..metrics import clip_entropy, clip_privacy_probs, entropy, top1
-from ..nets.zoo import build_model, init_weights, make_encoder, make_models, model_width, privacy_logits
+from ..nets.zoo import build_model, init_weights, make_models, model_width, privacy_logits
 from .probes import parse_probes
 
 
@@ -215,11 +213,21 @@ class Game:
     member_opts: list
 
 
-def make_game(cfg, num_actions: int, num_subjects: int, device) -> Game:
-    """E (BDQ or ALF), T, P and the ensemble of `cfg` on `device`, initialised as the config says, with their
-    optimizers: SGD or Adam for T and P, E's 16 numbers with their own learning rates (one optimizer with T's, the
-    paper, or SGD of their own), ALF's network with T's."""
-    encoder = make_encoder(cfg).to(device)
+def initial_encoder(cfg, make_encoder=None) -> torch.nn.Module:
+    """The encoder a game starts from: `make_encoder(cfg)` (a method's, bdqlib.methods), or BDQ from the config."""
+    if make_encoder is not None:
+        return make_encoder(cfg)
+    if cfg.encoder != "bdq":
+        raise ValueError(f"a game of encoder {cfg.encoder!r} needs its make_encoder (bdqlib.methods.resolve("
+                         f"{cfg.encoder!r})[0].make_encoder)")
+    return bdq_encoder(cfg)
+
+
+def make_game(cfg, num_actions: int, num_subjects: int, device, make_encoder=None) -> Game:
+    """E (BDQ, or the method's `make_encoder(cfg)`), T, P and the ensemble of `cfg` on `device`, initialised as the
+    config says, with their optimizers: SGD or Adam for T and P, E's 16 numbers with their own learning rates (one
+    optimizer with T's, the paper, or SGD of their own), any other encoder's weights with T's."""
+    encoder = initial_encoder(cfg, make_encoder).to(device)
     action, privacy = make_models(cfg, num_actions, num_subjects, device)
     precision = make_precision(cfg.amp, device)
     action, privacy = (memory_format(m, cfg.channels_last and device.type == "cuda") for m in (action, privacy))
@@ -251,14 +259,14 @@ def describe_game(cfg) -> str:
     return what + (f", ensemble {cfg.privacy_ensemble}" if cfg.privacy_ensemble else "")
 
 
-def throwaway_game(cfg, num_actions: int, num_subjects: int, device):
+def throwaway_game(cfg, num_actions: int, num_subjects: int, device, make_encoder=None):
     """For bdqlib.engine.memory.fit: a function building the game of `cfg` with throwaway players (random init: only the
     shapes matter, nothing is downloaded) and returning step(n), one game step on n random clips."""
     device = torch.device(device)
 
     def make_step():
         c = replace(cfg, weights="none")
-        game = make_game(c, num_actions, num_subjects, device)
+        game = make_game(c, num_actions, num_subjects, device, make_encoder)
         ensemble = tuple((m, level, opt) for (_, m, level), opt in zip(game.members, game.member_opts))
 
         def step(n):
@@ -284,7 +292,7 @@ class AdversarialResult:
 
 
 def train_adversarial(cfg, data, run_dir, *, log=print, budget: TimeBudget | None = None,
-                      dist: Dist = SINGLE) -> AdversarialResult:
+                      dist: Dist = SINGLE, make_encoder=None) -> AdversarialResult:
     """Train E, T, P adversarially in `run_dir` (resuming from its last checkpoint if there is one).
 
     budget: the session's TimeBudget (default: cfg.time_budget_h counted from this process's start).
@@ -303,7 +311,7 @@ def train_adversarial(cfg, data, run_dir, *, log=print, budget: TimeBudget | Non
     barrier(dist)
     ckpt = run_dir / "checkpoints" / "last.pt"
     seed_everything(cfg.seed)
-    game = make_game(cfg, data.num_actions, data.num_subjects, device)
+    game = make_game(cfg, data.num_actions, data.num_subjects, device, make_encoder)
     encoder, action, privacy, members, precision = game.encoder, game.action, game.privacy, game.members, game.precision
     opt_et, opt_p = game.opt_et, game.opt_p
     privacy_init = copy.deepcopy(privacy.state_dict())  # what a restart returns P to (the same after a resume)
@@ -321,7 +329,8 @@ def train_adversarial(cfg, data, run_dir, *, log=print, budget: TimeBudget | Non
         ensemble.append((wrap(m, dist, device, sync_batchnorm=cfg.sync_batchnorm), level, opt))
         objects.update({f"ensemble{i}": m, f"opt_ensemble{i}": opt, f"sched_ensemble{i}": scheds[-1]})
     accum = memory.resolve(cfg.accum_steps, f"the game ({describe_game(cfg)})", local_batch(dist, cfg.batch_size),
-                           throwaway_game(cfg, data.num_actions, data.num_subjects, device), device, log=log)
+                           throwaway_game(cfg, data.num_actions, data.num_subjects, device, make_encoder), device,
+                           log=log)
     state = load_checkpoint(ckpt, objects=objects)
     start, history = (state["epoch"], state["history"]) if state else (0, [])
     if state:
@@ -333,13 +342,9 @@ def train_adversarial(cfg, data, run_dir, *, log=print, budget: TimeBudget | Non
     loader = torch.utils.data.DataLoader(data.train, batch_size=local_batch(dist, cfg.batch_size), sampler=sampler,
                                          drop_last=True, num_workers=cfg.num_workers,
                                          pin_memory=device.type == "cuda")
-    budget, status = budget or TimeBudget(cfg.time_budget_h), "completed"
-    for epoch in range(start + 1, cfg.epochs + 1):
-        if agree(budget.exhausted(), dist):
-            status = "time_budget"
-            log(f"[adversarial] time budget of {cfg.time_budget_h} h reached after epoch {epoch - 1}; "
-                f"re-run with the same run directory to continue")
-            break
+    budget = budget or TimeBudget(cfg.time_budget_h)
+
+    def epoch_row(epoch: int) -> dict:
         t0 = time.time()
         sampler.set_epoch(epoch)  # the epoch's order depends on (seed, epoch) only
         encoder.requires_grad_(epoch > cfg.warmup_epochs)  # frozen E: no gradient, so its optimizer skips it
@@ -376,17 +381,22 @@ def train_adversarial(cfg, data, run_dir, *, log=print, budget: TimeBudget | Non
             row.update(val_action_top1=val["action"], val_privacy_top1=val["privacy"],
                        **{f"val_privacy_top1_{name}": val[f"privacy_{name}"] for name, _, _ in members})
         row.update(encoder_state(encoder), lr=sched_et.get_last_lr()[-1], seconds=time.time() - t0)
-        history.append(row)
-        if dist.main:
-            save_checkpoint(ckpt, objects=objects, epoch=epoch, history=history, config=config)
-            with atomic_path(run_dir / "log.csv") as tmp:
-                pd.DataFrame(history).to_csv(tmp, index=False)
-        barrier(dist)
-        log(f"[adversarial] epoch {epoch}/{cfg.epochs}  action CE {row['loss_action']:.3f}  "
-            f"entropy {row['entropy']:.3f}  P CE {row['loss_privacy']:.3f}  "
-            f"train acc a/p {row['train_action_top1']:.2f}/{row['train_privacy_top1']:.2f}  "
-            + (f"val acc a/p {row['val_action_top1']:.2f}/{row['val_privacy_top1']:.2f}  "
-               if "val_action_top1" in row else "")
-            + (f"sigma {row['sigma']:.3f}  " if "sigma" in row else "") + f"({row['seconds']:.1f}s)")
-        budget.record(time.time() - t0)
+        return row
+
+    def describe(row: dict) -> str:
+        return (f"[adversarial] epoch {row['epoch']}/{cfg.epochs}  action CE {row['loss_action']:.3f}  "
+                f"entropy {row['entropy']:.3f}  P CE {row['loss_privacy']:.3f}  "
+                f"train acc a/p {row['train_action_top1']:.2f}/{row['train_privacy_top1']:.2f}  "
+                + (f"val acc a/p {row['val_action_top1']:.2f}/{row['val_privacy_top1']:.2f}  "
+                   if "val_action_top1" in row else "")
+                + (f"sigma {row['sigma']:.3f}  " if "sigma" in row else "") + f"({row['seconds']:.1f}s)")
+
+    done = loop.fit(epoch_row, epochs=cfg.epochs, start=start, history=history, budget=budget, dist=dist, log=log,
+               describe=describe, log_csv=run_dir / "log.csv",
+               save=lambda epoch, hist, best: save_checkpoint(ckpt, objects=objects, epoch=epoch, history=hist,
+                                                              config=config))
+    history, status = done.history, done.status
+    if status == "time_budget":
+        log(f"[adversarial] time budget of {cfg.time_budget_h} h reached after epoch {done.epoch}; re-run with the "
+            f"same run directory to continue")
     return AdversarialResult(encoder, action, privacy, pd.DataFrame(history), status, run_dir)

@@ -27,7 +27,7 @@ from .probes import EncodedData, Probe, train_probe
 def population_config(cfg, data_root):
     """The config of the pretraining population: synthetic, another seed, sharing nobody with cfg's people."""
     seed = cfg.synthetic_seed + POPULATION_SEED_OFFSET
-    return dataclasses.replace(cfg, dataset="synthetic", protocol="video", weights="none",
+    return dataclasses.replace(cfg, dataset="synthetic", split="video", weights="none",
                                data_dir=str(Path(data_root) / f"synthetic-pretrain-{seed}"), synthetic_seed=seed,
                                synthetic_avoid=(cfg.synthetic_seed, cfg.synthetic_subjects),
                                val_epochs=cfg.pretrain_epochs, val_views=max(cfg.val_views, 1))

@@ -26,7 +26,7 @@ from pathlib import Path
 import torch
 
 from ..config import parse_names
-from ..engine import memory
+from ..engine import loop, memory
 from ..engine.checkpoint import (
     ConfigMismatch,
     TimeBudget,
@@ -36,7 +36,7 @@ from ..engine.checkpoint import (
     save_checkpoint,
     seed_everything,
 )
-from ..engine.distributed import SINGLE, Dist, agree, barrier, device_for, local_batch, mean_over_processes, wrap
+from ..engine.distributed import SINGLE, Dist, device_for, local_batch, mean_over_processes, wrap
 from ..engine.precision import make_precision, memory_format
 from ..engine.steps import (
     accuracies,
@@ -199,7 +199,7 @@ def train_probe(probe: Probe, encoded: EncodedData, cfg, *, checkpoint=None, ide
     sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="max", factor=cfg.val_lr_drop,
                                                        patience=cfg.val_lr_patience)
     objects = {"model": model, "opt": opt, "sched": sched, "precision": precision}
-    start, history, best = 0, [], {"val": -1.0, "epoch": 0, "state": copy.deepcopy(model.state_dict())}
+    start, history, best = 0, [], {"epoch": 0, "state": copy.deepcopy(model.state_dict())}
     if checkpoint is not None and Path(checkpoint).is_file():
         saved = torch.load(checkpoint, map_location="cpu", weights_only=False)  # read once
         if not same_config(saved["config"], config):
@@ -221,25 +221,20 @@ def train_probe(probe: Probe, encoded: EncodedData, cfg, *, checkpoint=None, ide
                            throwaway_probe(probe, cfg, encoded.clip_shape(), num_classes(encoded.data, probe.target),
                                            device), device, log=log)
 
-    def step(*batch):
-        opt.zero_grad(set_to_none=True)
-        total = 0.0
-        for part, w in micro_batches(batch, accum):
-            with precision.autocast():
-                loss, _ = clip_loss(trained, probe.level, part[0], part[label], frames=cfg.val_frames)
-            check_finite(loss, f"the {probe.name} loss", f"epoch {epoch}")
-            precision.backward(loss * w if accum > 1 else loss)
-            total += w * loss.item()
-        precision.apply(opt)
-        precision.update()
-        return {"loss": total}
+    def epoch_row(epoch: int) -> dict:
+        def step(*batch):
+            opt.zero_grad(set_to_none=True)
+            total = 0.0
+            for part, w in micro_batches(batch, accum):
+                with precision.autocast():
+                    loss, _ = clip_loss(trained, probe.level, part[0], part[label], frames=cfg.val_frames)
+                check_finite(loss, f"the {probe.name} loss", f"epoch {epoch}")
+                precision.backward(loss * w if accum > 1 else loss)
+                total += w * loss.item()
+            precision.apply(opt)
+            precision.update()
+            return {"loss": total}
 
-    epoch = start
-    while epoch < cfg.val_epochs and (epoch < cfg.val_min_epochs or epoch - best["epoch"] < cfg.val_patience):
-        if budget is not None and agree(budget.exhausted(), dist):
-            raise TimeBudgetReached(f"time budget of {cfg.time_budget_h} h reached while training {probe.name} "
-                                    f"(epoch {epoch} saved in {checkpoint}); re-run with the same run folder")
-        epoch += 1
         t0 = time.time()
         generator.manual_seed(cfg.seed * 1_000_003 + epoch)
         model.train()
@@ -247,15 +242,21 @@ def train_probe(probe: Probe, encoded: EncodedData, cfg, *, checkpoint=None, ide
                                                               dist=dist), step, device=device), dist)
         val = accuracies(encoded.batches("val"), heads, device=device, precision=precision)["probe"]
         sched.step(val)
-        if val > best["val"]:
-            best = {"val": val, "epoch": epoch, "state": copy.deepcopy(model.state_dict())}
-        history.append({"epoch": epoch, "loss": stats.get("loss", float("nan")), "val_top1": val,
-                        "lr": opt.param_groups[0]["lr"], "seconds": time.time() - t0})
-        if checkpoint is not None and dist.main:
-            save_checkpoint(checkpoint, objects=objects, epoch=epoch, history=history, config=config, best=best)
-        barrier(dist)
-        if budget is not None:
-            budget.record(time.time() - t0)
+        return {"epoch": epoch, "loss": stats.get("loss", float("nan")), "val_top1": val,
+                "lr": opt.param_groups[0]["lr"], "seconds": time.time() - t0}
+
+    def save(epoch, hist, best):
+        if checkpoint is not None:
+            save_checkpoint(checkpoint, objects=objects, epoch=epoch, history=hist, config=config,
+                            best=_stored(best))
+
+    done = loop.fit(epoch_row, epochs=cfg.val_epochs, start=start, history=history, best=best, monitor="val_top1",
+               mode="max", patience=cfg.val_patience, min_epochs=cfg.val_min_epochs,
+               snapshot=lambda: copy.deepcopy(model.state_dict()), save=save, budget=budget, dist=dist)
+    if done.status == "time_budget":
+        raise TimeBudgetReached(f"time budget of {cfg.time_budget_h} h reached while training {probe.name} "
+                                f"(epoch {done.epoch} saved in {checkpoint}); re-run with the same run folder")
+    history, best, epoch = done.history, _stored(done.best), done.epoch
     model.load_state_dict(best["state"])
     test = accuracies(encoded.batches("test"), heads, device=device, precision=precision)["probe"]
     result = {"test_top1": test, "val_top1": best["val"], "best_epoch": best["epoch"], "epochs_trained": epoch}
@@ -266,6 +267,11 @@ def train_probe(probe: Probe, encoded: EncodedData, cfg, *, checkpoint=None, ide
     log(f"[probe {probe.name} on {probe.target}] best validation {best['val']:.3f} at epoch {best['epoch']} of "
         f"{epoch}; test {test:.3f} ({sum(h['seconds'] for h in history):.0f}s)")
     return ProbeResult(probe, model=model, history=history, **result)
+
+
+def _stored(best: dict) -> dict:
+    """The best epoch as a probe checkpoint stores it: {"val", "epoch", "state"} (-1 before any epoch)."""
+    return {"val": best.get("value", best.get("val", -1.0)), "epoch": best.get("epoch", 0), "state": best.get("state")}
 
 
 def throwaway_probe(probe: Probe, cfg, clip_shape: tuple, classes: int, device):

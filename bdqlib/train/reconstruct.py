@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import copy
 import time
+from pathlib import Path
 
 import torch
 from pytorch_msssim import ssim as fast_ssim
@@ -26,7 +27,8 @@ from torch import nn
 from torchmetrics.functional.image import peak_signal_noise_ratio, structural_similarity_index_measure
 
 from ..data.dataset import to_unit
-from ..engine import memory
+from ..engine import loop, memory
+from ..engine.checkpoint import ConfigMismatch, restore, same_config, save_checkpoint
 from ..engine.precision import make_precision, memory_format
 from ..engine.steps import check_finite, micro_batches, quiet, run_epoch
 from ..nets.zoo import video_frames
@@ -159,12 +161,13 @@ def throwaway_unet(encoder, clip_shape, in_channels: int, out_channels: int, cfg
 
 
 def train_reconstruction(encoder, raw, cfg, *, width: int = 16, depth: int = 2, epochs: int = 30,
-                         patience: int = 5, lr: float = 2e-3, log=quiet) -> tuple:
+                         patience: int = 5, lr: float = 2e-3, log=quiet, checkpoint=None) -> tuple:
     """Train a UNet3D on (E(x), x) to its best validation loss; returns (unet, result dict).
 
     raw: the raw clips as bdqlib.train.probes.EncodedData of the identity encoder (cached augmented training views,
     deterministic validation and test clips). E runs frozen on every batch. The result holds the test PSNR/SSIM,
-    the best epoch, epochs trained and the per-epoch history (loss, validation loss, seconds).
+    the best epoch, epochs trained and the per-epoch history (loss, validation loss, seconds). checkpoint: a file
+    saved after every epoch and resumed from (a run stopped mid-training continues where it stopped).
     """
     log = log or quiet
     device = raw.device
@@ -178,7 +181,8 @@ def train_reconstruction(encoder, raw, cfg, *, width: int = 16, depth: int = 2, 
     unet = memory_format(UNet3D(in_channels, out_channels, width=width, depth=depth).to(device), True)
     opt = torch.optim.Adam(unet.parameters(), lr=lr)
     precision = make_precision(cfg.amp, device)
-    best, history, generator = {"val": float("inf"), "epoch": 0, "state": None}, [], torch.Generator()
+    history, generator = [], torch.Generator()
+    config = {**cfg.to_dict(), "unet": [width, depth, epochs, patience, lr], "encoder": repr(encoder)}
     accum = memory.resolve(cfg.accum_steps, f"the reconstruction U-Net (width {width}, depth {depth})",
                            cfg.batch_size, throwaway_unet(encoder, x0.shape[1:], in_channels, out_channels, cfg,
                                                           width=width, depth=depth, device=device), device, log=log)
@@ -203,20 +207,37 @@ def train_reconstruction(encoder, raw, cfg, *, width: int = 16, depth: int = 2, 
         unet.train()
         return sum(losses) / max(len(losses), 1)
 
-    epoch = 0
-    while epoch < epochs and (epoch - best["epoch"] < patience or best["state"] is None):
-        epoch += 1
+    objects = {"unet": unet, "opt": opt, "precision": precision}
+    start, best = 0, {}
+    if checkpoint is not None and Path(checkpoint).is_file():
+        saved = torch.load(checkpoint, map_location="cpu", weights_only=False)
+        if not same_config(saved["config"], config):
+            raise ConfigMismatch(f"U-Net checkpoint {checkpoint} belongs to another config, encoder or size; delete it "
+                                 f"or use another run folder")
+        restore(saved, objects=objects)
+        start, history, best = saved["epoch"], saved["history"], saved["best"]
+        log(f"[reconstruct] resuming after epoch {start}")
+
+    def epoch_row(epoch: int) -> dict:
         t0 = time.time()
         generator.manual_seed(cfg.seed * 1_000_003 + epoch)
         unet.train()
         stats = run_epoch(raw.batches("train", epoch=epoch, shuffle=True, generator=generator), step, device=device)
         val = val_loss()
-        if val < best["val"]:
-            best = {"val": val, "epoch": epoch, "state": copy.deepcopy(unet.state_dict())}
-        history.append({"epoch": epoch, "loss": stats.get("loss", float("nan")), "val_loss": val,
-                        "seconds": time.time() - t0})
-        log(f"[reconstruct] epoch {epoch}: loss {history[-1]['loss']:.3f}, validation {val:.3f} "
-            f"({history[-1]['seconds']:.1f}s)")
+        return {"epoch": epoch, "loss": stats.get("loss", float("nan")), "val_loss": val, "seconds": time.time() - t0}
+
+    def describe(row: dict) -> str:
+        return (f"[reconstruct] epoch {row['epoch']}: loss {row['loss']:.3f}, validation {row['val_loss']:.3f} "
+                f"({row['seconds']:.1f}s)")
+
+    done = loop.fit(epoch_row, epochs=epochs, start=start, history=history, best=best, monitor="val_loss", mode="min",
+                    patience=patience, min_epochs=1, snapshot=lambda: copy.deepcopy(unet.state_dict()), log=log,
+                    describe=describe,
+                    save=None if checkpoint is None else
+                    lambda e, hist, b: save_checkpoint(checkpoint, objects=objects, epoch=e, history=hist,
+                                                       config=config, best=b))
+    history, epoch = done.history, done.epoch
+    best = {"val": done.best["value"], "epoch": done.best["epoch"], "state": done.best["state"]}
     unet.load_state_dict(best["state"])
     scores = quality(raw.batches("test"), encoder, unet, levels, device=device)
     log(f"[reconstruct] best validation loss {best['val']:.3f} at epoch {best['epoch']} of {epoch}; test PSNR "

@@ -1,6 +1,6 @@
 """Choose the cpu profile's schedules on the VALIDATION split only, and print what each choice was based on.
 
-    .venv/bin/python scripts/tune_cpu_profile.py --out /tmp/tune [--study game|attack|all]
+    .venv/bin/python docs/studies/tune_cpu_profile.py --out /tmp/tune [--study game|attack|all]
 
 Studies (each prints validation accuracies only -- the test split is never read here):
   game    adversarial epochs (warm-up 4, then 8 / 16 / 24 epochs of play) at alpha = 1; each encoder judged by the
@@ -34,7 +34,7 @@ from bdqlib import BDQEncoder
 from bdqlib.config import parse_names
 from bdqlib.engine.steps import resolve_device
 from bdqlib.experiments import pipeline
-from bdqlib.nets.zoo import make_encoder
+from bdqlib.core.encoder import bdq_encoder as make_encoder
 from bdqlib.train.game import train_adversarial
 from bdqlib.train.probes import EncodedData, parse_probes, train_probe
 

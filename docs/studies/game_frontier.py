@@ -1,10 +1,10 @@
 """Issue 12's final table: the paper's game and the hardened game under the strong protocol, on the TEST split.
 
-    .venv/bin/python scripts/game_frontier.py --out /tmp/frontier [--games bdq,bdq_ensemble] [--alphas 1]
+    .venv/bin/python docs/studies/game_frontier.py --out /tmp/frontier [--games bdq,bdq_ensemble] [--alphas 1]
         [--seeds 0,1,2] [--synthetic-seed 7 --subjects 12]
 
-The variants were chosen beforehand on the validation split (scripts/tune_cpu_profile.py --study hardening,
-bench/game_hardening.csv); this script only reports them. Each seed is one run folder (<out>/seed<k>: run.json,
+The variants were chosen beforehand on the validation split (docs/studies/tune_cpu_profile.py --study hardening,
+docs/studies/game_hardening.csv); this script only reports them. Each seed is one run folder (<out>/seed<k>: run.json,
 results.csv, the games' logs and encoders) made through bdqlib.experiments.pipeline exactly as the notebooks make theirs: raw
 and every (game, alpha) are validated by the strong protocol (T and every attacker of the suite trained to their
 best validation epoch, the privacy the strongest one's test accuracy). Re-running resumes: finished games and
@@ -34,15 +34,15 @@ GOAL_REMOVED, GOAL_KEPT = 0.90, 0.95  # issue 12's goal
 
 def seed_rows(run, data, games, alphas) -> list:
     """Validate raw and every (game, alpha) of one run; one summary row per (game, alpha)."""
-    pipeline.validate(run, data, pipeline.encoder_of(run, "raw"), method="raw", log=None)
+    pipeline.evaluate(run, data, "raw", log=None)
     raw = run.result("raw")
     rows = []
     for game in games:
         for alpha in alphas:
             t0 = time.time()
-            result = pipeline.train_encoder(run, data, alpha, log=None, method=game)
+            result = pipeline.fit(run, data, game, alpha, log=None)
             seconds = time.time() - t0  # ~0 when the game was already finished (a resumed script)
-            pipeline.validate(run, data, result.encoder, method=game, alpha=alpha, log=None)
+            pipeline.evaluate(run, data, game, alpha, log=None)
             r = run.result(game, alpha)
             enc = result.encoder
             rows.append({"synthetic_seed": run.cfg.synthetic_seed, "subjects": run.cfg.synthetic_subjects,
@@ -63,14 +63,16 @@ def seed_rows(run, data, games, alphas) -> list:
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True, help="folder for the seeds' run folders and frontier.csv")
-    parser.add_argument("--games", default="bdq,bdq_ensemble", help=f"comma-separated, of {pipeline.GAMES[:2]}")
+    parser.add_argument("--games", default="bdq,bdq_ensemble", help="comma-separated, of bdq, bdq_ensemble")
     parser.add_argument("--alphas", default="1", help="comma-separated adversarial weights")
     parser.add_argument("--seeds", default="0,1,2", help="comma-separated run seeds (the game's and the attackers')")
     parser.add_argument("--synthetic-seed", type=int, default=0, help="the synthetic population's seed")
     parser.add_argument("--subjects", type=int, default=10, help="people in the synthetic population")
     args = parser.parse_args()
     try:
-        games = pipeline.parse_games(args.games, name="--games", need_bdq=False)
+        games = pipeline.parse_methods(args.games, "--games", games=True)
+        if "alf" in games or not games:
+            raise ValueError(f"--games={args.games!r}: bdq and/or bdq_ensemble (ALF is a comparator)")
     except ValueError as e:
         parser.error(str(e))
     alphas = parse_numbers(args.alphas, "--alphas")

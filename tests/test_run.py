@@ -1,0 +1,92 @@
+"""The run folder: its config check, time budget, SMOKE, the notebooks' parameters; old folders still open."""
+import json
+import os
+
+import pytest
+import torch
+
+from bdqlib.engine.checkpoint import ConfigMismatch
+from bdqlib.experiments import run as runs
+from bdqlib.experiments.run import SMOKE_OVERRIDES
+
+pipeline = runs  # the tests below read as the notebooks call these: start_run, open_run, ...
+
+
+@pytest.fixture
+def roots(tmp_path, monkeypatch):
+    monkeypatch.setenv("BDQ_DATA_ROOT", str(tmp_path / "data"))
+    monkeypatch.setenv("BDQ_OUTPUTS_ROOT", str(tmp_path / "outputs"))
+    monkeypatch.delenv("BDQ_TIME_BUDGET_H", raising=False)
+    monkeypatch.delenv("KAGGLE_KERNEL_RUN_TYPE", raising=False)
+    return tmp_path
+
+
+def test_parameters_override_smoke_which_overrides_the_profile(roots):
+    run = pipeline.start_run(smoke=True, run_dir=roots / "a")
+    assert run.cfg.epochs == SMOKE_OVERRIDES["epochs"] and run.cfg.synthetic_subjects == 3
+    run = pipeline.start_run(smoke=True, epochs=3, val_epochs=None, run_dir=roots / "b")  # None: not given
+    assert run.cfg.epochs == 3 and run.cfg.val_epochs == SMOKE_OVERRIDES["val_epochs"]
+    assert json.loads((roots / "b" / "run.json").read_text())["epochs"] == 3
+
+
+def test_a_run_folder_refuses_other_parameters(roots):
+    pipeline.start_run(run_dir=roots / "run", alpha=1.0)
+    pipeline.start_run(run_dir=roots / "run", alpha=1.0)  # same parameters: resumes
+    with pytest.raises(ConfigMismatch, match="alpha"):
+        pipeline.start_run(run_dir=roots / "run", alpha=2.0)
+
+
+def test_time_budget_from_the_environment_and_on_kaggle(roots, monkeypatch):
+    assert pipeline.start_run(run_dir=roots / "a").cfg.time_budget_h == 0
+    monkeypatch.setenv("KAGGLE_KERNEL_RUN_TYPE", "Batch")
+    assert pipeline.start_run(run_dir=roots / "a").cfg.time_budget_h == pipeline.KAGGLE_TIME_BUDGET_H
+    monkeypatch.setenv("BDQ_TIME_BUDGET_H", "2.5")
+    assert pipeline.start_run(run_dir=roots / "a").cfg.time_budget_h == 2.5  # resuming with another budget is fine
+
+
+def test_the_time_budget_counts_from_the_sessions_first_notebook(roots, monkeypatch):
+    from bdqlib.engine import checkpoint
+    first = checkpoint.session_start(roots / "run")
+    assert checkpoint.session_start(roots / "run") == first  # a second notebook (kernel) of the session
+    budget = checkpoint.TimeBudget(1.0, start=first - 3500)  # 3500 s of the hour used by earlier kernels
+    budget.record(200.0)
+    assert budget.exhausted() and not checkpoint.TimeBudget(1.0, start=first).exhausted()
+    monkeypatch.setattr(checkpoint, "machine_session", lambda: "another-boot")  # the next Kaggle session
+    assert checkpoint.session_start(roots / "run") > first
+    run = pipeline.start_run(run_dir=roots / "run2", time_budget_h=2.0)
+    assert run.budget().seconds == 7200 and run.budget().start == checkpoint.session_start(roots / "run2")
+
+
+def test_open_run_reads_what_start_run_wrote_and_workers_default_per_platform(roots):
+    made = pipeline.start_run(run_dir=roots / "run", alpha=2.0, epochs=3)
+    opened = pipeline.open_run(roots / "run")
+    assert opened.cfg == made.cfg and opened.run_dir == made.run_dir
+    assert made.cfg.num_workers == pipeline.default_workers()
+    assert pipeline.default_workers() == (min(os.cpu_count(), 8) if torch.cuda.is_available() else 0)
+
+
+def test_a_notebook_starts_its_run_from_its_parameters_and_names_a_missing_one(roots):
+    params = {name: None for name in pipeline.NOTEBOOK_PARAMETERS}
+    params.update(DATASET="synthetic", DATA_DIR="", PROFILE="cpu", ALPHA=2.0, MISSING="error", SEED=0,
+                  RUN_DIR=str(roots / "nb"), SMOKE=True, NPROC=1, UNRELATED="ignored")
+    run = pipeline.start_notebook_run(params)
+    assert run.cfg.alpha == 2.0 and run.smoke and run.run_dir == roots / "nb"
+    del params["SPLIT"]
+    with pytest.raises(NameError, match="SPLIT"):
+        pipeline.start_notebook_run(params)
+
+
+def test_a_run_folder_written_before_protocol_was_renamed_split_opens_and_resumes(roots):
+    """`Config.protocol` is `split` now: run.json files of earlier code name it `protocol`."""
+    made = runs.start_run(run_dir=roots / "old")
+    saved = json.loads((roots / "old" / "run.json").read_text())
+    saved["protocol"] = saved.pop("split")
+    (roots / "old" / "run.json").write_text(json.dumps(saved))
+    assert runs.open_run(roots / "old").cfg == made.cfg
+    runs.start_run(run_dir=roots / "old")  # same parameters under the new name: resumes
+    with pytest.raises(ConfigMismatch, match="split"):
+        runs.start_run(run_dir=roots / "old", split="clip")
+
+
+def test_alpha_keys_none_for_methods_without_one():
+    assert runs.alpha_key(None) is None and runs.alpha_key(float("nan")) is None and runs.alpha_key(1) == 1.0
