@@ -2,7 +2,8 @@ import pytest
 import torch
 
 from bdqlib.nets.families import mobile2d, small2plus1d, vit2d
-from bdqlib.nets.zoo import PretrainedWeightsUnavailable, build_model, model_level, weights_url
+from bdqlib.nets.registry import network
+from bdqlib.nets.zoo import PretrainedWeightsUnavailable, build_model, model_level
 
 
 @pytest.mark.parametrize("name, shape", [("mobile2d", (5, 3, 48, 48)), ("vit2d", (5, 3, 48, 48)),
@@ -11,7 +12,7 @@ def test_family_networks_map_their_input_to_logits(name, shape):
     model = build_model(name, 7)
     assert model(torch.randn(shape)).shape == (shape[0], 7)
     assert model_level(name) == ("clip" if len(shape) == 5 else "frame")
-    assert weights_url(name) == (None, None)
+    assert network(name).url is None
     with pytest.raises(PretrainedWeightsUnavailable, match="@scratch"):
         build_model(name, 7, weights="pretrained")
 
@@ -35,5 +36,5 @@ def test_paper_profile_video_networks_by_name_take_any_clip_size(name):
     model = build_model(name, 5)
     assert model_level(name) == "clip"
     assert model(torch.randn(1, 3, 4, 64, 64)).shape == (1, 5)
-    url, source = weights_url(name)
+    url, source = network(name).url, network(name).trained_on
     assert source == "Kinetics-400" and url.startswith("https://")

@@ -134,14 +134,15 @@ def test_settings_come_from_the_profile_unless_a_parameter_says_otherwise():
 def test_the_paper_profiles_sweeps_name_real_networks_with_downloadable_weights():
     """Every network the paper profile sweeps is known by name, at the right level, with a weight URL (no
     download here): a typo would otherwise surface hours into a GPU run."""
-    from bdqlib.nets.zoo import model_level, weights_url
+    from bdqlib.nets.registry import network
+    from bdqlib.nets.zoo import model_level
     paper = robustness.sweep_settings("paper", alpha=1.0)
     attackers, actions = paper["attackers"].split(","), paper["actions"].split(",")
     assert len(attackers) == 10 and len(actions) >= 5
     for name in attackers:
-        assert model_level(name) == "frame" and weights_url(name)[1] == "ImageNet-1k", name
+        assert model_level(name) == "frame" and network(name).trained_on == "ImageNet-1k", name
     for name in actions:
-        assert model_level(name) == "clip" and weights_url(name)[1] == "Kinetics-400", name
+        assert model_level(name) == "clip" and network(name).trained_on == "Kinetics-400", name
 
 
 def test_report_sentences_are_computed_and_survive_an_encoder_at_chance():

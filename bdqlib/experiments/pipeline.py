@@ -23,7 +23,8 @@ from ..engine.distributed import launch_workers, launches
 from ..engine.steps import quiet, resolve_device
 from ..methods.games import encoder_path
 from ..methods.games import trained_encoder as _trained_game_encoder
-from ..nets.zoo import SMALL_MODELS, build_model, model_width
+from ..nets.registry import network
+from ..nets.zoo import build_model, model_width
 from ..report.results import STRONGEST
 from ..train.pretrain import pretrain_small_models
 from ..train.probes import Probe, num_classes, parse_probes
@@ -41,7 +42,7 @@ def load_data(run: Run, log=print) -> DataBundle:
 def pretrain(run: Run, log=print) -> None:
     """Make sure the small models have their pretrained weights (cpu profile: trained once here, then cached)."""
     names = {run.cfg.action_model, run.cfg.privacy_model} | {p.arch for p in parse_probes(run.cfg.attackers)}
-    if run.cfg.weights == "pretrained" and names & set(SMALL_MODELS):
+    if run.cfg.weights == "pretrained" and any(network(n).pretrained_here for n in names):
         pretrain_small_models(run.cfg, data_root=run.data_root, log=log)
 
 

@@ -12,7 +12,7 @@ Events between two frames are counted, not timed: with the simulators' linear in
 the count is the same, and an event frame (the representation the paper's networks are trained on) only needs the
 count. v2e (PyPI) simulates this model and more (frame interpolation, noise, refractory period) from video files on
 disk; here the encoder runs on the clips the harness already reads, so it is these lines, tested on hand-computed
-pixels (tests/test_events.py).
+pixels (tests/test_dvs.py).
 
 Shapes: (B, C, T, H, W) normalised video in -> (B, 3, T-1, H, W) event frames out, channels (ON count, OFF count,
 ON - OFF): T frames give T-1 intervals, as BDQ's Difference gives T-1 frames.

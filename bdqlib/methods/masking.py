@@ -17,7 +17,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..data.dataset import to_unit
-from ..nets.zoo import in_chunks, load_checkpoint, video_frames
+from ..nets.weights import load_checkpoint
+from ..nets.zoo import in_chunks, video_frames
 from .registry import Method, register
 
 INFERENCE_FRAMES = 64  # frames DeepLabV3 segments at once (a batch of 16 clips x 32 frames at 224 px does not fit)

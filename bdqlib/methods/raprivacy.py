@@ -38,6 +38,8 @@ from ..engine.precision import Precision, make_precision
 from ..engine.steps import check_finite, make_optimizer, micro_batches, quiet, resolve_device, run_epoch, select_frames
 from ..metrics import top1
 from ..nets.adaattn import Anonymiser, FeatureEncoder, contrastive
+from ..nets.registry import network
+from ..nets.weights import load_checkpoint as load_weights
 from ..nets.zoo import (
     build_model,
     init_weights,
@@ -47,7 +49,6 @@ from ..nets.zoo import (
     set_last_linear,
     video_frames,
 )
-from ..nets.zoo import load_checkpoint as load_weights
 from .registry import Method, register
 from .sppa_templates import IMAGENET_MEAN, IMAGENET_STD, normalise
 
@@ -65,7 +66,7 @@ def make_feature_encoder(cfg) -> FeatureEncoder:
     from torchvision.models import vgg19
     vgg = vgg19(weights=None)
     if cfg.weights != "none":
-        vgg.load_state_dict(load_weights("vgg19", cfg.weights))
+        vgg.load_state_dict(load_weights("vgg19", cfg.weights, url=network("vgg19").url, source="ImageNet-1k"))
     layers = list(vgg.features.children())
     scale = torch.tensor([s / i for s, i in zip(cfg.std, IMAGENET_STD)])
     shift = torch.tensor([(m - im) / i for m, im, i in zip(cfg.mean, IMAGENET_MEAN, IMAGENET_STD)])

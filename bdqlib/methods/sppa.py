@@ -26,7 +26,8 @@ from torch import nn
 from ..core.encoder import as_input_of
 from ..data.dataset import to_unit
 from ..engine.steps import resolve_device
-from ..nets.zoo import load_checkpoint, video_frames
+from ..nets.weights import load_checkpoint
+from ..nets.zoo import video_frames
 from .registry import Method, register
 from .sppa_templates import file_templates, make_keys, parse_parts, synthetic_templates
 

@@ -26,7 +26,8 @@ from torch import nn
 
 from ..config import POPULATION_SEED_OFFSET, parse_names
 from ..data.scenes import PARTS, person_scene
-from ..nets.zoo import build_model, in_chunks, init_weights, load_checkpoint, model_width
+from ..nets.weights import load_checkpoint
+from ..nets.zoo import build_model, in_chunks, init_weights, model_width
 
 TEMPLATE_PEOPLE = 4  # people of the pretraining population each part's template is averaged over ...
 TEMPLATE_SCENES = ("d1", "d4")  # ... on an outdoor and an indoor background

@@ -18,8 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-FRAME_FAMILIES = ("mobile2d", "vit2d")
-CLIP_FAMILIES = ("small2plus1d",)
+from .registry import Network, register_network, scratch_builder
 
 
 def _separable(ci, co, stride):
@@ -85,5 +84,6 @@ def small2plus1d(num_classes: int, width: int = 16) -> nn.Module:
                          nn.Linear(4 * w, num_classes))
 
 
-BUILDERS = {"mobile2d": mobile2d, "vit2d": vit2d, "small2plus1d": small2plus1d}
-DEFAULT_WIDTH = {"mobile2d": 32, "vit2d": 64, "small2plus1d": 16}
+for _name, _level, _fn, _width in (("mobile2d", "frame", mobile2d, 32), ("vit2d", "frame", vit2d, 64),
+                                   ("small2plus1d", "clip", small2plus1d, 16)):
+    register_network(Network(_name, _level, scratch_builder(_fn, _name), width=_width))

@@ -3,22 +3,21 @@ import hashlib
 import pytest
 import torch
 
-import bdqlib.nets.zoo as models
 from bdqlib.config import make_config
+from bdqlib.nets import registry, weights
+from bdqlib.nets.small import small2d, small3d
 from bdqlib.nets.zoo import (
     PretrainedWeightsUnavailable,
-    action_model,
     build_model,
     init_weights,
     make_models,
     model_level,
     privacy_logits,
-    privacy_model,
-    small2d,
-    small3d,
     small_weights_file,
     video_frames,
 )
+
+action_model = privacy_model = build_model
 
 
 def test_small_models_return_logits_of_the_right_shape():
@@ -95,14 +94,12 @@ def test_pretrained_small_models_load_and_get_a_new_head(tmp_path):
 
 
 def test_unknown_names():
-    with pytest.raises(ValueError, match="unknown action model"):
-        action_model("c3d", 6)
-    with pytest.raises(ValueError, match="unknown privacy model"):
-        privacy_model("vgg", 6)
-    with pytest.raises(ValueError, match="unknown privacy model"):
+    with pytest.raises(ValueError, match="unknown network 'c3d'; registered: .*small2d.*torchvision"):
         build_model("c3d", 6)
+    with pytest.raises(PretrainedWeightsUnavailable, match="pretrain_small_models"):
+        build_model("small2d", 6, weights="pretrained")  # the cpu profile's: made by bdqlib.train.pretrain
     with pytest.raises(PretrainedWeightsUnavailable):
-        models.load_checkpoint("small2d", "pretrained")
+        weights.load_checkpoint("small2d", "pretrained")
 
 
 @pytest.mark.parametrize("name", ["mobilenet_v3_small", "efficientnet_b0", "shufflenet_v2_x0_5"])
@@ -110,4 +107,15 @@ def test_any_torchvision_classifier_is_a_frame_attacker_with_a_new_head(name):
     model = build_model(name, 5)
     assert model_level(name) == "frame" and model_level("small3d") == "clip"
     assert privacy_logits(model.eval(), torch.randn(1, 3, 2, 64, 64)).shape == (1, 2, 5)
-    assert models._torchvision_weights(name).url.startswith("https://download.pytorch.org/")
+    assert registry.network(name).url.startswith("https://download.pytorch.org/")
+    assert registry.network(name).trained_on == "ImageNet-1k"
+
+
+def test_the_registry_has_one_entry_per_architecture():
+    assert {"small3d", "small2d", "res2d", "mobile2d", "vit2d", "small2plus1d"} <= set(registry.NETWORKS)
+    assert registry.network("small3d").width_field == "action_width" and registry.network("res2d").width == 24
+    assert registry.network("i3d_r50").level == "clip" and registry.network("i3d_r50").url.endswith("I3D_8x8_R50.pyth")
+    with pytest.raises(ValueError, match="registered twice"):
+        registry.register_network(registry.network("small2d"))
+    with pytest.raises(ValueError, match="level must be"):
+        registry.Network("x", "pixel", lambda *a: None)
