@@ -66,12 +66,16 @@ class Config:
     rap_style_count: int = 64          # style images in the bank
     # --- models
     action_model: str = "i3d_r50"      # T: i3d_r50 | r3d_18 | small3d
+    action_networks: str = "i3d_r50,r3d_18@scratch"  # the action networks validation trains on a frozen encoder
+                                       # (one pretrained, one from random init); action = the one chosen on
+                                       # validation ("": T alone)
     privacy_model: str = "resnet50"    # P: resnet50 | resnet18 | small2d
     action_width: int = 16             # base channels of small3d
     privacy_width: int = 32            # base channels of small2d
     weights: str = "pretrained"        # pretrained (Kinetics-400 / ImageNet; cpu: see bdqlib.train.pretrain) | none
     weights_dir: str = ""              # where weight files are found/cached ("" = $BDQ_WEIGHTS_DIR or torch's hub)
-    pretrain_epochs: int = 10          # cpu profile: epochs of the small models' pretraining (bdqlib.train.pretrain)
+    pretrain_epochs: int = 60          # cpu profile: the most epochs of the small models' pretraining, which stops
+                                       # when validation stops improving (bdqlib.train.pretrain); never binding
     # --- adversarial training (paper §3.2, §4.2)
     alpha: float = 1.0                 # entropy weight (paper: 1 KTH, 2 SBU, 8 IPN)
     epochs: int = 50
@@ -161,7 +165,8 @@ PROFILES = {
         num_frames=8, size=48, cache_short_side=48,       # 64x48 frames, 48x48 crops, 8 frames
         crop_scales=(1.0, 0.8409),                        # at 48 px a half-size crop loses the person
         action_model="small3d", privacy_model="small2d",  # pretrained on another synthetic population
-        pretrain_epochs=10,                               # (bdqlib.train.pretrain: our Kinetics / ImageNet)
+        action_networks="small3d,small2plus1d@scratch",   # validation's action side: pretrained and from scratch
+        pretrain_epochs=60,                               # a cap; pretraining stops at its best validation epoch
         optimizer="adam", lr=2e-3, val_lr=2e-3,           # tiny nets: Adam learns in the few steps there are
         encoder_optimizer="sgd", encoder_lr=0.15, sigma_lr=0.06,  # E follows the mean gradient (SGD), fast
         epochs=20, warmup_epochs=4,                       # 4 epochs with E frozen (competent T and P first)
@@ -212,6 +217,7 @@ def config_changes(saved: dict, now: dict, *, ignore=()) -> list:
 # (bdqlib.config is the one place for every profile default; docs/profiles.md says why each is what it is).
 RUN_DEFAULTS = {
     "paper": dict(
+        SEEDS="0,1,2",  # every training repeated per seed (the game, validation, pretraining); -p SEEDS 0: one
         ALPHAS="0,1", GAMES="bdq", MODULES="B,D,Q,B+D,B+Q,D+Q,B+D+Q",                                        # 04
         BASELINES="pixelate4,pixelate16,blur_weak,blur_strong,downsample56,downsample28,downsample14",
         ALF_ALPHAS="{alpha}", ELR="elr112,elr56,elr28,elr14,elr7,elr4", SYSTEMS="sppa,sppa_iid,masking,raprivacy",  # 05
@@ -221,6 +227,7 @@ RUN_DEFAULTS = {
         SWEEP_ENCODERS="raw,bdq", DVS_THRESHOLDS="0.1,0.2,0.4,0.8,1.6,2.4", RECON_ALPHAS="{alpha},0",
         RECON_EPOCHS=200, UNET=dict(width=32, depth=3, patience=200)),  # the paper's U-Net: 200 epochs
     "cpu": dict(
+        SEEDS="0,1,2",
         ALPHAS="0,1", GAMES="bdq", MODULES="B+D+Q", BASELINES="",
         ALF_ALPHAS="", ELR="", SYSTEMS="sppa,masking,raprivacy",
         ATTACKER_SWEEP="small2d,res2d@scratch,small3d,vit2d@scratch", ACTION_SWEEP="small3d,small2plus1d@scratch",

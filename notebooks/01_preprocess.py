@@ -41,7 +41,7 @@ VAL_EPOCHS = None      # int: most epochs of a validation network, which stops a
 ATTACKERS = None       # str: the attack suite, comma-separated (None: the profile's; "@scratch": random init)
 SPLIT = None           # str: KTH video (None: default, no video in two splits) | clip (student's) | scenario (SPPA's); SBU authors (default) | sppa | video; IPN subject
 MISSING = "error"      # KTH videos listed but absent: error | skip (01 reports which were skipped)
-SEED = 0               # the run's seed (initialisations, clip sampling); the synthetic data has its own
+SEEDS = None           # str: seeds, e.g. "0,1,2": every training repeated per seed (None: the profile's)
 RUN_DIR = ""           # output folder of this run ("" = a new folder under outputs/)
 SMOKE = False          # tiny and fast, for tests only
 NUM_WORKERS = None     # int: DataLoader worker processes (None: 0 on a CPU-only machine, min(cores, 8) beside a GPU)

@@ -43,7 +43,7 @@ VAL_EPOCHS = None
 ATTACKERS = None
 SPLIT = None
 MISSING = "error"
-SEED = 0
+SEEDS = None
 RUN_DIR = ""
 SMOKE = False
 NUM_WORKERS = None
@@ -71,10 +71,9 @@ import torch  # noqa: E402
 from bdqlib.experiments import pipeline  # noqa: E402
 from bdqlib.report import plots  # noqa: E402
 
-run = pipeline.start_notebook_run(globals())  # the parameters above: config, run folder
+run = pipeline.start_notebook_run(globals())  # the parameters above: config, run folder, seeds
 ALPHA = run.cfg.alpha  # None above: the profile's value for the dataset
 data = pipeline.load_data(run)
-pipeline.pretrain(run, log=print)
 
 # %% [markdown]
 # ## Will it fit? A measured plan
@@ -108,15 +107,20 @@ stage_table.to_csv(run.run_dir / "stage_plan.csv", index=False)
 display(stage_table.round(3))
 
 # %% [markdown]
-# ## Adversarial training
-# One line per epoch. Re-running this cell with the same `RUN_DIR` resumes from the last completed epoch (the
-# checkpoint holds models, optimizers, schedulers and random states), so a resumed run ends exactly where an
-# uninterrupted one would.
+# ## Adversarial training, once per seed
+# Each seed is an independent training of everything: the small networks' pretraining, then the game. One line per
+# epoch. Re-running this cell with the same `RUN_DIR` resumes from the last completed epoch (the checkpoint holds
+# models, optimizers, schedulers and random states), so a resumed run ends exactly where an uninterrupted one would.
+# The figures below show the first seed; the table after them, what every seed's E learned.
 
 # %%
-result = pipeline.fit(run, data, "bdq", ALPHA)  # BDQ's game (bdqlib.methods.bdq), resumed if it ran before
+results = {}
+for r, seed_data in pipeline.each_seed(run):
+    print(f"== seed {r.cfg.seed}")
+    results[r.cfg.seed] = pipeline.fit(r, seed_data, "bdq", ALPHA)  # BDQ's game (bdqlib.methods.bdq), resumable
+result = results[run.cfg.seed]
 history = result.history
-print("status:", result.status)
+print("status:", {seed: res.status for seed, res in results.items()})
 history.tail(3)
 
 # %% [markdown]
@@ -147,9 +151,11 @@ if len(warm) and len(played):
 
 # %%
 encoder = result.encoder
-print(f"sigma: {float(encoder.sigma.detach()):.3f} (initial {run.cfg.sigma})")
-print("bins:", " ".join(f"{b:.2f}" for b in encoder.bins.tolist()))
-plots.plot_quant_steps({"initial": torch.arange(15) + 0.5, f"learned (alpha={ALPHA:g})": encoder.bins},
+for seed, res in results.items():
+    print(f"seed {seed}: sigma {float(res.encoder.sigma.detach()):.3f} (initial {run.cfg.sigma}); bins "
+          + " ".join(f"{b:.2f}" for b in res.encoder.bins.tolist()))
+plots.plot_quant_steps({"initial": torch.arange(15) + 0.5,
+                        **{f"learned (alpha={ALPHA:g}, seed {seed})": res.encoder.bins for seed, res in results.items()}},
                        run.run_dir / "quant_steps_headline.png");
 
 # %% [markdown]

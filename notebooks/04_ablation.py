@@ -35,7 +35,7 @@ VAL_EPOCHS = None
 ATTACKERS = None
 SPLIT = None
 MISSING = "error"
-SEED = 0
+SEEDS = None
 RUN_DIR = ""
 SMOKE = False
 NUM_WORKERS = None
@@ -70,17 +70,16 @@ from IPython.display import display  # noqa: E402
 
 from bdqlib.config import parse_names, parse_numbers, run_default  # noqa: E402
 from bdqlib.experiments import pipeline  # noqa: E402
-from bdqlib.report import plots  # noqa: E402
+from bdqlib.report import plots, tables  # noqa: E402
 
-run = pipeline.start_notebook_run(globals())  # the parameters above: config, run folder
+run = pipeline.start_notebook_run(globals())  # the parameters above: config, run folder, seeds
 ALPHA = run.cfg.alpha  # None above: the profile's value for the dataset
-data = pipeline.load_data(run)
-pipeline.pretrain(run, log=print)
 alphas = parse_numbers(run_default(PROFILE, "ALPHAS", ALPHAS), "ALPHAS")
 games = pipeline.parse_methods(run_default(PROFILE, "GAMES", GAMES), "GAMES", games=True, required=("bdq",))
 modules = pipeline.parse_methods(run_default(PROFILE, "MODULES", MODULES), "MODULES", family="module")
 baselines = pipeline.parse_methods(run_default(PROFILE, "BASELINES", BASELINES), "BASELINES",
                                    family=("pixelate", "blur", "downsample"))
+seeds = list(pipeline.each_seed(run))  # (run of a seed, its data), each seed's small networks pretrained
 t0 = time.time()
 
 # %% [markdown]
@@ -93,10 +92,11 @@ t0 = time.time()
 # hardening`).
 
 # %%
-encoders = {}
-for game in games:
-    for alpha in alphas:
-        encoders[(game, alpha)] = pipeline.evaluate(run, data, game, alpha)  # the game (resumed), then validation
+encoders = {}  # (seed, method, alpha) -> encoder
+for r, data in seeds:
+    for game in games:
+        for alpha in alphas:
+            encoders[(r.cfg.seed, game, alpha)] = pipeline.evaluate(r, data, game, alpha)  # game (resumed), validation
 print(f"alpha sweep done ({time.time() - t0:.0f}s)")
 
 # %% [markdown]
@@ -107,7 +107,8 @@ print(f"alpha sweep done ({time.time() - t0:.0f}s)")
 
 # %%
 if len(games) > 1:
-    display(plots.game_comparison(run.results(), games).round(3))
+    comparison = tables.Evaluation(run.results(attacker=None), run.predictions()).table()
+    display(tables.with_intervals(plots.family_rows(comparison, *games)))
     shown = ALPHA if ALPHA in alphas else alphas[-1]  # each other game's dynamics, as 02 shows the paper's
     for game in games[1:]:
         plots.plot_training_curves(pipeline.adversarial_history(run, shown, game),
@@ -117,8 +118,9 @@ if len(games) > 1:
 # ## Module combinations of the headline encoder
 
 # %%
-for name in modules:  # B+D+Q is the headline encoder itself: its rows are BDQ's (bdqlib.methods.bdq, same_as)
-    encoders[(name, ALPHA)] = pipeline.evaluate(run, data, name, ALPHA)
+for r, data in seeds:
+    for name in modules:  # B+D+Q is the headline encoder itself: its rows are BDQ's (bdqlib.methods.bdq, same_as)
+        encoders[(r.cfg.seed, name, ALPHA)] = pipeline.evaluate(r, data, name, ALPHA)
 print(f"modules done ({time.time() - t0:.0f}s)")
 
 # %% [markdown]
@@ -129,9 +131,11 @@ print(f"modules done ({time.time() - t0:.0f}s)")
 # networks retrained on each baseline's output, exactly like BDQ.
 
 # %%
-for name in baselines:  # one that changes nothing at this size records the raw rows (its method's same_as)
-    encoders[(name, None)] = pipeline.evaluate(run, data, name)
-    print(f"{name}: {encoders[(name, None)].extra_repr()} at S={run.cfg.size}")
+for r, data in seeds:
+    for name in baselines:  # one that changes nothing at this size records the raw rows (its method's same_as)
+        encoders[(r.cfg.seed, name, None)] = pipeline.evaluate(r, data, name)
+for name in baselines:
+    print(f"{name}: {encoders[(run.cfg.seed, name, None)].extra_repr()} at S={run.cfg.size}")
 print(f"baselines done ({time.time() - t0:.0f}s)")
 
 # %% [markdown]
@@ -139,13 +143,17 @@ print(f"baselines done ({time.time() - t0:.0f}s)")
 
 # %%
 if FROZEN_CLEAN:
-    encoders[("raw", None)] = pipeline.encoder_of(run, "raw")
-    clean = pipeline.clean_models(run, data)  # 03's networks trained on raw video, best-validation weights
-    for (name, alpha), enc in encoders.items():
-        pipeline.frozen_clean(run, data, enc, method=name, alpha=alpha, models=clean)
+    for r, data in seeds:
+        clean = pipeline.clean_models(r, data)  # 03's networks trained on raw video (this seed), best-validation
+        for name, alpha, enc in [("raw", None, pipeline.encoder_of(r, "raw"))] + \
+                [(m, a, e) for (seed, m, a), e in encoders.items() if seed == r.cfg.seed]:
+            pipeline.frozen_clean(r, data, enc, method=name, alpha=alpha, models=clean)
     print(f"frozen_clean done ({time.time() - t0:.0f}s)")
 
+# %% [markdown]
+# ## Every encoder of this notebook, with seeds and intervals
+# Means over seeds; 95 % intervals over seeds and test videos (`bdqlib.report.tables`).
+
 # %%
-table = plots.results_table(run.results())
-table[["method", "alpha", "protocol", "action_top1", "privacy_top1", "strongest_attacker", "f_0.5",
-       "privacy_removed"]]
+evaluation = tables.Evaluation(run.results(attacker=None), run.predictions())
+tables.with_intervals(evaluation.table())

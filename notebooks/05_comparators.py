@@ -48,7 +48,7 @@ VAL_EPOCHS = None
 ATTACKERS = None
 SPLIT = None
 MISSING = "error"
-SEED = 0
+SEEDS = None
 RUN_DIR = ""
 SMOKE = False
 NUM_WORKERS = None
@@ -81,23 +81,23 @@ import torch  # noqa: E402
 
 from bdqlib.config import parse_numbers, run_default  # noqa: E402
 from bdqlib.experiments import pipeline  # noqa: E402
-from bdqlib.report import plots, summary  # noqa: E402
+from bdqlib.report import plots, summary, tables  # noqa: E402
 
-run = pipeline.start_notebook_run(globals())  # the parameters above: config, run folder
+run = pipeline.start_notebook_run(globals())  # the parameters above: config, run folder, seeds
 ALPHA = run.cfg.alpha  # None above: the profile's value for the dataset
-data = pipeline.load_data(run)
-pipeline.pretrain(run, log=print)
 alf_alphas = parse_numbers(run_default(PROFILE, "ALF_ALPHAS", ALF_ALPHAS, alpha=ALPHA), "ALF_ALPHAS")
 elr = pipeline.parse_methods(run_default(PROFILE, "ELR", ELR), "ELR", family="elr")
 systems = pipeline.parse_methods(run_default(PROFILE, "SYSTEMS", SYSTEMS), "SYSTEMS")  # any method of bdqlib.methods
-encoders, t0 = {}, time.time()
+seeds = list(pipeline.each_seed(run))  # (run of a seed, its data), each seed's small networks pretrained
+encoders, t0 = {}, time.time()  # (seed, method, alpha) -> encoder
 
 # %% [markdown]
 # ## ALF: the adversarial game with Wu et al.'s encoder and restarts of P
 
 # %%
-for alpha in alf_alphas:
-    encoders[("alf", alpha)] = pipeline.evaluate(run, data, "alf", alpha)  # ALF's game (resumed), then validation
+for r, data in seeds:
+    for alpha in alf_alphas:
+        encoders[(r.cfg.seed, "alf", alpha)] = pipeline.evaluate(r, data, "alf", alpha)  # the game, then validation
 if alf_alphas:
     plots.plot_training_curves(pipeline.adversarial_history(run, alf_alphas[0], "alf"),
                                run.run_dir / "alf_training_curves.png");
@@ -107,9 +107,11 @@ print(f"ALF done ({time.time() - t0:.0f}s)")
 # ## ELR: extreme low resolution with the inverse super-resolution views
 
 # %%
+for r, data in seeds:
+    for name in elr:
+        encoders[(r.cfg.seed, name, None)] = pipeline.evaluate(r, data, name)
 for name in elr:
-    encoders[(name, None)] = pipeline.evaluate(run, data, name)
-    print(f"{name}: {encoders[(name, None)].extra_repr()} at S={run.cfg.size}")
+    print(f"{name}: {encoders[(run.cfg.seed, name, None)].extra_repr()} at S={run.cfg.size}")
 print(f"ELR done ({time.time() - t0:.0f}s)")
 
 # %% [markdown]
@@ -118,18 +120,20 @@ print(f"ELR done ({time.time() - t0:.0f}s)")
 # a frozen encoder like any other.
 
 # %%
-for name in systems:
-    encoders[(name, None)] = pipeline.evaluate(run, data, name)  # RAPrivacy's two phases first (its method's fit)
+for r, data in seeds:
+    for name in systems:
+        encoders[(r.cfg.seed, name, None)] = pipeline.evaluate(r, data, name)  # RAPrivacy's two phases first
 print(f"SPPA / masking / RAPrivacy done ({time.time() - t0:.0f}s)")
 
 # %% [markdown]
-# What each does to a test clip (frame 4): SPPA's saliency S and output, the person mask and the masked frame,
-# RAPrivacy's restyled frame.
+# What each does to a test clip (frame 4, first seed): SPPA's saliency S and output, the person mask and the masked
+# frame, RAPrivacy's restyled frame.
 
 # %%
 if systems:
+    data = seeds[0][1]
     clips = torch.stack([data.test[i][0] for i in (0, len(data.test) // 2)])
-    plots.method_frames({name: encoders[(name, None)] for name in systems}, clips, 3,
+    plots.method_frames({name: encoders[(run.cfg.seed, name, None)] for name in systems}, clips, 3,
                         run.run_dir / "seed_systems_frames.png", mean=run.cfg.mean, std=run.cfg.std);
 
 # %% [markdown]
@@ -137,17 +141,22 @@ if systems:
 
 # %%
 if FROZEN_CLEAN and encoders:
-    clean = pipeline.clean_models(run, data)
-    for (name, alpha), enc in encoders.items():
-        pipeline.frozen_clean(run, data, enc, method=name, alpha=alpha, models=clean)
+    for r, data in seeds:
+        clean = pipeline.clean_models(r, data)
+        for (seed, name, alpha), enc in encoders.items():
+            if seed == r.cfg.seed:
+                pipeline.frozen_clean(r, data, enc, method=name, alpha=alpha, models=clean)
     print(f"frozen_clean done ({time.time() - t0:.0f}s)")
 
-# %%
-table = plots.results_table(run.results())
-plots.plot_tradeoff(run.results(), run.run_dir / "comparators_tradeoff.png");
-shown = {"raw", "bdq"} | {name for name, _ in encoders}
-table[table["method"].isin(shown)][["method", "alpha", "protocol", "action_top1", "privacy_top1", "strongest_attacker",
-                                    "f_0.5", "privacy_removed"]]
+# %% [markdown]
+# ## Every method so far, with seeds and intervals
+# Means over seeds; 95 % intervals over seeds and test videos. The comparisons with BDQ are verdicts on the same
+# resamples: "X > Y", "X < Y", or not distinguishable at this size.
 
 # %%
-print(summary.compare_with_headline(run.results(), ALPHA, [m for m, _ in encoders]))
+evaluation = tables.Evaluation(run.results(attacker=None), run.predictions())
+plots.plot_tradeoff(run.results(), run.run_dir / "comparators_tradeoff.png", evaluation=evaluation);
+tables.with_intervals(evaluation.table())
+
+# %%
+print(summary.compare_with_headline(run, ALPHA, list(dict.fromkeys(m for _, m, _ in encoders)), ev=evaluation))

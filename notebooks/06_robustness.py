@@ -36,7 +36,7 @@ VAL_EPOCHS = None
 ATTACKERS = None
 SPLIT = None
 MISSING = "error"
-SEED = 0
+SEEDS = None
 RUN_DIR = ""
 SMOKE = False
 NUM_WORKERS = None
@@ -76,14 +76,14 @@ import torch  # noqa: E402
 from bdqlib.core.encoder import encode_clip  # noqa: E402
 from bdqlib.experiments import pipeline, robustness  # noqa: E402
 from bdqlib.methods.dvs import event_method  # noqa: E402
-from bdqlib.report import plots  # noqa: E402
+from bdqlib.report import plots, tables  # noqa: E402
 from bdqlib.report.robustness import (describe_action_sweep, describe_attacker_sweep, describe_events,  # noqa: E402
                                       describe_reconstruction, plot_reconstructions, plot_sweep)
 
-run = pipeline.start_notebook_run(globals())  # the parameters above: config, run folder
+run = pipeline.start_notebook_run(globals())  # the parameters above: config, run folder, seeds
 ALPHA = run.cfg.alpha  # None above: the profile's value for the dataset
-data = pipeline.load_data(run)
-pipeline.pretrain(run, log=print)
+seeds = list(pipeline.each_seed(run))  # (run of a seed, its data), each seed's small networks pretrained
+data = seeds[0][1]
 sweeps = robustness.sweep_settings(PROFILE, attackers=ATTACKER_SWEEP, actions=ACTION_SWEEP, dvs=DVS_THRESHOLDS,
                                    recon_epochs=RECON_EPOCHS, recon_alphas=RECON_ALPHAS, encoders=SWEEP_ENCODERS,
                                    alpha=ALPHA, smoke=SMOKE)
@@ -93,49 +93,55 @@ print(sweeps)
 
 # %% [markdown]
 # ## Attacker sweep (paper Fig. 5)
-# Paper (SBU, ten ImageNet classifiers on BDQ's output): strongest ResNet-50 34.18 %, weakest MobileNet-v3
-# 25.46 %, chance 1/13 -- BDQ protected against every one of them, having seen only ResNet-50 in training.
+# The paper swept ten ImageNet classifiers on SBU (`bdqlib.report.published.BDQ_FIG5_ATTACKERS`): BDQ protected
+# against every one of them, having seen only ResNet-50 in training. Here every sweep attacker is trained on every
+# seed and joins the encoder's suite: the attacker that counts is re-chosen on validation over the suite and the
+# sweep.
 
 # %%
 rows = []
-for label, method, alpha in encoders:
-    probes = robustness.probes_of(sweeps["attackers"], run, method, alpha)
-    scores = robustness.sweep_attackers(run, data, pipeline.encoder_of(run, method, alpha), method=method,
-                                        alpha=alpha, attackers=probes, log=print)
-    rows += [{"encoder": label, "network": name, "privacy_top1": acc} for name, acc in scores.items()]
-attacker_sweep = pd.DataFrame(rows)
+for r, seed_data in seeds:
+    for label, method, alpha in encoders:
+        probes = robustness.probes_of(sweeps["attackers"], r, method, alpha)
+        scores = robustness.sweep_attackers(r, seed_data, pipeline.encoder_of(r, method, alpha), method=method,
+                                            alpha=alpha, attackers=probes, log=print)
+        rows += [{"encoder": label, "seed": r.cfg.seed, "network": name, "privacy_top1": acc}
+                 for name, acc in scores.items()]
+attacker_sweep = pd.DataFrame(rows).groupby(["encoder", "network"], sort=False, as_index=False)["privacy_top1"].mean()
 chance = run.result(*encoders[0][1:])["privacy_chance"]
 plot_sweep(attacker_sweep, run.run_dir / "fig5_attacker_sweep.png", value="privacy_top1", chance=chance,
-           title=f"Identity attackers on frozen output ({PROFILE} profile; each to its best validation epoch)");
+           title=f"Identity attackers on frozen output ({PROFILE} profile; mean over {len(seeds)} seed(s))");
 print(f"attacker sweep done ({time.time() - t0:.0f}s)")
 
 # %%
-print(describe_attacker_sweep(attacker_sweep, chance))
+print(describe_attacker_sweep(attacker_sweep, chance, predictions=run.predictions(), encoders=encoders))
 
 # %% [markdown]
 # ## Action-network sweep (paper Fig. 6)
-# Paper (SBU, five Kinetics 3-D networks on BDQ's output): best 3D ResNeXt-101 85.1 %, worst 3D ShuffleNet-v2
-# 81.91 %, every one marginally below its raw-video baseline.
+# The paper's five Kinetics 3-D networks on BDQ's SBU output were each marginally below their raw-video baseline
+# (`bdqlib.report.published.BDQ_FIG6_ACTIONS`).
 
 # %%
 frames = []
-for label, method, alpha in encoders:
-    networks = robustness.probes_of(sweeps["actions"], run, method, alpha, target="action")
-    done = robustness.sweep_actions(run, data, pipeline.encoder_of(run, method, alpha), method=method, alpha=alpha,
-                                    networks=networks, log=print)
-    frames.append(done[done["network"].isin([p.name for p in networks])].assign(encoder=label))
-action_sweep = pd.concat(frames, ignore_index=True)
+for r, seed_data in seeds:
+    for label, method, alpha in encoders:
+        networks = robustness.probes_of(sweeps["actions"], r, method, alpha, target="action")
+        done = robustness.sweep_actions(r, seed_data, pipeline.encoder_of(r, method, alpha), method=method,
+                                        alpha=alpha, networks=networks, log=print)
+        frames.append(done[done["network"].isin([p.name for p in networks]) & (done["seed"] == r.cfg.seed)]
+                      .assign(encoder=label))
+action_sweep = pd.concat(frames, ignore_index=True).groupby(["encoder", "network"], sort=False, as_index=False).agg(
+    action_top1=("action_top1", "mean"), action_chance=("action_chance", "first"))
 plot_sweep(action_sweep, run.run_dir / "fig6_action_sweep.png", value="action_top1",
            chance=float(action_sweep["action_chance"].iloc[0]),
-           title=f"Action networks on frozen output ({PROFILE} profile; each to its best validation epoch)");
+           title=f"Action networks on frozen output ({PROFILE} profile; mean over {len(seeds)} seed(s))");
 print(describe_action_sweep(action_sweep))
 print(f"action sweep done ({time.time() - t0:.0f}s)")
 
 # %% [markdown]
 # ## Reconstruction attack (paper Fig. 7)
-# Paper (SBU, 3-D U-Net, 200 epochs): reconstruction from the untrained encoder's output recovers the person;
-# from the adversarially trained encoder's it does not. Here the U-Net is trained to its best validation loss, and
-# the identity attacker that was strongest on E's output is then trained on the reconstructions.
+# A 3-D U-Net trained on (E(x), x), then attackers trained on its reconstructions. On the first seed only (the
+# U-Net is the longest training of this notebook); its PSNR and SSIM are means over the test clips.
 
 # %%
 recon_tables, recon_views = [], {}
@@ -155,7 +161,7 @@ reconstruction[["alpha", "psnr", "ssim", "input_psnr", "input_ssim", "attacker",
                 "privacy_top1", "privacy_chance"]]
 
 # %%
-print(describe_reconstruction(reconstruction))
+print(describe_reconstruction(reconstruction, run.predictions()))
 print(f"reconstruction done ({time.time() - t0:.0f}s)")
 
 # %% [markdown]
@@ -166,13 +172,15 @@ print(f"reconstruction done ({time.time() - t0:.0f}s)")
 
 # %%
 cameras = {event_method(t): pipeline.encoder_of(run, event_method(t)) for t in sweeps["dvs"]}
-clean = pipeline.clean_models(run, data) if FROZEN_CLEAN and cameras else None
-for name in cameras:
-    pipeline.evaluate(run, data, name, frozen_clean_models=clean)
+for r, seed_data in seeds:  # every seed: the cameras are methods of the headline table
+    clean = pipeline.clean_models(r, seed_data) if FROZEN_CLEAN and cameras else None
+    for name in cameras:
+        pipeline.evaluate(r, seed_data, name, frozen_clean_models=clean)
 if cameras:
     with torch.no_grad():
         plots.frame_grid([plots.to_image(encode_clip(c, clip[None])[0][:, run.cfg.num_frames // 2].cpu(),
-                                         symmetric=True) for c in cameras.values()], [f"events, threshold {t:g}" for t in sweeps["dvs"]],
+                                         symmetric=True) for c in cameras.values()],
+                         [f"events, threshold {t:g}" for t in sweeps["dvs"]],
                          run.run_dir / "fig8_event_frames.png", ncols=max(len(cameras), 2))
 print(f"event cameras done ({time.time() - t0:.0f}s)")
 
@@ -181,11 +189,9 @@ print(f"event cameras done ({time.time() - t0:.0f}s)")
 # The same figure as 08's, with the event cameras beside BDQ (08 draws it again with every row of the run).
 
 # %%
-results = run.results()
-plots.plot_tradeoff(results, run.run_dir / "fig8_tradeoff_dvs.png");
-table = plots.results_table(results)
-plots.family_rows(table, "dvs")[
-    ["method", "alpha", "protocol", "action_top1", "privacy_top1", "strongest_attacker", "f_0.5", "privacy_removed"]]
+evaluation = tables.Evaluation(run.results(attacker=None), run.predictions())
+plots.plot_tradeoff(run.results(), run.run_dir / "fig8_tradeoff_dvs.png", evaluation=evaluation);
+tables.with_intervals(plots.family_rows(evaluation.table(), "dvs"))
 
 # %%
-print(describe_events(table, ALPHA))
+print(describe_events(evaluation, ALPHA, list(cameras)))

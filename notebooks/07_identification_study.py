@@ -34,7 +34,7 @@ VAL_EPOCHS = None
 ATTACKERS = None
 SPLIT = None
 MISSING = "error"
-SEED = 0
+SEEDS = None
 RUN_DIR = ""
 SMOKE = False
 NUM_WORKERS = None
@@ -79,7 +79,7 @@ folder = run.run_dir / STUDY_DIR
 
 # %%
 study = studies.open_study(folder, lambda: studies.build_study(
-    data.test.manifest, data.train.manifest, questions=QUESTIONS, candidates=CANDIDATES, seed=SEED,
+    data.test.manifest, data.train.manifest, questions=QUESTIONS, candidates=CANDIDATES, seed=run.cfg.seed,
     dataset=run.cfg.dataset, encoder=ENCODER, alpha=pipeline.encoder_alpha(run, ENCODER, ALPHA)))
 media = views.study_media(study, encoder, data.test, data.train.frames, data.train.manifest, mean=run.cfg.mean,
                           std=run.cfg.std)

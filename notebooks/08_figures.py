@@ -22,7 +22,7 @@ VAL_EPOCHS = None
 ATTACKERS = None
 SPLIT = None
 MISSING = "error"
-SEED = 0
+SEEDS = None
 RUN_DIR = ""
 SMOKE = False
 NUM_WORKERS = None
@@ -46,23 +46,27 @@ if importlib.util.find_spec("bdqlib") is None:
 import torch  # noqa: E402
 
 from bdqlib.experiments import pipeline  # noqa: E402
-from bdqlib.report import plots, summary  # noqa: E402
+from bdqlib.report import plots, summary, tables  # noqa: E402
 from bdqlib.report.complexity import complexity_table, paper_table_encoders  # noqa: E402
 
-run = pipeline.start_notebook_run(globals())  # the parameters above: config, run folder
+run = pipeline.start_notebook_run(globals())  # the parameters above: config, run folder, seeds
 ALPHA = run.cfg.alpha  # None above: the profile's value for the dataset
-results = run.results()
-table = plots.results_table(results)
+results = run.results()  # the "strongest" rows: one per encoder and seed
+evaluation = tables.Evaluation(run.results(attacker=None), run.predictions())  # means over seeds, 95 % intervals
+table = evaluation.table()
 table.to_csv(run.run_dir / "results_table.csv", index=False)
-retrain = table[table["protocol"] == "retrain"]
 headline_row = run.result("bdq", ALPHA)
 
 # %% [markdown]
 # ## Results table (sorted by f_0.5 = (a + 1 - p) / 2, SPPA's score)
+# Means over seeds ± the half-width of their 95 % intervals (two-stage bootstrap over seeds and test videos,
+# `bdqlib.report.stats`); two rows whose intervals overlap are not ranked by this order. Privacy is, per seed, the
+# attacker chosen on validation; action, the action network chosen on validation. `results_table.csv` has the
+# interval bounds; `results.csv` every row of every network and seed; `predictions.csv` every test clip's
+# prediction, from which all of it is recomputed.
 
 # %%
-table[["method", "alpha", "protocol", "action_top1", "privacy_top1", "action_chance", "privacy_chance", "f_0.5",
-       "privacy_removed", "n_test"]]
+tables.with_intervals(table)
 
 # %% [markdown]
 # ## Privacy per attacker
@@ -78,7 +82,7 @@ per_attacker
 
 # %%
 if len(per_attacker):
-    print(summary.attacker_wins(table, per_attacker, run.cfg.privacy_model, ALPHA))
+    print(summary.attacker_wins(results, per_attacker, run.cfg.privacy_model, ALPHA))
 
 # %% [markdown]
 # ## Trade-off (paper Fig. 3, row 1)
@@ -86,10 +90,10 @@ if len(per_attacker):
 # (Ryoo et al.) buys privacy only by losing action accuracy faster, while BDQ lands closest to the ideal corner.
 
 # %%
-plots.plot_tradeoff(results, run.run_dir / "fig3_tradeoff.png");
+plots.plot_tradeoff(results, run.run_dir / "fig3_tradeoff.png", evaluation=evaluation);
 
 # %%
-print(summary.against_baselines(table, ALPHA))
+print(summary.against_baselines(run, ALPHA, evaluation))
 
 # %% [markdown]
 # ## Learned quantization steps (paper Fig. 3, row 2)
@@ -110,10 +114,11 @@ print(f"learned sigma {float(headline.sigma.detach()):.3f}; bins moved by up to 
 
 # %%
 bins_by_alpha = {alpha: pipeline.trained_encoder(run, alpha).bins for alpha in pipeline.trained_alphas(run, "bdq")}
-plots.plot_ablation(results, bins_by_alpha, run.run_dir / "fig4_ablation.png");
+plots.plot_ablation(plots.evaluation_points(table) if len(table) else results, bins_by_alpha,
+                    run.run_dir / "fig4_ablation.png");
 
 # %%
-print(summary.ablation(table, ALPHA))
+print(summary.ablation(run, ALPHA, evaluation))
 
 # %% [markdown]
 # ## Training curves of the headline run
@@ -127,7 +132,7 @@ plots.plot_training_curves(pipeline.adversarial_history(run, ALPHA), run.run_dir
 # lambda weighs privacy against action; a method whose line stays on top is better for every weighting.
 
 # %%
-plots.plot_flambda(results, run.run_dir / "flambda_sweep.png");
+plots.plot_flambda(plots.evaluation_points(table) if len(table) else results, run.run_dir / "flambda_sweep.png");
 
 # %% [markdown]
 # ## SPPA's protocol: attackers trained on clean video
@@ -135,8 +140,8 @@ plots.plot_flambda(results, run.run_dir / "flambda_sweep.png");
 # attacker, the `retrain` one (the paper's) a determined one.
 
 # %%
-frozen = table[table["protocol"] == "frozen_clean"]
-frozen[["method", "alpha", "action_top1", "privacy_top1", "f_0.5"]]
+tables.with_intervals(tables.Evaluation(run.results(attacker=None), run.predictions(), protocol="frozen_clean").table(),
+                      metrics=("action", "privacy", "f_0.5"))
 
 # %% [markdown]
 # ## Space-time complexity (paper Table 1)
@@ -166,7 +171,7 @@ from bdqlib.study import widgets  # noqa: E402
 
 data = pipeline.load_data(run, log=None)
 points = {}
-for _, r in retrain.iterrows():
+for _, r in results[(results["protocol"] == "retrain") & (results["seed"] == run.cfg.seed)].iterrows():
     try:
         points[plots.row_label(r)] = pipeline.encoder_of(run, r["method"], r["alpha"])
     except (FileNotFoundError, ValueError) as err:  # an encoder whose weights this run folder lacks
@@ -177,7 +182,8 @@ test_clips = data.test.manifest.drop_duplicates("action").index.tolist()[:6]
 if points:
     explorer = widgets.EncoderExplorer({f"{data.test.manifest.loc[i, 'action']} (test clip {i})": data.test[i][0]
                                         for i in test_clips}, points, mean=run.cfg.mean, std=run.cfg.std,
-                                       results=results, path=run.run_dir / "tradeoff_explorer.png")
+                                       results=plots.evaluation_points(table) if len(table) else results,
+                                       path=run.run_dir / "tradeoff_explorer.png")
     explorer.show()
 
 # %% [markdown]

@@ -27,6 +27,7 @@ ENVIRONMENT = {
     "BDQ_WEIGHTS_DIR": "where pretrained weight files are looked for (I3D_8x8_R50.pyth, resnet50-*.pth, ...)",
     "BDQ_SPLITS_DIR": "where SBU's split files and IPN's annotation files are looked for (default: <DATA_DIR>/splits)",
     "BDQ_TIME_BUDGET_H": "stop training cleanly after this many hours, resumable (Kaggle default: 11)",
+    "BDQ_DETERMINISTIC": "1: bit-identical CPU results across x86 machines of a kind (kernels capped to AVX2; slower)",
 }
 
 

@@ -26,7 +26,7 @@ def test_train_validate_and_look_on_one_device(device, tiny_cfg, tiny_data, tmp_
     result = train_adversarial(cfg, tiny_data, tmp_path / "game", log=None)
     encoder = result.encoder
     assert encoder.bin_centres.device.type == device
-    rows = validate_encoder(encoder, tiny_data, cfg, method="bdq", alpha=1.0, log=None)
+    rows, _ = validate_encoder(encoder, tiny_data, cfg, method="bdq", alpha=1.0, log=None)
     assert 0 <= rows[-1]["privacy_top1"] <= 1
     clip = tiny_data.test[0][0]  # a CPU float32 clip, as the datasets give it, for an encoder on `device`
     frames = views.encoded_frames(encoder, clip, mean=cfg.mean, std=cfg.std)

@@ -18,11 +18,11 @@ def run_all(*args, tmp_path):
 
 def test_every_notebook_parameter_is_read_with_its_type():
     table = params.declared()
-    for name in ("DATASET", "PROFILE", "ALPHA", "EPOCHS", "VAL_EPOCHS", "ATTACKERS", "SPLIT", "MISSING", "SEED",
+    for name in ("DATASET", "PROFILE", "ALPHA", "EPOCHS", "VAL_EPOCHS", "ATTACKERS", "SPLIT", "MISSING", "SEEDS",
                  "RUN_DIR", "SMOKE", "ALPHAS", "MODULES", "BASELINES", "FROZEN_CLEAN"):
         assert name in table, name
     assert table["ALPHA"][1] == "float" and table["SMOKE"][1] == "bool" and table["EPOCHS"][1] == "int"
-    assert table["ALPHAS"][3] == ["04_ablation"] and len(table["SEED"][3]) == len(params.notebooks())
+    assert table["ALPHAS"][3] == ["04_ablation"] and len(table["SEEDS"][3]) == len(params.notebooks())
 
 
 def test_help_lists_every_parameter_and_creates_nothing(tmp_path):
@@ -54,11 +54,11 @@ def test_a_bad_parameter_is_refused_before_anything_runs(tmp_path, args, message
 
 
 def test_each_notebook_receives_only_its_parameters(capsys):
-    assert params.main(["args", "04_ablation", "--", "-p", "ALPHAS", "0,1", "-p", "SEED", "3", "--log-level",
+    assert params.main(["args", "04_ablation", "--", "-p", "ALPHAS", "0,1", "-p", "SEEDS", "3", "--log-level",
                         "INFO"]) == 0
-    assert capsys.readouterr().out.split() == ["-p", "ALPHAS", "0,1", "-p", "SEED", "3", "--log-level", "INFO"]
-    assert params.main(["args", "01_preprocess", "--", "-p", "ALPHAS", "0,1", "-p", "SEED", "3"]) == 0
-    assert capsys.readouterr().out.split() == ["-p", "SEED", "3"]
+    assert capsys.readouterr().out.split() == ["-p", "ALPHAS", "0,1", "-p", "SEEDS", "3", "--log-level", "INFO"]
+    assert params.main(["args", "01_preprocess", "--", "-p", "ALPHAS", "0,1", "-p", "SEEDS", "3"]) == 0
+    assert capsys.readouterr().out.split() == ["-p", "SEEDS", "3"]
     assert params.convert("ALPHAS", "2", "str", raw=False) == 2 and params.convert("EPOCHS", "None", "int", False) is None
 
 

@@ -46,7 +46,12 @@ def test_early_stopping_restores_the_best_validation_weights(tiny_cfg, tiny_data
     def fake_accuracies(batches, heads, **kwargs):
         snapshots.append(copy.deepcopy(heads["probe"][0].state_dict()))
         return {"probe": next(scripted)}
+
+    def fake_predict(batches, heads, **kwargs):  # the test split: 100 clips, the scripted share of them right
+        right = round(100 * fake_accuracies(batches, heads)["probe"])
+        return {"probe": (torch.zeros(100, dtype=torch.long), (torch.arange(100) >= right).long())}
     monkeypatch.setattr(attacks, "accuracies", fake_accuracies)
+    monkeypatch.setattr(attacks, "predict", fake_predict)
     result = train_probe(Probe("small2d", "identity", "none"), encoded, cfg)
     assert (result.best_epoch, result.epochs_trained, result.val_top1, result.test_top1) == (2, 5, 0.6, 0.77)
     final = result.model.state_dict()
@@ -63,7 +68,7 @@ def test_a_resumed_suite_ends_with_the_rows_of_an_uninterrupted_one(tmp_path, ti
     cfg = replace(tiny_cfg, attackers="small2d,small3d@scratch", val_epochs=3, val_patience=5, val_views=2)
     enc = BDQEncoder()
     straight = validate_encoder(enc, tiny_data, cfg, method="bdq", alpha=1.0, checkpoint_dir=tmp_path / "a",
-                                log=None)
+                                log=None)[0]
     real_save = attacks.save_checkpoint
 
     def save_then_die(path, **kwargs):
@@ -76,7 +81,7 @@ def test_a_resumed_suite_ends_with_the_rows_of_an_uninterrupted_one(tmp_path, ti
     monkeypatch.setattr(attacks, "save_checkpoint", real_save)
     assert (tmp_path / "b" / "action-small3d.pt").is_file()  # T had finished before the kill
     resumed = validate_encoder(enc, tiny_data, cfg, method="bdq", alpha=1.0, checkpoint_dir=tmp_path / "b",
-                               log=None)
+                               log=None)[0]
     assert resumed == straight
 
 

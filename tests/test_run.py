@@ -67,7 +67,7 @@ def test_open_run_reads_what_start_run_wrote_and_workers_default_per_platform(ro
 
 def test_a_notebook_starts_its_run_from_its_parameters_and_names_a_missing_one(roots):
     params = {name: None for name in pipeline.NOTEBOOK_PARAMETERS}
-    params.update(DATASET="synthetic", DATA_DIR="", PROFILE="cpu", ALPHA=2.0, MISSING="error", SEED=0,
+    params.update(DATASET="synthetic", DATA_DIR="", PROFILE="cpu", ALPHA=2.0, MISSING="error", SEEDS="0",
                   RUN_DIR=str(roots / "nb"), SMOKE=True, NPROC=1, UNRELATED="ignored")
     run = pipeline.start_notebook_run(params)
     assert run.cfg.alpha == 2.0 and run.smoke and run.run_dir == roots / "nb"
@@ -90,3 +90,23 @@ def test_a_run_folder_written_before_protocol_was_renamed_split_opens_and_resume
 
 def test_alpha_keys_none_for_methods_without_one():
     assert runs.alpha_key(None) is None and runs.alpha_key(float("nan")) is None and runs.alpha_key(1) == 1.0
+
+
+def test_seeds_are_an_axis_with_their_own_folders_and_run_json_keeps_them_all(roots):
+    run = runs.start_run(run_dir=roots / "s", seeds="0,2")
+    assert run.seeds == (0, 2) and run.cfg.seed == 0
+    other = run.for_seed(2)
+    assert other.cfg.seed == 2 and other.run_dir == run.run_dir
+    assert run.adversarial_dir(1.0) == roots / "s" / "adversarial" / "alpha_1"  # seed 0: the layout of older runs
+    assert other.adversarial_dir(1.0) == roots / "s" / "adversarial" / "seed2" / "alpha_1"
+    assert other.validation_dir("raw") == roots / "s" / "validation" / "seed2" / "raw"
+    assert [r.cfg.seed for r in run.each_seed()] == [0, 2]
+    runs.start_run(run_dir=roots / "s", seeds="1")  # another notebook on another seed: the folder keeps both
+    saved = json.loads((roots / "s" / "run.json").read_text())
+    assert saved["seeds"] == [0, 1, 2] and "torch" in saved["environment"] and "cpu" in saved["environment"]
+    assert runs.open_run(roots / "s").seeds == (0, 1, 2)
+    assert runs.start_run(run_dir=roots / "t").seeds == (0, 1, 2)  # the cpu profile's SEEDS
+    assert runs.start_run(run_dir=roots / "u", smoke=True).seeds == (0, 1)  # SMOKE: two, the multi-seed paths
+    for bad in ("", "0,0", "one"):
+        with pytest.raises(ValueError, match="SEEDS"):
+            runs.parse_seeds(bad)

@@ -1,17 +1,43 @@
-import pandas as pd
-
+"""Computed sentences: every comparison a verdict on paired replicates, every number a mean with its interval."""
 from bdqlib.report import published, summary
 
+from .test_stats import fake_run
 
-def test_the_computed_comparison_with_the_headline():
-    base = {"protocol": "retrain", "strongest_attacker": "small2d", "alpha": float("nan")}
-    results = pd.DataFrame([{**base, "method": "bdq", "alpha": 1.0, "action_top1": 0.7, "privacy_top1": 0.4},
-                            {**base, "method": "alf", "alpha": 1.0, "action_top1": 0.6, "privacy_top1": 0.5},
-                            {**base, "method": "elr28", "action_top1": 0.8, "privacy_top1": 0.3}])
-    text = summary.compare_with_headline(results, 1.0, ["alf", "elr28"])
-    assert "alf alpha=1: action 0.600" in text and "dominated by BDQ" in text
-    assert "elr28: action 0.800" in text and "at least as good as BDQ on both axes" in text
-    assert "nothing to compare" in summary.compare_with_headline(results, 2.0, ["alf"])
+
+class FakeRun:
+    """What summary reads of a run: its rows and predictions."""
+
+    def __init__(self, results, predictions):
+        self._results, self._predictions = results, predictions
+
+    def results(self, attacker="strongest"):
+        return self._results if attacker is None else self._results[self._results["attacker"] == attacker]
+
+    def predictions(self):
+        return self._predictions
+
+    def rows(self, method, alpha=None, protocol="retrain"):
+        r = self._results[(self._results["method"] == method) & (self._results["protocol"] == protocol)]
+        r = r[r["alpha"].isna()] if alpha is None else r[r["alpha"] == alpha]
+        return r.to_dict("records")
+
+    def result(self, method, alpha=None, protocol="retrain"):
+        rows = self.rows(method, alpha, protocol)
+        return rows[-1] if rows else None
+
+
+def test_comparisons_with_the_headline_are_verdicts():
+    results, preds = fake_run(privacy_b=0.9)
+    results = results.replace({"method": {"a": "bdq"}})
+    preds = preds.replace({"method": {"a": "bdq"}})
+    run = FakeRun(results, preds)
+    text = summary.compare_with_headline(run, 1.0, ["b"])
+    assert text.startswith("b: removes") and "b removed < bdq alpha=1" in text
+    head = summary.headline(run, 1.0)
+    assert "over 3 seed(s)" in head and "95% intervals" in head and "SPPA" in head
+    close = FakeRun(*[d.replace({"method": {"a": "bdq"}}) for d in fake_run(privacy_b=0.41, seed=3)])
+    assert "not distinguishable at this size" in summary.compare_with_headline(close, 1.0, ["b"])
+    assert "nothing to compare" in summary.compare_with_headline(run, 2.0, ["b"])
 
 
 def test_the_kth_anchor_is_sppas_table_2_and_computes_to_96_percent():

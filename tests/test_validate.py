@@ -24,9 +24,11 @@ ROW_KEYS = {"dataset", "method", "alpha", "protocol", "attacker", "action_top1",
 
 
 def test_validation_rows_report_every_attacker_and_the_strongest(tiny_cfg, tiny_data):
-    cfg = replace(tiny_cfg, attackers="small2d,small3d@scratch", val_epochs=2, val_patience=1, val_views=1)
+    cfg = replace(tiny_cfg, attackers="small2d,small3d@scratch", val_epochs=2, val_patience=1, val_views=1,
+                  action_networks="small3d,small2plus1d@scratch")
     enc = BDQEncoder()
-    rows, probes = validate_encoder(enc, tiny_data, cfg, method="bdq", alpha=1.0, log=None, return_probes=True)
+    rows, preds, probes = validate_encoder(enc, tiny_data, cfg, method="bdq", alpha=1.0, log=None,
+                                           return_probes=True)
     assert [r["attacker"] for r in rows] == ["small2d", "small3d@scratch", STRONGEST]
     for r in rows:
         assert ROW_KEYS <= set(r) and r["method"] == "bdq" and r["protocol"] == "retrain" and r["split"] == "video"
@@ -34,23 +36,45 @@ def test_validation_rows_report_every_attacker_and_the_strongest(tiny_cfg, tiny_
         assert r["action_chance"] == pytest.approx(1 / 6) and r["privacy_chance"] == pytest.approx(1 / 3)
         assert r["n_test"] == len(tiny_data.test) and 1 <= r["best_epoch"] <= r["epochs_trained"] <= 2
     top = rows[-1]
-    assert top["privacy_top1"] == max(r["privacy_top1"] for r in rows[:-1])
-    assert top["strongest_attacker"] in ("small2d", "small3d@scratch")
-    assert top["privacy_top1"] == rows[[r["attacker"] for r in rows].index(top["strongest_attacker"])]["privacy_top1"]
+    chosen = max(rows[:-1], key=lambda r: (r["privacy_val_top1"], -rows.index(r)))  # best on validation
+    assert top["strongest_attacker"] == chosen["attacker"] and top["privacy_top1"] == chosen["privacy_top1"]
+    assert top["privacy_oracle_top1"] == max(r["privacy_top1"] for r in rows[:-1])  # the test maximum: labelled
+    actions = {r.probe.name: r for r in probes["actions"]}
+    assert set(actions) == {"small3d", "small2plus1d@scratch"} and top["action_network"] in actions
+    assert top["action_top1"] == actions[top["action_network"]].test_top1
+    assert top["action_val_top1"] == max(r.val_top1 for r in actions.values())
     assert all(p.requires_grad for p in enc.parameters())  # validation froze a copy, not the caller's encoder
+    # predictions.csv: every network's test predictions; an outsider recomputes each row's accuracy from them
+    table = pd.DataFrame(preds)
+    assert set(table["network"]) == {"small3d", "small2plus1d@scratch", "small2d", "small3d@scratch"}
+    for r in rows[:-1]:
+        mine = table[table["network"] == r["attacker"]]
+        assert len(mine) == len(tiny_data.test) and (mine["label"] == mine["pred"]).mean() == r["privacy_top1"]
+        assert list(mine["video"]) == tiny_data.test.manifest["video"].tolist()
     attackers = {r.probe.name: (r.model, r.probe.level) for r in probes["attackers"]}
-    clean = evaluate_frozen_clean(enc, tiny_data, cfg, probes["action"].model, attackers, method="bdq", alpha=1.0)
+    clean, clean_preds = evaluate_frozen_clean(enc, tiny_data, cfg, actions["small3d"].model, attackers,
+                                               method="bdq", alpha=1.0)
     assert [r["protocol"] for r in clean] == ["frozen_clean"] * 3 and clean[-1]["attacker"] == STRONGEST
-    assert clean[-1]["privacy_top1"] == max(r["privacy_top1"] for r in clean[:-1]) and clean[0]["epochs_trained"] == 0
+    chosen = max(clean[:-1], key=lambda r: (r["privacy_val_top1"], -clean.index(r)))
+    assert clean[-1]["strongest_attacker"] == chosen["attacker"] and clean[0]["epochs_trained"] == 0
+    assert len(clean_preds) == 3 * len(tiny_data.test)
 
 
-def test_the_headline_is_the_maximum_over_attackers(tiny_cfg, tiny_data):
+def test_the_attacker_that_counts_is_chosen_on_validation_not_on_test(tiny_cfg, tiny_data):
+    """b has the best test accuracy, c the best validation accuracy: c counts; b is only the oracle column."""
     scores = {"a": {"test_top1": 0.4, "val_top1": 0.5}, "b": {"test_top1": 0.7, "val_top1": 0.3},
               "c": {"test_top1": 0.1, "val_top1": 0.9}}
-    rows = suite_rows(tiny_cfg, tiny_data, method="raw", alpha=float("nan"), protocol="retrain",
-                      action={"test_top1": 0.8}, attackers=scores)
-    assert rows[-1]["attacker"] == STRONGEST and rows[-1]["privacy_top1"] == 0.7
-    assert rows[-1]["strongest_attacker"] == "b" and rows[-1]["action_top1"] == 0.8
+    actions = {"t1": {"test_top1": 0.9, "val_top1": 0.5, "name": "t1"}, "t2": {"test_top1": 0.6, "val_top1": 0.8,
+                                                                             "name": "t2"}}
+    rows = suite_rows(tiny_cfg, tiny_data, method="raw", alpha=None, protocol="retrain", actions=actions,
+                      attackers=scores)
+    top = rows[-1]
+    assert top["attacker"] == STRONGEST and top["strongest_attacker"] == "c" and top["privacy_top1"] == 0.1
+    assert top["privacy_oracle_top1"] == 0.7 and top["oracle_attacker"] == "b"
+    assert top["action_network"] == "t2" and top["action_top1"] == 0.6 and top["action_oracle_top1"] == 0.9
+    tie = suite_rows(tiny_cfg, tiny_data, method="raw", alpha=None, protocol="retrain", actions=actions,
+                     attackers={"x": {"test_top1": 0.2, "val_top1": 0.5}, "y": {"test_top1": 0.9, "val_top1": 0.5}})
+    assert tie[-1]["strongest_attacker"] == "x"  # a tie on validation: the first in suite order, never the test
 
 
 def test_validation_is_reproducible_and_resumable(tmp_path, tiny_cfg, tiny_data):
@@ -58,6 +82,7 @@ def test_validation_is_reproducible_and_resumable(tmp_path, tiny_cfg, tiny_data)
     raw = BDQEncoder(False, False, False)
     a = validate_encoder(raw, tiny_data, cfg, method="raw", log=None)
     b = validate_encoder(raw, tiny_data, cfg, method="raw", checkpoint_dir=tmp_path / "v", log=None)
+    assert len(a[1]) == 3 * len(tiny_data.test)  # predictions of T, the scratch action network and the attacker
     assert a == b  # same seed, same data: same numbers, with or without checkpoints
     c = validate_encoder(raw, tiny_data, cfg, method="raw", checkpoint_dir=tmp_path / "v", log=None)
     assert c == a  # finished probes are read back, not trained again

@@ -110,8 +110,9 @@ def run_epoch(batches, step, *, device) -> dict:
 
 
 @torch.no_grad()
-def accuracies(batches, heads: dict, *, device, encoder=None, precision=None) -> dict:
-    """Clip-level top-1 of each head over `batches` of (video, action, subject).
+def predict(batches, heads: dict, *, device, encoder=None, precision=None) -> dict:
+    """Each head's clip-level prediction over `batches` of (video, action, subject): name -> (predicted, true) label
+    tensors (CPU, int64), in the batches' order.
 
     heads: name -> (model, level, target) with target "action" or "identity". encoder: applied to each batch
     first (None: the batches are already encoded), in fp32; the heads under `precision`'s autocast (a
@@ -122,18 +123,26 @@ def accuracies(batches, heads: dict, *, device, encoder=None, precision=None) ->
     modes = [m.training for m in models]
     for m in models:
         m.eval()
-    hits, n = dict.fromkeys(heads, 0), 0
+    out = {name: ([], []) for name in heads}
     try:
         for x, y_action, y_subject in batches:
             x = x.to(device, non_blocking=True).float()
             v = encoder(x) if encoder is not None else x
-            labels = {"action": y_action.to(device), "identity": y_subject.to(device)}
+            labels = {"action": y_action, "identity": y_subject}
             for name, (model, level, target) in heads.items():
                 with autocast():
                     probs = clip_probs(model, level, v)
-                hits[name] += int((probs.argmax(1) == labels[target]).sum())
-            n += len(y_action)
+                out[name][0].append(probs.argmax(1).cpu())
+                out[name][1].append(labels[target].cpu())
     finally:
         for m, mode in zip(models, modes):
             m.train(mode)
-    return {name: h / max(n, 1) for name, h in hits.items()} | {"n": n}
+    return {name: (torch.cat(p).long() if p else torch.zeros(0, dtype=torch.long),
+                   torch.cat(t).long() if t else torch.zeros(0, dtype=torch.long)) for name, (p, t) in out.items()}
+
+
+def accuracies(batches, heads: dict, *, device, encoder=None, precision=None) -> dict:
+    """Clip-level top-1 of each head over `batches` (see `predict`), and the number of clips "n"."""
+    preds = predict(batches, heads, device=device, encoder=encoder, precision=precision)
+    n = len(next(iter(preds.values()))[0]) if preds else 0
+    return {name: int((p == t).sum()) / max(n, 1) for name, (p, t) in preds.items()} | {"n": n}

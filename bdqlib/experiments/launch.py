@@ -35,10 +35,11 @@ def main(argv=None) -> None:
     else:
         method, alpha = args.rest[0], float(args.rest[1]) if len(args.rest) > 1 else None
         encoder = pipeline.encoder_of(run, method, alpha)
-        rows = validate_encoder(encoder, data, run.cfg, method=method, alpha=alpha,
-                                checkpoint_dir=run.validation_dir(method, alpha), log=log, budget=run.budget(),
-                                dist=d)
+        rows, predictions = validate_encoder(encoder, data, run.cfg, method=method, alpha=alpha,
+                                             checkpoint_dir=run.validation_dir(method, alpha), log=log,
+                                             budget=run.budget(), dist=d)
         if d.main:
+            run.record_predictions(predictions)
             run.record(*rows)
 
 if __name__ == "__main__":

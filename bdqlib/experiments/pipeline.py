@@ -39,6 +39,19 @@ def load_data(run: Run, log=print) -> DataBundle:
     return data
 
 
+def each_seed(run: Run, *, log=print, pretrained: bool = True, seeds=None):
+    """(the run under each of its SEEDS, that seed's data) in order, the small networks pretrained for each seed
+    (their pretraining is part of what a seed repeats) unless `pretrained` is False. The data is loaded again only
+    where a seed changes the split (SBU's and IPN's validation carving)."""
+    data = None
+    for i, r in enumerate(run.each_seed(seeds)):
+        if data is None or r.cfg.dataset in ("sbu", "ipn"):
+            data = load_data(r, log=log if i == 0 else None)
+        if pretrained:
+            pretrain(r, log=log)
+        yield r, data
+
+
 def pretrain(run: Run, log=print) -> None:
     """Make sure the small models have their pretrained weights (cpu profile: trained once here, then cached)."""
     names = {run.cfg.action_model, run.cfg.privacy_model} | {p.arch for p in parse_probes(run.cfg.attackers)}
@@ -140,6 +153,12 @@ def validate(run: Run, data: DataBundle, encoder, *, method: str, alpha=None, lo
     same_as = m.same_as(run.cfg, alpha, arg) if m.same_as is not None else None
     if same_as is not None and run.has_result(*same_as):
         rows = [{**r, "method": method, "alpha": alpha} for r in run.rows(*same_as)]
+        same_preds = run.predictions()
+        same_preds = same_preds[(same_preds["method"] == same_as[0]) & (same_preds["protocol"] == "retrain")
+                                & (same_preds["seed"] == run.cfg.seed)
+                                & ((same_preds["alpha"].isna()) if same_as[1] is None
+                                   else (same_preds["alpha"] == same_as[1]))]
+        run.record_predictions(same_preds.assign(method=method, alpha=alpha).to_dict("records"))
         top = run.result(*same_as)
         log(f"[validate {method}] the same encoder as {same_as[0]}"
             + ("" if same_as[1] is None else f" alpha={same_as[1]:g}")
@@ -149,8 +168,9 @@ def validate(run: Run, data: DataBundle, encoder, *, method: str, alpha=None, lo
     if launches(run.cfg.nproc):  # the processes rebuild the encoder from (method, alpha) and record the rows
         launch_workers(run.cfg.nproc, "validate", run.run_dir, method, *([] if alpha is None else [alpha]), log=log)
         return run.rows(method, alpha)
-    rows = validate_encoder(encoder, data, run.cfg, method=method, alpha=alpha,
-                            checkpoint_dir=run.validation_dir(method, alpha), log=log, budget=run.budget())
+    rows, predictions = validate_encoder(encoder, data, run.cfg, method=method, alpha=alpha,
+                                         checkpoint_dir=run.validation_dir(method, alpha), log=log, budget=run.budget())
+    run.record_predictions(predictions)
     run.record(*rows)
     return rows
 
@@ -180,8 +200,9 @@ def clean_models(run: Run, data: DataBundle) -> tuple:
 def frozen_clean(run: Run, data: DataBundle, encoder, *, method: str, alpha=None, models=None) -> list:
     """SPPA's protocol for one encoder, with the raw video's networks (`clean_models`); recorded in results.csv."""
     action, attackers = models or clean_models(run, data)
-    rows = evaluate_frozen_clean(encoder, data, run.cfg, action, attackers, method=method,
-                                 alpha=_alpha_for(methods.resolve(method)[0], alpha, run))
+    rows, predictions = evaluate_frozen_clean(encoder, data, run.cfg, action, attackers, method=method,
+                                              alpha=_alpha_for(methods.resolve(method)[0], alpha, run))
+    run.record_predictions(predictions)
     run.record(*rows)
     return rows
 
@@ -209,5 +230,5 @@ def disk_usage(run: Run) -> pd.DataFrame:
 
 
 __all__ = ["STRONGEST", "NOTEBOOK_PARAMETERS", "Run", "start_run", "start_notebook_run", "open_run", "load_data",
-           "pretrain", "parse_methods", "encoder_alpha", "trained_alphas", "fit", "encoder_of", "trained_encoder", "evaluate", "validate", "clean_models", "frozen_clean",
+           "each_seed", "pretrain", "parse_methods", "encoder_alpha", "trained_alphas", "fit", "encoder_of", "trained_encoder", "evaluate", "validate", "clean_models", "frozen_clean",
            "adversarial_history", "probe_histories", "disk_usage"]

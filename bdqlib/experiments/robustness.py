@@ -27,7 +27,7 @@ from ..report.results import encoder_tag, read_results, record_results
 from ..train.probes import EncodedData, Probe, parse_probes, train_probe
 from ..train.reconstruct import Reconstructed, UNet3D, train_reconstruction
 from .run import alpha_key
-from .validate import STRONGEST, encoder_identity, keeps_weights, probe_scores, suite_rows
+from .validate import STRONGEST, encoder_identity, keeps_weights, prediction_rows, probe_scores, suite_rows
 
 ACTION_SWEEP = "action_sweep.csv"
 ACTION_SWEEP_KEY = ["dataset", "method", "alpha", "network", "split", "seed"]
@@ -80,10 +80,14 @@ def sweep_attackers(run, data, encoder, *, method: str, alpha=None, attackers: l
                                  identity=encoder_identity(frozen, method, alpha),
                                  keep_weights=keeps_weights(cfg, method))
             scores[probe.name] = probe_scores(result)
+            run.record_predictions(prediction_rows(cfg, data, method=method, alpha=alpha, protocol="retrain",
+                                                   network=probe.name, target="identity", pred=result.test_pred))
         action = {"test_top1": top["action_top1"], "val_top1": top["action_val_top1"],
-                  "epochs_trained": top["action_epochs_trained"]}
-        new = suite_rows(run.cfg, data, method=method, alpha=alpha, protocol="retrain", action=action,
+                  "epochs_trained": top["action_epochs_trained"], "name": top.get("action_network", "")}
+        new = suite_rows(run.cfg, data, method=method, alpha=alpha, protocol="retrain", actions={"chosen": action},
                          attackers=scores)
+        for row in new:  # the action side is the validated one; the oracle columns recomputed over the new suite
+            row["action_oracle_top1"] = top.get("action_oracle_top1", row["action_oracle_top1"])
         run.record(*new)
         if new[-1]["strongest_attacker"] != top["strongest_attacker"]:
             log(f"[sweep] {method}: the strongest attacker is now {new[-1]['strongest_attacker']} "
@@ -107,19 +111,18 @@ def sweep_actions(run, data, encoder, *, method: str, alpha=None, networks: list
     for probe in networks:
         if probe.name in done:
             continue
-        if probe.name == cfg.action_model:  # the suite's T (pretrained init): its results.csv row
-            row = {"action_top1": top["action_top1"], "action_val_top1": top["action_val_top1"],
-                   "epochs_trained": top["action_epochs_trained"], "best_epoch": float("nan")}
-        else:
-            if encoded is None:
-                frozen = copy.deepcopy(encoder).cpu().eval()
-                encoded = EncodedData(frozen, data, cfg, device=resolve_device(cfg.device), views=cfg.val_views,
-                                      log=log)
-            result = train_probe(probe, encoded, cfg, checkpoint=_probe_checkpoints(run, method, alpha)(probe),
-                                 identity=encoder_identity(frozen, method, alpha), log=log, budget=run.budget(),
-                                 keep_weights=keeps_weights(cfg, method))
-            row = {"action_top1": result.test_top1, "action_val_top1": result.val_top1,
-                   "epochs_trained": result.epochs_trained, "best_epoch": result.best_epoch}
+        # the action networks validation trained are read back from their finished checkpoints, not trained again
+        if encoded is None:
+            frozen = copy.deepcopy(encoder).cpu().eval()
+            encoded = EncodedData(frozen, data, cfg, device=resolve_device(cfg.device), views=cfg.val_views, log=log)
+        result = train_probe(probe, encoded, cfg, checkpoint=_probe_checkpoints(run, method, alpha)(probe),
+                             identity=encoder_identity(frozen, method, alpha), log=log, budget=run.budget(),
+                             keep_weights=keeps_weights(cfg, method))
+        row = {"action_top1": result.test_top1, "action_val_top1": result.val_top1,
+               "epochs_trained": result.epochs_trained, "best_epoch": result.best_epoch}
+        if result.test_pred is not None:
+            run.record_predictions(prediction_rows(cfg, data, method=method, alpha=alpha, protocol="retrain",
+                                                   network=probe.name, target="action", pred=result.test_pred))
         record_results(path, [{**base, "network": probe.name, **row}], key=ACTION_SWEEP_KEY, columns=ACTION_SWEEP_KEY)
     return _rows_of(path, method, alpha)
 
@@ -134,7 +137,7 @@ def _rows_of(path, method: str, alpha) -> pd.DataFrame:
 
 def load_unet(run, method: str, alpha) -> tuple:
     """(UNet3D, its result) trained by `reconstruction_attack` for this encoder, or (None, None)."""
-    path = run.run_dir / "reconstruction" / encoder_tag(method, alpha) / "unet.pt"
+    path = run.space("reconstruction") / encoder_tag(method, alpha) / "unet.pt"
     if not path.is_file():
         return None, None
     saved = torch.load(path, map_location="cpu", weights_only=False)
@@ -149,7 +152,7 @@ def reconstruction_attack(run, data, encoder, *, method: str, alpha=None, attack
     attacker of `attackers` (Probes) on the reconstructions; rows in reconstruction.csv. Returns (unet, table)."""
     log = log or quiet
     cfg, path = run.cfg, run.run_dir / RECONSTRUCTION
-    folder = run.run_dir / "reconstruction" / encoder_tag(method, alpha)
+    folder = run.space("reconstruction") / encoder_tag(method, alpha)
     folder.mkdir(parents=True, exist_ok=True)
     rows, top = _validated_rows(run, method, alpha)
     raw_rows = {r["attacker"]: r for r in run.rows("raw") if r["attacker"] != STRONGEST}
@@ -172,6 +175,8 @@ def reconstruction_attack(run, data, encoder, *, method: str, alpha=None, attack
             result = train_probe(probe, encoded, cfg, checkpoint=folder / f"identity-{probe.name}.pt", log=log,
                                  identity=encoder_identity(recon, f"reconstructed {method}", alpha),
                                  budget=run.budget(), keep_weights=False)
+            run.record_predictions(prediction_rows(cfg, data, method=method, alpha=alpha, protocol="reconstruction",
+                                                   network=probe.name, target="identity", pred=result.test_pred))
             seen = encoded_rows.get(probe.name, {})
             record_results(path, [{
                 "dataset": cfg.dataset, "method": method, "alpha": _csv_alpha(alpha), "attacker": probe.name,

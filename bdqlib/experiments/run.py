@@ -13,20 +13,29 @@ import json
 import math
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
 import torch
 
 from ..atomic import write_json_atomic
-from ..config import Config, config_changes, make_config, renamed
+from ..config import Config, config_changes, make_config, parse_names, renamed, run_default
 from ..data.layouts import write_ipn_like, write_sbu_like
 from ..engine.checkpoint import ConfigMismatch, TimeBudget, session_start
 from ..engine.distributed import check_nproc
 from ..engine.steps import resolve_device
-from ..platform import check_cuda_arch, default_roots, detect_platform, find_repo_root
-from ..report.results import KEY, STRONGEST, encoder_tag, read_results, record_results, row_keys
+from ..platform import check_cuda_arch, default_roots, detect_platform, environment, find_repo_root
+from ..report.results import (
+    KEY,
+    PREDICTION_COLUMNS,
+    PREDICTION_KEY,
+    STRONGEST,
+    encoder_tag,
+    read_results,
+    record_results,
+    row_keys,
+)
 
 KEY_ATTACKER = KEY.index("attacker")
 TINY_LAYOUTS = {"sbu": write_sbu_like, "ipn": write_ipn_like}  # SMOKE without DATA_DIR
@@ -36,6 +45,7 @@ KAGGLE_TIME_BUDGET_H = 11.0  # hours of training per Kaggle session (the session
 SMOKE_OVERRIDES = dict(synthetic_subjects=3, epochs=1, warmup_epochs=0, val_epochs=1, pretrain_epochs=1, batch_size=8,
                        val_min_epochs=1, rap_epochs=1, rap_style_count=4)
 SMOKE_SIZES = dict(num_frames=8, size=48, cache_short_side=48, val_views=1)  # at most these
+SMOKE_SEEDS = "0,1"  # two seeds: the chain runs the multi-seed paths (per-seed folders, pretraining, intervals)
 
 
 def alpha_key(alpha) -> float | None:
@@ -58,12 +68,39 @@ def smoke_overrides(profile: str, dataset: str, device: torch.device) -> dict:
     return out
 
 
+def parse_seeds(spec, name: str = "SEEDS") -> list:
+    """"0,1,2" -> [0, 1, 2] (distinct, in order); an error naming the parameter otherwise."""
+    try:
+        seeds = [int(x) for x in parse_names(spec)]
+    except ValueError:
+        raise ValueError(f"{name} must be comma-separated whole numbers, got {spec!r}") from None
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise ValueError(f"{name} must name at least one seed, each once, got {spec!r}")
+    return seeds
+
+
 @dataclass
 class Run:
+    """A run folder and one seed of it. Seeds are independent trainings of everything (the game, every validation
+    network, the small networks' pretraining); `for_seed` gives the same folder under another seed, whose trainings
+    live in their own sub-folders (`space`) and whose rows carry its seed. Seed 0 keeps the folder layout of runs
+    made before seeds existed."""
     cfg: Config
     run_dir: Path
     data_root: Path
     smoke: bool = False
+    seeds: tuple = (0,)
+
+    def for_seed(self, seed: int) -> "Run":
+        return Run(replace(self.cfg, seed=int(seed)), self.run_dir, self.data_root, self.smoke, self.seeds)
+
+    def each_seed(self, seeds=None) -> list:
+        """This run under each of `seeds` (default: the run's SEEDS), in order."""
+        return [self.for_seed(s) for s in (self.seeds if seeds is None else seeds)]
+
+    def space(self, name: str) -> Path:
+        """The folder `name` of this seed's trainings: run_dir/name for seed 0, run_dir/name/seed<k> otherwise."""
+        return self.run_dir / name if self.cfg.seed == 0 else self.run_dir / name / f"seed{self.cfg.seed}"
 
     @property
     def results_path(self) -> Path:
@@ -71,11 +108,11 @@ class Run:
 
     def adversarial_dir(self, alpha: float, method: str = "bdq") -> Path:
         """Where the game of `method` at `alpha` keeps its checkpoint, log and encoder."""
-        return self.run_dir / "adversarial" / (f"alpha_{alpha:g}" if method == "bdq" else f"{method}_alpha_{alpha:g}")
+        return self.space("adversarial") / (f"alpha_{alpha:g}" if method == "bdq" else f"{method}_alpha_{alpha:g}")
 
     def validation_dir(self, method: str, alpha=None) -> Path:
         """Where the validation networks of one encoder keep their checkpoints."""
-        return self.run_dir / "validation" / encoder_tag(method, alpha_key(alpha))
+        return self.space("validation") / encoder_tag(method, alpha_key(alpha))
 
     def results(self, attacker: str | None = STRONGEST) -> pd.DataFrame:
         """results.csv: the "strongest" rows (the headline numbers), or one attacker's, or all (attacker=None)."""
@@ -106,18 +143,36 @@ class Run:
     def record(self, *rows) -> pd.DataFrame:
         return record_results(self.results_path, rows)
 
+    @property
+    def predictions_path(self) -> Path:
+        return self.run_dir / "predictions.csv"
+
+    def record_predictions(self, rows: list) -> None:
+        """predictions.csv: every test clip's true and predicted label, per network and encoder (replacing the same
+        network's earlier rows): what every accuracy and interval is recomputed from."""
+        if rows:
+            record_results(self.predictions_path, rows, key=PREDICTION_KEY, columns=PREDICTION_COLUMNS)
+
+    def predictions(self) -> pd.DataFrame:
+        return read_results(self.predictions_path, PREDICTION_COLUMNS)
+
     def budget(self) -> TimeBudget:
         """cfg.time_budget_h counted from this machine session's start on this run (shared by its notebooks)."""
         return TimeBudget(self.cfg.time_budget_h, start=session_start(self.run_dir))
 
 
-def start_run(*, dataset="synthetic", data_dir="", profile="cpu", alpha=None, epochs=None, seed=0, run_dir="",
-              smoke=False, **overrides) -> Run:
+def start_run(*, dataset="synthetic", data_dir="", profile="cpu", alpha=None, epochs=None, seed=None, run_dir="",
+              smoke=False, seeds=None, **overrides) -> Run:
     """The run of the notebooks' parameters: its config (saved as run.json, refused if it differs), its folder.
 
     alpha=None (and any other None): the profile's value for the dataset (bdqlib.config.DATASET_DEFAULTS).
+    seeds: "0,1,2" (None: the profile's SEEDS, bdqlib.config.RUN_DEFAULTS; `seed` alone: that one); the returned
+    Run is the first seed's, `for_seed`/`each_seed` give the others. run.json keeps every seed the folder has seen.
     SMOKE with SBU or IPN and no data_dir writes a tiny folder in that dataset's layout (bdqlib.data.layouts).
     """
+    seed_list = parse_seeds(seeds if seeds is not None else str(seed) if seed is not None else
+                            SMOKE_SEEDS if smoke else run_default(profile, "SEEDS"))
+    seed = seed_list[0]
     platform = detect_platform()
     data_root, outputs_root = default_roots(platform, find_repo_root())
     overrides = {k: v for k, v in overrides.items() if v is not None}  # None: "the profile's value"
@@ -145,20 +200,24 @@ def start_run(*, dataset="synthetic", data_dir="", profile="cpu", alpha=None, ep
     run_dir.mkdir(parents=True, exist_ok=True)
     record = {"profile": profile, "smoke": bool(smoke), "platform": platform, **cfg.to_dict()}
     saved = run_dir / "run.json"
+    seen = list(seed_list)
     if saved.is_file():
-        diff = config_changes(json.loads(saved.read_text()), record, ignore=("platform",))
+        old = json.loads(saved.read_text())
+        # the seeds a notebook runs may differ (a sweep on fewer seeds): seed and seeds are per notebook
+        diff = config_changes(old, record, ignore=("platform", "seed", "seeds", "environment"))
         if diff:
             raise ConfigMismatch(f"{saved} belongs to a run with other parameters ({', '.join(diff)}); use another "
                                  f"RUN_DIR or the same parameters")
-    write_json_atomic(saved, record)
+        seen = sorted(set(old.get("seeds", [old.get("seed", 0)])) | set(seed_list))
+    write_json_atomic(saved, {**record, "seeds": seen, "environment": environment(cfg)})
     session_start(run_dir)  # the first notebook of a session starts its time budget
-    return Run(cfg, run_dir, data_root, smoke)
+    return Run(cfg, run_dir, data_root, smoke, tuple(seed_list))
 
 
 # The run parameters every notebook declares (its papermill parameters cell) -> start_run's arguments.
 NOTEBOOK_PARAMETERS = {"DATASET": "dataset", "DATA_DIR": "data_dir", "PROFILE": "profile", "ALPHA": "alpha",
                        "EPOCHS": "epochs", "VAL_EPOCHS": "val_epochs", "ATTACKERS": "attackers", "SPLIT": "split",
-                       "MISSING": "missing", "SEED": "seed", "RUN_DIR": "run_dir", "SMOKE": "smoke",
+                       "MISSING": "missing", "SEEDS": "seeds", "RUN_DIR": "run_dir", "SMOKE": "smoke",
                        "NUM_WORKERS": "num_workers", "NPROC": "nproc",
                        # what fits a GPU (bdqlib.engine.memory): the effective batch, micro-batches, precision, frames
                        "BATCH_SIZE": "batch_size", "ACCUM": "accum_steps", "AMP": "amp",
@@ -188,4 +247,4 @@ def open_run(run_dir) -> Run:
     fields = {k: v for k, v in saved.items() if k not in ("profile", "smoke", "platform")}
     cfg = make_config(saved["profile"], **{k: v for k, v in fields.items() if k in Config.__dataclass_fields__})
     data_root, _ = default_roots(detect_platform(), find_repo_root())
-    return Run(cfg, Path(run_dir), data_root, bool(saved.get("smoke")))
+    return Run(cfg, Path(run_dir), data_root, bool(saved.get("smoke")), tuple(saved.get("seeds", [cfg.seed])))

@@ -26,13 +26,16 @@ from ..engine.distributed import SINGLE, Dist
 from ..engine.steps import quiet
 from ..metrics import chance_level
 from ..report.results import STRONGEST
-from ..train.probes import frozen_accuracies, run_probes
+from ..train.probes import frozen_predictions, run_probes
 from .run import alpha_key
 
 
-def result_row(cfg, data, *, method: str, alpha, protocol: str, attacker: str, action: dict, privacy: dict) -> dict:
-    """One results.csv row. action/privacy: test_top1 and optionally val_top1, epochs_trained, best_epoch."""
+def result_row(cfg, data, *, method: str, alpha, protocol: str, attacker: str, action: dict, privacy: dict,
+               oracle: dict | None = None) -> dict:
+    """One results.csv row. action/privacy: test_top1 and optionally val_top1, epochs_trained, best_epoch, name.
+    oracle: the test maximum over the suite (privacy) and over the action networks, labelled as such."""
     test = data.test.manifest
+    oracle = oracle or {}
     return {"dataset": cfg.dataset, "method": method, "alpha": alpha_key(alpha), "protocol": protocol, "attacker": attacker,
             "split": cfg.split, "seed": cfg.seed,
             "action_top1": action["test_top1"], "privacy_top1": privacy["test_top1"],
@@ -41,7 +44,9 @@ def result_row(cfg, data, *, method: str, alpha, protocol: str, attacker: str, a
             "privacy_val_top1": privacy.get("val_top1", float("nan")),
             "best_epoch": privacy.get("best_epoch", 0), "action_val_top1": action.get("val_top1", float("nan")),
             "action_epochs_trained": action.get("epochs_trained", 0),
-            "strongest_attacker": privacy.get("name", attacker)}
+            "strongest_attacker": privacy.get("name", attacker), "action_network": action.get("name", ""),
+            "privacy_oracle_top1": oracle.get("privacy", float("nan")), "oracle_attacker": oracle.get("attacker", ""),
+            "action_oracle_top1": oracle.get("action", float("nan"))}
 
 
 def probe_scores(result) -> dict:
@@ -49,14 +54,38 @@ def probe_scores(result) -> dict:
             "best_epoch": result.best_epoch, "name": result.probe.name}
 
 
-def suite_rows(cfg, data, *, method: str, alpha, protocol: str, action: dict, attackers: dict) -> list:
-    """One row per attacker plus the "strongest" row (the maximum test accuracy over the attackers)."""
+def chosen_on_validation(scores: dict) -> str:
+    """The network whose *validation* accuracy is highest (the first in suite order on a tie): what counts. The
+    test split never decides."""
+    return max(scores, key=lambda name: (scores[name].get("val_top1", float("nan")), -list(scores).index(name)))
+
+
+def suite_rows(cfg, data, *, method: str, alpha, protocol: str, actions: dict, attackers: dict) -> list:
+    """One row per attacker plus the "strongest" row. Privacy is the attacker chosen on validation (the best
+    validation accuracy); action is the action network chosen the same way; every row carries that action. The
+    test maxima over the suite and over the action networks are kept beside them as the oracle columns
+    (`privacy_oracle_top1`, `oracle_attacker`, `action_oracle_top1`), never as the result."""
+    action = actions[chosen_on_validation(actions)] if len(actions) > 1 else next(iter(actions.values()))
+    top = max(attackers, key=lambda name: attackers[name]["test_top1"])
+    oracle = {"privacy": attackers[top]["test_top1"], "attacker": top,
+              "action": max(a["test_top1"] for a in actions.values())}
     rows = [result_row(cfg, data, method=method, alpha=alpha, protocol=protocol, attacker=name, action=action,
-                       privacy=scores) for name, scores in attackers.items()]
-    best = max(attackers, key=lambda name: attackers[name]["test_top1"])
+                       privacy=scores, oracle=oracle) for name, scores in attackers.items()]
+    best = chosen_on_validation(attackers)
     rows.append(result_row(cfg, data, method=method, alpha=alpha, protocol=protocol, attacker=STRONGEST,
-                           action=action, privacy={**attackers[best], "name": best}))
+                           action=action, privacy={**attackers[best], "name": best}, oracle=oracle))
     return rows
+
+
+def prediction_rows(cfg, data, *, method: str, alpha, protocol: str, network: str, target: str, pred) -> list:
+    """predictions.csv rows of one network: every test clip's video, true and predicted label (in the test split's
+    order), so that any accuracy and its interval can be recomputed from them (bdqlib.report.stats)."""
+    test = data.test.manifest
+    labels = test["action_idx" if target == "action" else "subject_idx"].tolist()
+    base = {"dataset": cfg.dataset, "method": method, "alpha": alpha_key(alpha), "protocol": protocol,
+            "network": network, "target": target, "split": cfg.split, "seed": cfg.seed}
+    return [{**base, "clip": i, "video": v, "label": int(y), "pred": int(p)}
+            for i, (v, y, p) in enumerate(zip(test["video"].tolist(), labels, list(pred)))]
 
 
 IDENTITY_VALUES = 4096  # an encoder state with more numbers than this is identified by its SHA-256 instead
@@ -92,7 +121,8 @@ def keeps_weights(cfg, method: str) -> bool:
 
 def validate_encoder(encoder, data, cfg, *, method: str, alpha=None, checkpoint_dir=None, log=print,
                      return_probes: bool = False, budget=None, dist: Dist = SINGLE):
-    """Train T and the attack suite on the frozen `encoder`'s output; return the rows (and the probe results).
+    """Train the action networks and the attack suite on the frozen `encoder`'s output; return the results.csv rows
+    and the predictions.csv rows (and the probe results).
 
     checkpoint_dir: optional folder; every probe then saves after each epoch and resumes (refusing a checkpoint
     written with another config, method or encoder). dist: under torchrun, this process's place (every process
@@ -103,20 +133,38 @@ def validate_encoder(encoder, data, cfg, *, method: str, alpha=None, checkpoint_
     identity = encoder_identity(frozen, method, alpha)
     probes = run_probes(frozen, data, cfg, checkpoint_dir=checkpoint_dir, identity=identity, log=log, budget=budget,
                         keep_weights=keeps_weights(cfg, method), dist=dist)
-    rows = suite_rows(cfg, data, method=method, alpha=alpha, protocol="retrain", action=probe_scores(probes["action"]),
+    rows = suite_rows(cfg, data, method=method, alpha=alpha, protocol="retrain",
+                      actions={r.probe.name: probe_scores(r) for r in probes["actions"]},
                       attackers={r.probe.name: probe_scores(r) for r in probes["attackers"]})
+    predictions = [row for r in probes["actions"] + probes["attackers"] if r.test_pred is not None
+                   for row in prediction_rows(cfg, data, method=method, alpha=alpha, protocol="retrain",
+                                              network=r.probe.name, target=r.probe.target, pred=r.test_pred)]
     top = rows[-1]
     log(f"[validate {method}{'' if alpha_key(alpha) is None else f' alpha={alpha:g}'}] action {top['action_top1']:.3f} "
-        f"(chance {top['action_chance']:.3f}); privacy {top['privacy_top1']:.3f} by {top['strongest_attacker']} "
-        f"(chance {top['privacy_chance']:.3f}; attackers: "
-        + ", ".join(f"{r['attacker']} {r['privacy_top1']:.3f}" for r in rows[:-1]) + f"), n={top['n_test']}")
-    return (rows, probes) if return_probes else rows
+        f"by {top['action_network']} (chance {top['action_chance']:.3f}); privacy {top['privacy_top1']:.3f} by "
+        f"{top['strongest_attacker']}, the attacker chosen on validation (chance {top['privacy_chance']:.3f}; "
+        f"attackers' test: " + ", ".join(f"{r['attacker']} {r['privacy_top1']:.3f}" for r in rows[:-1])
+        + f"), n={top['n_test']}")
+    return (rows, predictions, probes) if return_probes else (rows, predictions)
 
 
-def evaluate_frozen_clean(encoder, data, cfg, action, attackers: dict, *, method: str, alpha=None) -> list:
-    """SPPA's protocol: T and attackers trained on clean data (name -> (model, level)), applied frozen."""
-    scores = frozen_accuracies(encoder, data, cfg, action, attackers)
-    action_scores = {"test_top1": scores["action"]}
-    return suite_rows(cfg, data, method=method, alpha=alpha, protocol="frozen_clean", action=action_scores,
-                      attackers={name: {"test_top1": scores[name], "name": name} for name in attackers})
+def evaluate_frozen_clean(encoder, data, cfg, action, attackers: dict, *, method: str, alpha=None) -> tuple:
+    """SPPA's protocol: T and attackers trained on clean data (name -> (model, level)), applied frozen to this
+    encoder's output; the attacker that counts is chosen on the encoder's validation split. Returns (results.csv
+    rows, predictions.csv rows)."""
+    val = frozen_predictions(encoder, data, cfg, action, attackers, split="val")
+    test = frozen_predictions(encoder, data, cfg, action, attackers, split="test")
 
+    def scores(name):
+        (pv, tv), (pt, tt) = val[name], test[name]
+        return {"test_top1": int((pt == tt).sum()) / max(len(tt), 1), "val_top1": int((pv == tv).sum()) / max(len(tv), 1),
+                "name": name}
+    rows = suite_rows(cfg, data, method=method, alpha=alpha, protocol="frozen_clean",
+                      actions={"action": {**scores("action"), "name": cfg.action_model}},
+                      attackers={name: scores(name) for name in attackers})
+    predictions = [row for name in ["action", *attackers]
+                   for row in prediction_rows(cfg, data, method=method, alpha=alpha, protocol="frozen_clean",
+                                              network=cfg.action_model if name == "action" else name,
+                                              target="action" if name == "action" else "identity",
+                                              pred=test[name][0].tolist())]
+    return rows, predictions

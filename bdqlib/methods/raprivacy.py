@@ -282,7 +282,7 @@ def train_raprivacy(cfg, data, out_dir, *, log=print, budget: TimeBudget | None 
 
 
 def raprivacy_dir(run) -> Path:
-    return run.run_dir / "raprivacy"
+    return run.space("raprivacy")
 
 
 def fit(run, data, alpha=None, arg=None, log=print) -> RAPrivacyResult:

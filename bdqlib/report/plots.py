@@ -58,9 +58,10 @@ def merged_points(df: pd.DataFrame) -> pd.DataFrame:
                                                                      df["action_top1"].round(9))))
     # a shared point takes the colour of its most telling name: raw or bdq before a module combination's
     df = df.iloc[np.argsort([m not in ("raw", "bdq") for m in df["method"]], kind="stable")]
+    extra = {c: (c, "first") for c in ("privacy_low", "privacy_high", "action_low", "action_high") if c in df}
     return (df.groupby("key", sort=False)
               .agg(privacy_top1=("privacy_top1", "first"), action_top1=("action_top1", "first"),
-                   method=("method", "first"), alpha=("alpha", "first"), label=("label", " = ".join))
+                   method=("method", "first"), alpha=("alpha", "first"), label=("label", " = ".join), **extra)
               .reset_index(drop=True))
 
 
@@ -85,11 +86,18 @@ def place_labels(ax, points: pd.DataFrame, *, fontsize=7) -> list:
     return texts
 
 
-def plot_tradeoff(results: pd.DataFrame, path=None, *, protocol: str = "retrain"):
+def plot_tradeoff(results: pd.DataFrame, path=None, *, protocol: str = "retrain", evaluation=None):
     """Action vs privacy accuracy of every method (paper Fig. 3 row 1): top-left is ideal. One panel per dataset
-    in `results` (the paper's figure has three: SBU, KTH, IPN)."""
+    in `results` (the paper's figure has three: SBU, KTH, IPN). With `evaluation` (bdqlib.report.tables.Evaluation
+    of the run) each point is the mean over seeds with its 95 % intervals as error bars."""
     df = results[results["protocol"] == protocol]
-    datasets = sorted(df["dataset"].unique()) if "dataset" in df and len(df) else [None]
+    if evaluation is not None and evaluation.available:
+        table = evaluation.table()
+        if len(table):
+            df = table.rename(columns={"action": "action_top1", "privacy": "privacy_top1"}).assign(
+                dataset=df["dataset"].iloc[0] if len(df) else None, protocol=protocol)
+    datasets = sorted(df["dataset"].dropna().unique()) if "dataset" in df and len(df) else [None]
+    datasets = datasets or [None]
     fig, axes = plt.subplots(1, len(datasets), figsize=(7 * len(datasets), 5.5), squeeze=False)
     for ax, dataset in zip(axes[0], datasets):
         _tradeoff_panel(ax, df if dataset is None else df[df["dataset"] == dataset], protocol, dataset)
@@ -100,6 +108,11 @@ def _tradeoff_panel(ax, df: pd.DataFrame, protocol: str, dataset) -> None:
     points = merged_points(df)
     for fam, group in points.groupby(points["method"].map(family)):
         sizes = 40 + 50 * group.apply(strength, axis=1)
+        if "privacy_low" in group:  # means over seeds with their 95 % intervals
+            ax.errorbar(group["privacy_top1"], group["action_top1"], fmt="none", ecolor=FAMILY_COLOURS[fam],
+                        alpha=0.6, lw=1, xerr=[group["privacy_top1"] - group["privacy_low"],
+                                               group["privacy_high"] - group["privacy_top1"]],
+                        yerr=[group["action_top1"] - group["action_low"], group["action_high"] - group["action_top1"]])
         ax.scatter(group["privacy_top1"], group["action_top1"], s=sizes, c=FAMILY_COLOURS[fam], alpha=0.8,
                    label=fam, edgecolors="white")
     chance_p, chance_a = df["privacy_chance"].mean(), df["action_chance"].mean()
@@ -135,22 +148,39 @@ def plot_quant_steps(bins_by_name: dict, path=None, *, hardness: float = 5.0):
     return save_figure(fig, path)
 
 
+def _error_bars(ax, df: pd.DataFrame, colour) -> None:
+    """95 % intervals of points that have them (an Evaluation table: means over seeds)."""
+    if "privacy_low" in df and len(df):
+        ax.errorbar(df["privacy_top1"], df["action_top1"], fmt="none", ecolor=colour, alpha=0.6, lw=1,
+                    xerr=[df["privacy_top1"] - df["privacy_low"], df["privacy_high"] - df["privacy_top1"]],
+                    yerr=[df["action_top1"] - df["action_low"], df["action_high"] - df["action_top1"]])
+
+
+def evaluation_points(table: pd.DataFrame) -> pd.DataFrame:
+    """An Evaluation table (means over seeds with intervals) with the columns the figures read."""
+    return table.rename(columns={"action": "action_top1", "privacy": "privacy_top1"}).assign(protocol="retrain")
+
+
 def plot_ablation(results: pd.DataFrame, bins_by_alpha: dict, path=None, *, hardness: float = 5.0):
-    """Module combinations and the alpha sweep (paper Fig. 4), with the learned staircase per alpha."""
+    """Module combinations and the alpha sweep (paper Fig. 4), with the learned staircase per alpha. `results`:
+    results.csv rows, or (better) `evaluation_points` of an Evaluation table: means over seeds with 95 % intervals."""
     df = results[results["protocol"] == "retrain"]
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(12, 4.8))
     modules = df[df["method"].map(family) == "module"]
+    _error_bars(ax, modules, "tab:orange")
     ax.scatter(modules["privacy_top1"], modules["action_top1"], c="tab:orange", s=60, label="modules (trained E)")
     for _, r in modules.iterrows():
         ax.annotate(r["method"], (r["privacy_top1"], r["action_top1"]), fontsize=8, xytext=(4, 3),
                     textcoords="offset points")
     sweep = df[df["method"] == "bdq"].sort_values("alpha")
+    _error_bars(ax, sweep, "tab:red")
     ax.scatter(sweep["privacy_top1"], sweep["action_top1"], marker="*", s=80 + 60 * sweep["alpha"], c="tab:red",
                label="B+D+Q trained at alpha (bigger = larger)")
     for _, r in sweep.iterrows():
         ax.annotate(f"a={r['alpha']:g}", (r["privacy_top1"], r["action_top1"]), fontsize=8, xytext=(4, -10),
                     textcoords="offset points")
     raw = df[df["method"] == "raw"]
+    _error_bars(ax, raw, "black")
     ax.scatter(raw["privacy_top1"], raw["action_top1"], c="black", s=60, label="raw")
     ax.set_xlabel("privacy top-1")
     ax.set_ylabel("action top-1")

@@ -15,6 +15,9 @@ from ..atomic import atomic_path
 
 KEY = ["dataset", "method", "alpha", "protocol", "attacker", "split", "seed"]
 STRONGEST = "strongest"  # the attacker of the row that carries an encoder's privacy (bdqlib.experiments.validate)
+# predictions.csv: one row per test clip and network; a network's rows share the key
+PREDICTION_KEY = ["dataset", "method", "alpha", "protocol", "network", "target", "split", "seed"]
+PREDICTION_COLUMNS = PREDICTION_KEY + ["clip", "video", "label", "pred"]
 COLUMNS = KEY[:5] + ["action_top1", "privacy_top1", "action_chance", "privacy_chance", "strongest_attacker",
                      "epochs_trained", "best_epoch", "privacy_val_top1", "action_val_top1", "action_epochs_trained",
                      "n_test", "split", "seed"]

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from . import published, stats
 from .plots import frame_grid, save_figure, to_image
 
 
@@ -47,34 +48,43 @@ def _by_encoder(df: pd.DataFrame, value: str) -> pd.DataFrame:
     return df.pivot_table(index="network", columns="encoder", values=value, sort=False)
 
 
-def describe_attacker_sweep(df: pd.DataFrame, chance: float) -> str:
-    """Computed sentences on the attacker sweep: per encoder the strongest and weakest attacker; against raw (the
-    first encoder), for how many attackers each encoder's output is less identifiable."""
+def _rows_of(predictions, method: str, alpha, network: str, protocol: str = "retrain", target: str = "identity"):
+    if predictions is None or len(predictions) == 0:
+        return None
+    p = predictions
+    sel = p[(p["method"] == method) & (p["network"] == network) & (p["protocol"] == protocol) & (p["target"] == target)]
+    return sel[sel["alpha"].isna()] if alpha is None or alpha != alpha else sel[sel["alpha"] == alpha]
+
+
+def describe_attacker_sweep(df: pd.DataFrame, chance: float, *, predictions=None, encoders=None) -> str:
+    """Computed sentences on the attacker sweep (means over seeds): per encoder the strongest and weakest attacker;
+    with `predictions` and `encoders` [(label, method, alpha)], each attacker's verdict of the other encoders against
+    the first (paired over the same test videos and seeds)."""
     table = _by_encoder(df, "privacy_top1")
     lines = []
     for encoder in table.columns:
         col = table[encoder].dropna()
         lines.append(f"{encoder}: strongest {col.idxmax()} {col.max():.3f}, weakest {col.idxmin()} {col.min():.3f} "
-                     f"(chance {chance:.3f}; {len(col)} attackers)")
-    if len(table.columns) > 1:
-        raw = table[table.columns[0]]
-        for encoder in table.columns[1:]:
-            both = table[[table.columns[0], encoder]].dropna()
-            lower = int((both[encoder] < both[table.columns[0]]).sum())
-            text = f"{encoder} is less identifiable than {table.columns[0]} for {lower} of {len(both)} attackers"
-            above = both[raw[both.index] > chance].index  # a share of nothing is no share
-            if len(above):
-                kept = (both.loc[above, encoder] - chance) / (raw[above] - chance)
-                text += (f"; the attacker that keeps most of {table.columns[0]}'s above-chance accuracy keeps "
-                         f"{kept.max():.0%} ({kept.idxmax()})")
-            else:
-                text += f"; {table.columns[0]} itself is at or below chance for every attacker: nothing to remove"
-            lines.append(text + ".")
+                     f"(means over seeds; chance {chance:.3f}; {len(col)} attackers)")
+    if encoders and len(encoders) > 1 and predictions is not None:
+        ref = encoders[0]
+        for label, method, alpha in encoders[1:]:
+            tally = {"<": 0, ">": 0, "=": 0}
+            for network in table.index:
+                v = stats.network_verdict(_rows_of(predictions, method, alpha, network),
+                                          _rows_of(predictions, ref[1], ref[2], network),
+                                          names=(label, ref[0])) if _rows_of(predictions, method, alpha, network) \
+                    is not None else None
+                if v is not None:
+                    tally["<" if v.high < 0 else ">" if v.low > 0 else "="] += 1
+            lines.append(f"{label} against {ref[0]}, attacker by attacker (95% intervals over test videos and "
+                         f"seeds): less identifiable for {tally['<']}, more for {tally['>']}, not distinguishable "
+                         f"for {tally['=']}.")
     return "\n".join(lines)
 
 
 def describe_action_sweep(df: pd.DataFrame) -> str:
-    """Computed sentences on the action sweep: per network, each encoder's accuracy relative to the first's."""
+    """Each action network's accuracy on every encoder (means over seeds), relative to the first encoder's."""
     table = _by_encoder(df, "action_top1")
     lines = []
     for network, row in table.iterrows():
@@ -82,51 +92,36 @@ def describe_action_sweep(df: pd.DataFrame) -> str:
         parts = [f"{enc} {acc:.3f}" + ("" if i == 0 or not base > 0 else f" ({acc / base:.0%} of {table.columns[0]})")
                  for i, (enc, acc) in enumerate(row.dropna().items())]
         lines.append(f"{network}: " + ", ".join(parts))
-    if len(table.columns) > 1:
-        below = int((table[table.columns[1]] < table[table.columns[0]]).sum())
-        lines.append(f"{table.columns[1]} is below {table.columns[0]} for {below} of {len(table)} action networks "
-                     f"(paper: all five, marginally).")
+    lines.append(f"The paper's networks were each marginally below raw on SBU ({published.BDQ_FIG6_ACTIONS[2]}).")
     return "\n".join(lines)
 
 
-def describe_reconstruction(df: pd.DataFrame) -> str:
-    """Computed sentences: PSNR/SSIM per encoder, and whether the reconstructions are more identifiable than E's
-    output for the same attacker."""
+def describe_reconstruction(df: pd.DataFrame, predictions=None) -> str:
+    """PSNR/SSIM per encoder, and -- with `predictions` -- whether each attacker finds more identity in the
+    reconstructions than in E's output (a verdict on the same test videos)."""
     lines = []
     for _, r in df.iterrows():
-        gained = r["privacy_top1"] - r["privacy_encoded"]
-        verdict = ("no result of this attacker on E's output to compare with" if gained != gained else
-                   "MORE identifiable than E's output: the reconstruction recovers identity" if gained > 0.02 else
-                   "not more identifiable than E's output" if gained >= -0.02 else "less identifiable than E's output")
+        verdict = "no predictions to compare"
+        if predictions is not None:
+            v = stats.network_verdict(_rows_of(predictions, r["method"], r["alpha"], r["attacker"], "reconstruction"),
+                                      _rows_of(predictions, r["method"], r["alpha"], r["attacker"]),
+                                      names=("the reconstructions", "E's output"), what="identity found",
+                                      higher="the reconstruction recovers identity") \
+                if _rows_of(predictions, r["method"], r["alpha"], r["attacker"], "reconstruction") is not None else None
+            verdict = v.text if v is not None else verdict
         lines.append(f"alpha={r['alpha']:g}: U-Net PSNR {r['psnr']:.2f} dB, SSIM {r['ssim']:.3f} (E's output as it "
                      f"is: {r['input_psnr']:.2f} dB, {r['input_ssim']:.3f}); {r['attacker']} on the reconstructions "
                      f"{r['privacy_top1']:.3f} vs {r['privacy_encoded']:.3f} on E's output and {r['privacy_raw']:.3f} "
                      f"on raw (chance {r['privacy_chance']:.3f}) -> {verdict}.")
-    if df["alpha"].nunique() > 1:
-        best, worst = df.loc[df["psnr"].idxmax()], df.loc[df["psnr"].idxmin()]
-        lines.append(f"Reconstruction is harder from alpha={worst['alpha']:g} ({worst['psnr']:.2f} dB) than from "
-                     f"alpha={best['alpha']:g} ({best['psnr']:.2f} dB) (paper: poor from the trained encoder, "
-                     f"good from the untrained one).")
     return "\n".join(lines)
 
 
-def describe_events(table: pd.DataFrame, alpha: float) -> str:
-    """Computed sentences: each event camera's retrain point against BDQ at `alpha`, and the closest one."""
-    retrain = table[table["protocol"] == "retrain"]
-    dvs = retrain[retrain["method"].str.startswith("dvs_")]
-    bdq = retrain[(retrain["method"] == "bdq") & (retrain["alpha"] == alpha)]
-    if len(dvs) == 0 or len(bdq) == 0:
-        return "no event camera or no BDQ row to compare in this run"
-    b = bdq.iloc[0]
+def describe_events(evaluation, alpha: float, cameras: list) -> str:
+    """Each event camera against BDQ at `alpha`: its action, privacy and f_0.5 with intervals, and the verdicts."""
     lines = []
-    for _, r in dvs.iterrows():
-        dominated = r["action_top1"] >= b["action_top1"] and r["privacy_top1"] <= b["privacy_top1"]
-        lines.append(f"{r['method']}: action {r['action_top1']:.3f}, privacy {r['privacy_top1']:.3f} "
-                     f"({r['strongest_attacker']}), f_0.5 {r['f_0.5']:.3f} vs BDQ alpha={alpha:g} "
-                     f"{b['action_top1']:.3f} / {b['privacy_top1']:.3f}, f_0.5 {b['f_0.5']:.3f}"
-                     + (" -> at least as good on both axes as BDQ" if dominated else ""))
-    distance = ((dvs["action_top1"] - b["action_top1"]) ** 2 + (dvs["privacy_top1"] - b["privacy_top1"]) ** 2) ** 0.5
-    near = dvs.loc[distance.idxmin()]
-    lines.append(f"closest event camera to BDQ alpha={alpha:g}: {near['method']} (distance {distance.min():.3f} "
-                 f"on the trade-off plane; paper: threshold 2.4 close to BDQ alpha=2 on SBU).")
-    return "\n".join(lines)
+    for name in cameras:
+        for metric in ("removed", "kept", "f_0.5"):
+            v = evaluation.verdict((name, None), ("bdq", alpha), metric)
+            if v is not None:
+                lines.append(v.text)
+    return "\n".join(lines) or "no event camera or no BDQ row to compare in this run"

@@ -1,7 +1,11 @@
-"""Computed sentences: what the notebooks print about a run, from its results only (never written by hand).
+"""Computed sentences: what the notebooks print about a run, from its results and predictions only (never written by
+hand). Every comparative sentence comes from a verdict on paired bootstrap replicates (bdqlib.report.tables,
+bdqlib.report.stats): "X > Y", "X < Y", or "not distinguishable at this size (n = ...)"; every number is the mean
+over the run's seeds with its 95 % interval.
 
-`run` is anything with .result(method, alpha), .rows(method, alpha) and .cfg (bdqlib.experiments.run.Run). The
-reference is the raw video and the headline is BDQ at the run's alpha: those two names are roles here, not dispatch.
+`run` is anything with .result(method, alpha), .rows(method, alpha), .results(None), .predictions() and .cfg
+(bdqlib.experiments.run.Run). The reference is the raw video and the headline BDQ at the run's alpha: those two
+names are roles here, not dispatch.
 """
 from __future__ import annotations
 
@@ -9,123 +13,131 @@ import pandas as pd
 
 from .. import methods
 from ..core.encoder import MODULE_NAMES
-from ..metrics import f_lambda, privacy_removal
 from . import published
+from .stats import interval
+from .tables import Evaluation, label
 
 REFERENCE, HEADLINE = "raw", "bdq"
 
 
-def headline(run, alpha: float) -> str:
-    """The run's headline sentence: raw vs BDQ at `alpha` (and alpha = 0)."""
-    raw, bdq, bdq0 = run.result(REFERENCE), run.result(HEADLINE, alpha), run.result(HEADLINE, 0.0)
-    if raw is None or bdq is None:
+def evaluation(run, protocol: str = "retrain") -> Evaluation:
+    return Evaluation(run.results(attacker=None), run.predictions(), protocol=protocol)
+
+
+def _value(ev: Evaluation, key: tuple, metric: str) -> str:
+    """"0.675 (0.61-0.74)": the mean over seeds and its 95 % interval."""
+    reps = ev.replicates(key)
+    if reps is None or metric not in reps:
+        return "n/a"
+    point, r = reps[metric]
+    lo, hi = interval(r)
+    return f"{point:.3f} ({lo:.3f}-{hi:.3f})" if metric not in ("removed", "kept") else \
+        f"{point:.0%} ({lo:.0%}-{hi:.0%})"
+
+
+def headline(run, alpha: float, ev: Evaluation | None = None) -> str:
+    """The run's headline sentence: raw vs BDQ at `alpha` (and alpha = 0), with seeds and intervals."""
+    ev = ev or evaluation(run)
+    if run.result(REFERENCE) is None or run.result(HEADLINE, alpha) is None or not ev.available:
         return "raw or BDQ not validated yet in this run"
-
-    def removed(r):
-        return privacy_removal(r["privacy_top1"], raw["privacy_top1"], r["privacy_chance"])
-
-    text = (f"Against the strongest of {len(run.rows(HEADLINE, alpha)) - 1} attackers, BDQ (alpha={alpha:g}) removes "
-            f"{removed(bdq):.0%} of raw's above-chance privacy accuracy ({raw['privacy_top1']:.3f} by "
-            f"{raw['strongest_attacker']} -> {bdq['privacy_top1']:.3f} by {bdq['strongest_attacker']}, chance "
-            f"{bdq['privacy_chance']:.3f}); action {raw['action_top1']:.3f} -> {bdq['action_top1']:.3f} "
-            f"({bdq['action_top1'] / raw['action_top1']:.0%} of raw).")
-    if bdq0 is not None and alpha != 0:
-        text += (f" Without the adversary (alpha=0) it removes {removed(bdq0):.0%} (privacy "
-                 f"{bdq0['privacy_top1']:.3f}, action {bdq0['action_top1']:.3f}).")
+    bdq, raw = (HEADLINE, alpha), (REFERENCE, None)
+    rows = run.results()
+    seeds = rows[(rows["method"] == HEADLINE) & (rows["protocol"] == "retrain")]["seed"].nunique()
+    text = (f"BDQ (alpha={alpha:g}) removes {_value(ev, bdq, 'removed')} of raw's above-chance identity and keeps "
+            f"{_value(ev, bdq, 'kept')} of its action (means over {seeds} seed(s), 95% intervals over seeds and test "
+            f"videos). Privacy is the attacker chosen on validation for each seed: raw {_value(ev, raw, 'privacy')}, "
+            f"BDQ {_value(ev, bdq, 'privacy')}; action raw {_value(ev, raw, 'action')}, BDQ {_value(ev, bdq, 'action')}.")
+    if run.result(HEADLINE, 0.0) is not None and alpha != 0:
+        v = ev.verdict(bdq, (HEADLINE, 0.0), "removed")
+        text += f" Without the adversary (alpha=0) it removes {_value(ev, (HEADLINE, 0.0), 'removed')}" + \
+            (f"; {v.text}." if v else ".")
     anchor = published.kth_anchor()
     text += (f" For scale: {anchor['removed']:.0%} removed on real KTH by {anchor['source']} -- another dataset and "
              f"another protocol.")
     return text
 
 
-def compare_with_headline(results: pd.DataFrame, alpha: float, names: list) -> str:
-    """Each named method's retrain point (results: a run's headline rows) against BDQ at `alpha`: f_0.5, and
-    whether either dominates."""
-    retrain = [r for r in results.to_dict("records") if r["protocol"] == "retrain"]
-    bdq = next((r for r in retrain if r["method"] == HEADLINE and r["alpha"] == alpha), None)
-    if bdq is None:
+def compare_with_headline(run, alpha: float, names: list, ev: Evaluation | None = None) -> str:
+    """Each named method against BDQ at `alpha`: identity removed and action kept, as verdicts."""
+    ev = ev or evaluation(run)
+    if run.result(HEADLINE, alpha) is None:
         return "BDQ not validated in this run: nothing to compare with"
     lines = []
     for name in dict.fromkeys(names):
-        for r in (r for r in retrain if r["method"] == name):
-            f, fb = (f_lambda(x["action_top1"], x["privacy_top1"], 0.5) for x in (r, bdq))
-            better = r["action_top1"] >= bdq["action_top1"] and r["privacy_top1"] <= bdq["privacy_top1"]
-            worse = r["action_top1"] <= bdq["action_top1"] and r["privacy_top1"] >= bdq["privacy_top1"]
-            verdict = ("at least as good as BDQ on both axes" if better else "dominated by BDQ" if worse
-                       else "neither dominates")
-            label = name + ("" if r["alpha"] != r["alpha"] else f" alpha={r['alpha']:g}")
-            lines.append(f"{label}: action {r['action_top1']:.3f}, privacy {r['privacy_top1']:.3f} "
-                         f"({r['strongest_attacker']}), f_0.5 {f:.3f} vs BDQ alpha={alpha:g} {bdq['action_top1']:.3f} / "
-                         f"{bdq['privacy_top1']:.3f}, f_0.5 {fb:.3f} -> {verdict}")
+        key = (name, pipeline_alpha(name, alpha))
+        if run.result(*key) is None:
+            continue
+        parts = [f"{label(*key)}: removes {_value(ev, key, 'removed')}, keeps {_value(ev, key, 'kept')}"]
+        for metric in ("removed", "kept"):
+            v = ev.verdict(key, (HEADLINE, alpha), metric)
+            if v is not None:
+                parts.append(v.text)
+        lines.append("; ".join(parts))
     return "\n".join(lines) or "no comparator ran"
 
 
-def _row(table: pd.DataFrame, method: str, alpha=None):
-    sel = table[(table["protocol"] == "retrain") & (table["method"] == method)]
-    if alpha is not None:
-        sel = sel[sel["alpha"] == alpha]
-    return sel.iloc[0] if len(sel) else None
+def pipeline_alpha(name: str, alpha):
+    """The alpha a method's row carries: `alpha` for one that takes one, else None."""
+    return alpha if methods.is_method(name) and methods.resolve(name)[0].takes_alpha else None
 
 
 def attacker_wins(table: pd.DataFrame, per_attacker: pd.DataFrame, privacy_model: str, alpha: float) -> str:
-    """Which attacker was strongest how often, and what the paper's single attacker alone would have reported."""
+    """Which attacker was chosen (on validation) how often, and what the paper's single attacker alone reports."""
     retrain = table[table["protocol"] == "retrain"]
     wins = retrain["strongest_attacker"].value_counts()
-    text = "strongest attacker per encoder: " + ", ".join(f"{name} {n}x" for name, n in wins.items())
-    bdq = _row(table, HEADLINE, alpha)
-    if privacy_model in per_attacker and bdq is not None:
+    text = "attacker chosen on validation, per encoder and seed: " + ", ".join(f"{n} {k}x" for n, k in wins.items())
+    if "oracle_attacker" in retrain:
+        differ = int((retrain["oracle_attacker"] != retrain["strongest_attacker"]).sum())
+        text += f"; the test maximum (the oracle column) is another attacker's for {differ} of {len(retrain)}"
+    bdq = retrain[(retrain["method"] == HEADLINE) & (retrain["alpha"] == alpha)]
+    if privacy_model in per_attacker and len(bdq):
         b = per_attacker[privacy_model].get(f"{HEADLINE} a={alpha:g}")
         if b is not None:
-            text += (f"\nthe paper's attacker alone ({privacy_model}, pretrained) would report BDQ privacy {b:.3f}; "
-                     f"the suite reports {bdq['privacy_top1']:.3f} ({bdq['strongest_attacker']}).")
+            text += (f"\nthe paper's attacker alone ({privacy_model}, pretrained) reports BDQ privacy {b:.3f} (mean "
+                     f"over seeds); the attacker chosen on validation {bdq['privacy_top1'].mean():.3f}.")
     return text
 
 
-def against_baselines(table: pd.DataFrame, alpha: float) -> str:
-    """BDQ at `alpha` against raw and against the best naive baseline of the run (by f_0.5)."""
-    raw, bdq = _row(table, REFERENCE), _row(table, HEADLINE, alpha)
-    if raw is None or bdq is None:
+def against_baselines(run, alpha: float, ev: Evaluation | None = None) -> str:
+    """BDQ at `alpha` against the best naive baseline of the run (by f_0.5), as a verdict."""
+    ev = ev or evaluation(run)
+    if run.result(REFERENCE) is None or run.result(HEADLINE, alpha) is None:
         return "raw or BDQ not validated in this run"
     anchor = published.kth_anchor()
-    text = (f"BDQ alpha={alpha:g}: privacy {bdq['privacy_top1']:.2f} vs raw {raw['privacy_top1']:.2f} (chance "
-            f"{bdq['privacy_chance']:.2f}) -> removes {bdq['privacy_removed']:.0%} of raw's above-chance privacy "
-            f"(SPPA's Table 2 on real KTH: ~{anchor['removed']:.0%}); action {bdq['action_top1']:.2f} vs raw "
-            f"{raw['action_top1']:.2f}.")
-    retrain = table[table["protocol"] == "retrain"]
-    naive = retrain[[methods.is_method(m) and methods.family(m) in ("pixelate", "blur", "downsample")
-                     for m in retrain["method"]]]
+    text = (f"BDQ alpha={alpha:g} removes {_value(ev, (HEADLINE, alpha), 'removed')} of raw's above-chance identity "
+            f"(SPPA's Table 2 on real KTH: ~{anchor['removed']:.0%}) and keeps {_value(ev, (HEADLINE, alpha), 'kept')} "
+            f"of its action.")
+    table = ev.table()
+    naive = table[[methods.is_method(m) and methods.family(m) in ("pixelate", "blur", "downsample")
+                   for m in table["method"]]] if len(table) else table
     if len(naive):
-        best = naive.sort_values("f_0.5", ascending=False).iloc[0]
-        verdict = "higher" if bdq["f_0.5"] > best["f_0.5"] else "not higher"
-        text += f"\nf_0.5: BDQ {bdq['f_0.5']:.3f}; best baseline {best['method']} {best['f_0.5']:.3f} -> BDQ's is {verdict}."
+        best = naive.iloc[0]  # the table is sorted by f_0.5
+        v = ev.verdict((HEADLINE, alpha), (best["method"], None), "f_0.5")
+        text += f"\nagainst the best naive baseline by f_0.5 ({best['method']}): " + (v.text if v else "n/a")
     else:
         text += "\nNo naive baseline in this run (04's BASELINES): nothing to compare BDQ with there."
     return text
 
 
-def ablation(table: pd.DataFrame, alpha: float) -> str:
-    """The module combinations at `alpha` against the paper's Fig. 4 (SBU), and alpha against alpha = 0."""
+def ablation(run, alpha: float, ev: Evaluation | None = None) -> str:
+    """The module combinations at `alpha` (paper Fig. 4, SBU) and alpha against alpha = 0, as verdicts."""
+    ev = ev or evaluation(run)
     lines = []
-    mods = {n: _row(table, n, alpha) for n in MODULE_NAMES}
-    mods = {n: r for n, r in mods.items() if r is not None}
-    for name, r in mods.items():
-        lines.append(f"{name:6s} action {r['action_top1']:.2f}  privacy {r['privacy_top1']:.2f}  "
-                     f"removed {r['privacy_removed']:.0%}")
-    if mods and _row(table, REFERENCE) is not None:
-        best = min(mods, key=lambda n: mods[n]["privacy_top1"])
-        lines.append(f"vs the paper (Fig. 4, SBU): among the combinations run ({', '.join(mods)}), the lowest privacy "
-                     f"is {best}'s (paper: B+D+Q) -> {'matches' if best == 'B+D+Q' else 'differs'}.")
-        for name in ("B", "D", "Q"):
-            if name in mods:
-                near = mods[name]["privacy_removed"] < 0.25  # "close to raw" for privacy: removes under a quarter
-                lines.append(f"{name} alone close to raw for privacy: {near} (removes "
-                             f"{mods[name]['privacy_removed']:.0%}; paper: yes)")
-    bdq, bdq0 = _row(table, HEADLINE, alpha), _row(table, HEADLINE, 0.0)
-    if bdq0 is not None and bdq is not None and alpha != 0:
-        verdict = "more private" if bdq["privacy_top1"] < bdq0["privacy_top1"] else "NOT more private"
-        lines.append(f"alpha={alpha:g} vs alpha=0 (no adversary): privacy {bdq['privacy_top1']:.2f} vs "
-                     f"{bdq0['privacy_top1']:.2f} -> the adversarially trained encoder is {verdict}.")
-    return "\n".join(lines)
+    mods = [n for n in MODULE_NAMES if run.result(n, alpha) is not None]
+    for name in mods:
+        lines.append(f"{name:6s} action {_value(ev, (name, alpha), 'action')}  privacy "
+                     f"{_value(ev, (name, alpha), 'privacy')}  removed {_value(ev, (name, alpha), 'removed')}")
+    full = ("B+D+Q", alpha)
+    for name in mods:
+        if name != "B+D+Q":
+            v = ev.verdict((name, alpha), full, "privacy")
+            if v is not None:
+                lines.append(f"vs B+D+Q (the paper: B+D+Q lowest): {v.text}")
+    if run.result(HEADLINE, 0.0) is not None and alpha != 0:
+        v = ev.verdict((HEADLINE, alpha), (HEADLINE, 0.0), "privacy")
+        if v is not None:
+            lines.append(f"the adversary's effect on privacy: {v.text}")
+    return "\n".join(lines) or "no module combination in this run"
 
 
 def study_against_paper(criterion: str, per_question: int) -> str:

@@ -13,15 +13,19 @@ import dataclasses
 import time
 from pathlib import Path
 
+import pandas as pd
 import torch
 
 from ..atomic import atomic_path
 from ..config import POPULATION_SEED_OFFSET
-from ..core.encoder import BDQEncoder
+from ..core.encoder import raw_encoder
 from ..data import prepare_data
 from ..engine.steps import quiet, resolve_device
 from ..nets.zoo import small_weights_file
 from .probes import EncodedData, Probe, train_probe
+
+
+PRETRAIN_MIN_EPOCHS = 5  # pretraining stops at its best validation epoch (patience cfg.val_patience), not before
 
 
 def population_config(cfg, data_root):
@@ -30,7 +34,20 @@ def population_config(cfg, data_root):
     return dataclasses.replace(cfg, dataset="synthetic", split="video", weights="none",
                                data_dir=str(Path(data_root) / f"synthetic-pretrain-{seed}"), synthetic_seed=seed,
                                synthetic_avoid=(cfg.synthetic_seed, cfg.synthetic_subjects),
-                               val_epochs=cfg.pretrain_epochs, val_views=max(cfg.val_views, 1))
+                               val_epochs=cfg.pretrain_epochs, val_views=max(cfg.val_views, 1),
+                               val_min_epochs=min(cfg.val_min_epochs, PRETRAIN_MIN_EPOCHS))
+
+
+def history_file(weights: Path) -> Path:
+    """The convergence curve kept beside a pretrained network's weights (validation accuracy per epoch)."""
+    return weights.with_suffix(".history.csv")
+
+
+def pretraining_curves(cfg) -> pd.DataFrame:
+    """The pretraining histories of this config's small networks (for the convergence figure), or an empty table."""
+    frames = [pd.read_csv(history_file(small_weights_file(cfg, n))) for n in ("small3d", "small2d")
+              if history_file(small_weights_file(cfg, n)).is_file()]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
 def pretrain_small_models(cfg, *, data_root, log=print) -> dict:
@@ -42,13 +59,19 @@ def pretrain_small_models(cfg, *, data_root, log=print) -> dict:
     population = population_config(cfg, data_root)
     t0 = time.time()
     data = prepare_data(population, root=data_root, cache_root=Path(data_root) / "cache", log=log)
-    raw = BDQEncoder(blur=False, difference=False, quantize=False)
+    raw = raw_encoder()
     encoded = EncodedData(raw, data, population, device=resolve_device(cfg.device), views=population.val_views,
                           log=log)
     for name, target in (("small3d", "action"), ("small2d", "identity")):
         result = train_probe(Probe(name, target, "none"), encoded, population, log=log)
         with atomic_path(paths[name], suffix=".pt") as tmp:
             torch.save({k: v.cpu() for k, v in result.model.state_dict().items()}, tmp)  # a file for any device
+        history = pd.DataFrame(result.history).assign(network=name, target=target, best_epoch=result.best_epoch,
+                                                      cap=population.val_epochs)
+        with atomic_path(history_file(paths[name])) as tmp:
+            history.to_csv(tmp, index=False)
+        if result.epochs_trained >= population.val_epochs:
+            log(f"[pretrain] WARNING: {name} ran to its cap of {population.val_epochs} epochs: raise pretrain_epochs")
         log(f"[pretrain] {name} on the pretraining population's {target}: validation {result.val_top1:.3f} "
             f"(epoch {result.best_epoch}/{result.epochs_trained}), saved as {paths[name].name} "
             f"({time.time() - t0:.0f}s)")

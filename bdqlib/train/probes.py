@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
+from torch import nn
 
 from ..config import parse_names
 from ..engine import loop, memory
@@ -40,6 +41,7 @@ from ..engine.distributed import SINGLE, Dist, device_for, local_batch, mean_ove
 from ..engine.precision import make_precision, memory_format
 from ..engine.steps import (
     accuracies,
+    predict,
     check_finite,
     clip_loss,
     make_optimizer,
@@ -54,15 +56,40 @@ SCRATCH = "@scratch"  # suffix of a probe name: random initialisation instead of
 
 
 @dataclass(frozen=True)
+class Recipe:
+    """How a probe is trained beyond the config's defaults: its optimizer, learning rate and weight decay (None: the
+    config's val_lr, optimizer and weight_decay), its schedule (the config's plateau drops, or a one-cycle over
+    val_epochs), and ordinary training practice -- E's output standardised per channel with the training split's
+    statistics, horizontal flips, random shifts by up to `shift` px. Every probe still stops at its best validation
+    epoch."""
+    optimizer: str | None = None   # None: cfg.optimizer | adamw
+    lr: float | None = None
+    weight_decay: float | None = None
+    schedule: str = "plateau"      # plateau | onecycle
+    standardize: bool = False
+    flip: bool = False
+    shift: int = 0
+
+
+# Named recipes a probe name selects with ":<recipe>" (e.g. "wide2d@scratch:strong"); the winners of the search in
+# docs/studies/attack_search.py (validation split only).
+RECIPES = {"default": Recipe(),
+           "strong": Recipe(optimizer="adamw", lr=2e-3, weight_decay=5e-4, schedule="onecycle", standardize=True,
+                            flip=True, shift=2)}
+
+
+@dataclass(frozen=True)
 class Probe:
-    """A network `arch` ("small2d", "resnet50", "small3d", "i3d_r50", ...) trained on `target`."""
+    """A network `arch` ("small2d", "resnet50", "small3d", "i3d_r50", ...) trained on `target` with a recipe."""
     arch: str
     target: str = "identity"   # identity | action
     init: str = "pretrained"   # pretrained | none
+    recipe: str = "default"    # a key of RECIPES
 
     @property
     def name(self) -> str:
-        return self.arch + ("" if self.init == "pretrained" else SCRATCH)
+        return (self.arch + ("" if self.init == "pretrained" else SCRATCH)
+                + ("" if self.recipe == "default" else f":{self.recipe}"))
 
     @property
     def level(self) -> str:
@@ -70,12 +97,52 @@ class Probe:
 
 
 def parse_probes(spec: str, target: str = "identity") -> list:
-    """"small2d,small2d@scratch,small3d" -> Probes; "@scratch" means random initialisation."""
+    """"small2d,small2d@scratch,wide2d@scratch:strong" -> Probes; "@scratch" means random initialisation, ":name" a
+    training recipe of RECIPES."""
     names = parse_names(spec)
     if not names:
         raise ValueError(f"no attacker named in {spec!r}")
-    return [Probe(n[:-len(SCRATCH)] if n.endswith(SCRATCH) else n, target,
-                  "none" if n.endswith(SCRATCH) else "pretrained") for n in names]
+    probes = []
+    for n in names:
+        n, _, recipe = n.partition(":")
+        if (recipe or "default") not in RECIPES:
+            raise ValueError(f"unknown training recipe {recipe!r} in {spec!r}; known: {', '.join(RECIPES)}")
+        probes.append(Probe(n[:-len(SCRATCH)] if n.endswith(SCRATCH) else n, target,
+                            "none" if n.endswith(SCRATCH) else "pretrained", recipe or "default"))
+    return probes
+
+
+class Standardized(nn.Module):
+    """A network that standardises its input per channel first, with fixed statistics (buffers: saved with it)."""
+
+    def __init__(self, net: nn.Module, mean: torch.Tensor, std: torch.Tensor):
+        super().__init__()
+        self.net = net
+        shape = (1, -1, 1, 1, 1) if model_level_of(net) == "clip" else (1, -1, 1, 1)
+        self.register_buffer("mean", mean.reshape(shape))
+        self.register_buffer("std", std.clamp(min=1e-6).reshape(shape))
+
+    def forward(self, x):
+        return self.net((x - self.mean) / self.std)
+
+
+def model_level_of(net: nn.Module) -> str:
+    return "clip" if any(isinstance(m, nn.Conv3d) for m in net.modules()) else "frame"
+
+
+def augment(x: torch.Tensor, recipe: Recipe, generator: torch.Generator) -> torch.Tensor:
+    """A training batch (B, C, T, H, W) with the recipe's flips and shifts, drawn per clip from `generator`."""
+    if recipe.flip:
+        flip = torch.rand(len(x), generator=generator) < 0.5
+        x = torch.where(flip.view(-1, 1, 1, 1, 1).to(x.device), x.flip(-1), x)
+    if recipe.shift:
+        k = recipe.shift
+        shifts = torch.randint(-k, k + 1, (len(x), 2), generator=generator)
+        padded = nn.functional.pad(x, (k, k, k, k))
+        h, w = x.shape[-2:]
+        x = torch.stack([padded[i, ..., k + dy:k + dy + h, k + dx:k + dx + w] for i, (dy, dx) in
+                         enumerate(shifts.tolist())])
+    return x
 
 
 class EncodedData:
@@ -121,6 +188,27 @@ class EncodedData:
             xs.append(torch.cat([p[0] for p in parts]))
             labels = (torch.cat([p[1] for p in parts]), torch.cat([p[2] for p in parts]))
         return torch.stack(xs), *labels
+
+    @torch.no_grad()
+    def channel_stats(self, batches: int = 20) -> tuple:
+        """(mean, std) per channel of E's output on the training split: the cached views, or `batches` batches."""
+        if "train" in self.cached:
+            x = self.cached["train"][0].float()
+            dims = [d for d in range(x.dim()) if d != 2]  # (V, N, C, T, H, W): all but C
+            return x.mean(dims).cpu(), x.std(dims).cpu()
+        total = sq = n = 0
+        for i, (x, _, _) in enumerate(self.batches("train", epoch=1, shuffle=False)):
+            if i >= batches:
+                break
+            x = x.float().transpose(0, 1).reshape(x.shape[1], -1)
+            total, sq, n = total + x.sum(1), sq + (x * x).sum(1), n + x.shape[1]
+        mean = total / n
+        return mean.cpu(), (sq / n - mean * mean).clamp(min=0).sqrt().cpu()
+
+    def steps_per_epoch(self, dist: Dist = SINGLE) -> int:
+        """Optimizer steps in one training epoch (whole batches only)."""
+        n = len(self.cached["train"][1]) if "train" in self.cached else len(self.data.train)
+        return n // self.cfg.batch_size
 
     @torch.no_grad()
     def clip_shape(self) -> tuple:
@@ -173,6 +261,7 @@ class ProbeResult:
     epochs_trained: int
     history: list = field(default_factory=list)  # per epoch: loss, val_top1, lr, seconds
     model: torch.nn.Module | None = None
+    test_pred: list | None = None  # the predicted label of every test clip, in the test split's order
 
 
 def num_classes(data, target: str) -> int:
@@ -193,11 +282,22 @@ def train_probe(probe: Probe, encoded: EncodedData, cfg, *, checkpoint=None, ide
     seed_everything(cfg.seed)
     model = build_model(probe.arch, num_classes(encoded.data, probe.target),
                         weights=init_weights(cfg, probe.arch, probe.init), width=model_width(cfg, probe.arch))
+    recipe = RECIPES[probe.recipe]
+    if recipe.standardize:  # E's output standardised per channel with the training split's statistics
+        model = Standardized(model, *encoded.channel_stats())
     model = memory_format(model.to(device), cfg.channels_last)  # on a CPU too: res2d evaluates 2.1x faster
     precision = make_precision(cfg.amp, device)
-    opt = make_optimizer(model.parameters(), cfg.val_lr, cfg)
-    sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="max", factor=cfg.val_lr_drop,
-                                                       patience=cfg.val_lr_patience)
+    lr = recipe.lr or cfg.val_lr
+    if recipe.optimizer == "adamw":
+        opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=recipe.weight_decay or cfg.weight_decay)
+    else:
+        opt = make_optimizer(model.parameters(), lr, cfg)
+    if recipe.schedule == "onecycle":  # over the most epochs; early stopping may end it before the cycle does
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, epochs=cfg.val_epochs,
+                                                    steps_per_epoch=max(encoded.steps_per_epoch(dist), 1))
+    else:
+        sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="max", factor=cfg.val_lr_drop,
+                                                           patience=cfg.val_lr_patience)
     objects = {"model": model, "opt": opt, "sched": sched, "precision": precision}
     start, history, best = 0, [], {"epoch": 0, "state": copy.deepcopy(model.state_dict())}
     if checkpoint is not None and Path(checkpoint).is_file():
@@ -221,8 +321,12 @@ def train_probe(probe: Probe, encoded: EncodedData, cfg, *, checkpoint=None, ide
                            throwaway_probe(probe, cfg, encoded.clip_shape(), num_classes(encoded.data, probe.target),
                                            device), device, log=log)
 
+    aug = torch.Generator()
+
     def epoch_row(epoch: int) -> dict:
         def step(*batch):
+            if recipe.flip or recipe.shift:
+                batch = (augment(batch[0], recipe, aug), *batch[1:])
             opt.zero_grad(set_to_none=True)
             total = 0.0
             for part, w in micro_batches(batch, accum):
@@ -233,15 +337,19 @@ def train_probe(probe: Probe, encoded: EncodedData, cfg, *, checkpoint=None, ide
                 total += w * loss.item()
             precision.apply(opt)
             precision.update()
+            if recipe.schedule == "onecycle":
+                sched.step()
             return {"loss": total}
 
         t0 = time.time()
         generator.manual_seed(cfg.seed * 1_000_003 + epoch)
+        aug.manual_seed(cfg.seed * 7_907 + epoch)
         model.train()
         stats = mean_over_processes(run_epoch(encoded.batches("train", epoch=epoch, shuffle=True, generator=generator,
                                                               dist=dist), step, device=device), dist)
         val = accuracies(encoded.batches("val"), heads, device=device, precision=precision)["probe"]
-        sched.step(val)
+        if recipe.schedule == "plateau":
+            sched.step(val)
         return {"epoch": epoch, "loss": stats.get("loss", float("nan")), "val_top1": val,
                 "lr": opt.param_groups[0]["lr"], "seconds": time.time() - t0}
 
@@ -258,8 +366,10 @@ def train_probe(probe: Probe, encoded: EncodedData, cfg, *, checkpoint=None, ide
                                 f"(epoch {done.epoch} saved in {checkpoint}); re-run with the same run folder")
     history, best, epoch = done.history, _stored(done.best), done.epoch
     model.load_state_dict(best["state"])
-    test = accuracies(encoded.batches("test"), heads, device=device, precision=precision)["probe"]
-    result = {"test_top1": test, "val_top1": best["val"], "best_epoch": best["epoch"], "epochs_trained": epoch}
+    pred, true = predict(encoded.batches("test"), heads, device=device, precision=precision)["probe"]
+    test = int((pred == true).sum()) / max(len(true), 1)
+    result = {"test_top1": test, "val_top1": best["val"], "best_epoch": best["epoch"], "epochs_trained": epoch,
+              "test_pred": pred.tolist()}
     if checkpoint is not None and dist.main:  # the finished probe: result, history, (if kept) best weights
         kept = best if keep_weights else {**best, "state": None}
         save_checkpoint(checkpoint, objects={}, epoch=epoch, history=history, config=config, best=kept,
@@ -296,34 +406,39 @@ def throwaway_probe(probe: Probe, cfg, clip_shape: tuple, classes: int, device):
     return make_step
 
 
+def action_probes(cfg) -> list:
+    """The action networks validation trains: cfg.action_networks (e.g. "small3d,small2plus1d@scratch": one
+    pretrained, one from random initialisation), or T alone (cfg.action_model) when it is empty."""
+    return parse_probes(cfg.action_networks or cfg.action_model, target="action")
+
+
 def run_probes(encoder, data, cfg, *, checkpoint_dir=None, identity: dict | None = None, log=quiet,
                budget: TimeBudget | None = None, keep_weights: bool = True, dist: Dist = SINGLE) -> dict:
-    """T (cfg.action_model, on actions) and every attacker of cfg.attackers, trained on the frozen encoder.
+    """The action networks (`action_probes`) and every attacker of cfg.attackers, trained on the frozen encoder.
 
-    Returns {"action": ProbeResult, "attackers": [ProbeResult, ...]}; checkpoint_dir keeps one resumable file per
-    probe (with its best weights once finished only if `keep_weights`).
+    Returns {"actions": [ProbeResult, ...], "attackers": [ProbeResult, ...]}; checkpoint_dir keeps one resumable
+    file per probe (with its best weights once finished only if `keep_weights`).
     """
     device = device_for(dist, resolve_device(cfg.device))
     encoded = EncodedData(encoder, data, cfg, device=device, views=cfg.val_views, log=log if dist.main else quiet)
     budget = budget or TimeBudget(cfg.time_budget_h)
-    probes = [Probe(cfg.action_model, "action")] + parse_probes(cfg.attackers)
+    actions = action_probes(cfg)
     results = []
-    for probe in probes:
+    for probe in actions + parse_probes(cfg.attackers):
         path = None if checkpoint_dir is None else Path(checkpoint_dir) / f"{probe.target}-{probe.name}.pt"
         if path is not None and dist.main:
             path.parent.mkdir(parents=True, exist_ok=True)
         results.append(train_probe(probe, encoded, cfg, checkpoint=path, identity=identity, log=log, budget=budget,
                                    keep_weights=keep_weights, dist=dist))
-    return {"action": results[0], "attackers": results[1:]}
+    return {"actions": results[:len(actions)], "attackers": results[len(actions):]}
 
 
-def frozen_accuracies(encoder, data, cfg, action, attackers: dict) -> dict:
-    """SPPA's frozen-clean protocol: networks trained on raw video applied, frozen, to this encoder's test output.
-
-    action: T; attackers: name -> (model, level). Returns name -> test accuracy, T under "action".
-    """
+def frozen_predictions(encoder, data, cfg, action, attackers: dict, *, split: str = "test") -> dict:
+    """SPPA's frozen-clean protocol: networks trained on raw video applied, frozen, to this encoder's output of
+    `split` (test; val to choose the attacker that counts). action: T; attackers: name -> (model, level). Returns
+    name -> (predicted, true) labels, T under "action"."""
     device = resolve_device(cfg.device)
     heads = {"action": (action, "clip", "action")}
     heads.update({name: (model, level, "identity") for name, (model, level) in attackers.items()})
     encoded = EncodedData(encoder, data, cfg, device=device, views=0)
-    return accuracies(encoded.batches("test"), heads, device=device, precision=make_precision(cfg.amp, device))
+    return predict(encoded.batches(split), heads, device=device, precision=make_precision(cfg.amp, device))
