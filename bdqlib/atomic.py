@@ -9,6 +9,11 @@ from pathlib import Path
 
 import numpy as np
 
+try:
+    import fcntl
+except ImportError:  # not POSIX: no concurrent writers are started there (see exclusive)
+    fcntl = None
+
 
 @contextlib.contextmanager
 def atomic_path(final: str | os.PathLike, suffix: str = ""):
@@ -24,6 +29,23 @@ def atomic_path(final: str | os.PathLike, suffix: str = ""):
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+@contextlib.contextmanager
+def exclusive(path: str | os.PathLike):
+    """Hold an exclusive lock tied to `path` (a `.lock` file beside it) for the block: a read-modify-write of a
+    table that processes running seeds side by side all append to (results.csv, predictions.csv)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if fcntl is None:
+        yield
+        return
+    with open(path.with_name(f".{path.name}.lock"), "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def write_text_atomic(path, text: str) -> Path:

@@ -131,6 +131,8 @@ class Config:
     activation_checkpointing: bool = False  # recompute P's activations in step 1's backward (memory for time)
     nproc: int = 1                     # processes (GPUs) for training and validation, launched with torchrun and
                                        # DistributedDataParallel (bdqlib.engine.distributed); the batch is the global one
+    seed_workers: int = 0              # processes training independent seeds (and encoders) side by side: 0 = one
+                                       # per core on a CPU, one on a GPU (bdqlib.experiments.parallel)
     sync_batchnorm: bool = True        # with nproc > 1 on CUDA: BatchNorm statistics over the global batch
     time_budget_h: float = 0.0         # stop cleanly after the epoch that would exceed it (0 = no budget)
     eval_every: int = 1                # evaluate on the validation split every N adversarial epochs
@@ -147,7 +149,7 @@ POPULATION_SEED_OFFSET = 1000
 
 # Fields that may differ when resuming a run directory (they do not change what is computed).
 RESUME_IGNORES = ("num_workers", "device", "time_budget_h", "eval_every", "data_dir", "weights_dir", "missing",
-                  "split_dir", "probe_weights", "nproc", "accum_steps")
+                  "split_dir", "probe_weights", "nproc", "accum_steps", "seed_workers")
 
 # Per dataset, on top of the profile (paper §4.1-4.2): SBU t = 16 and alpha = 2 with the BDQ authors' split; IPN
 # t = 32 and alpha = 8 with its own subject split. Frames of both are 640x480: cached with short side 224 for

@@ -46,6 +46,7 @@ RUN_DIR = ""           # output folder of this run ("" = a new folder under outp
 SMOKE = False          # tiny and fast, for tests only
 NUM_WORKERS = None     # int: DataLoader worker processes (None: 0 on a CPU-only machine, min(cores, 8) beside a GPU)
 NPROC = 1              # processes (GPUs) for training and validation; > 1 launches torchrun with DistributedDataParallel
+SEED_WORKERS = None    # int: processes training seeds (and encoders) side by side (None: one per core on a CPU, one on a GPU)
 BATCH_SIZE = None      # int: clips per optimizer step, the effective batch (None: the profile's -- the paper's 16)
 ACCUM = None           # int: micro-batches per step, gradients summed (None: the profile's; paper: measured per stage)
 AMP = None             # str: mixed precision of T, P and the validation networks: auto | off | bf16 | fp16

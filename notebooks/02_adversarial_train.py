@@ -48,6 +48,7 @@ RUN_DIR = ""
 SMOKE = False
 NUM_WORKERS = None
 NPROC = 1
+SEED_WORKERS = None
 BATCH_SIZE = None
 ACCUM = None
 AMP = None
@@ -108,16 +109,14 @@ display(stage_table.round(3))
 
 # %% [markdown]
 # ## Adversarial training, once per seed
-# Each seed is an independent training of everything: the small networks' pretraining, then the game. One line per
-# epoch. Re-running this cell with the same `RUN_DIR` resumes from the last completed epoch (the checkpoint holds
+# Each seed is an independent training of everything: the small networks' pretraining, then the game. On a CPU the
+# seeds train side by side, one process per core (`SEED_WORKERS`); each line is prefixed by its seed, one per epoch.
+# Re-running this cell with the same `RUN_DIR` resumes from the last completed epoch (the checkpoint holds
 # models, optimizers, schedulers and random states), so a resumed run ends exactly where an uninterrupted one would.
 # The figures below show the first seed; the table after them, what every seed's E learned.
 
 # %%
-results = {}
-for r, seed_data in pipeline.each_seed(run):
-    print(f"== seed {r.cfg.seed}")
-    results[r.cfg.seed] = pipeline.fit(r, seed_data, "bdq", ALPHA)  # BDQ's game (bdqlib.methods.bdq), resumable
+results, = pipeline.over_seeds(run, (pipeline.fit, "bdq", ALPHA))  # BDQ's game (bdqlib.methods.bdq), resumable
 result = results[run.cfg.seed]
 history = result.history
 print("status:", {seed: res.status for seed, res in results.items()})

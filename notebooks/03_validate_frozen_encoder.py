@@ -39,6 +39,7 @@ RUN_DIR = ""
 SMOKE = False
 NUM_WORKERS = None
 NPROC = 1
+SEED_WORKERS = None
 BATCH_SIZE = None
 ACCUM = None
 AMP = None
@@ -64,12 +65,11 @@ ALPHA = run.cfg.alpha  # None above: the profile's value for the dataset
 # %% [markdown]
 # ## Raw video and the adversarially trained BDQ encoder, once per seed
 # For each seed: the action networks and the attack suite trained afresh on the raw video and on the frozen BDQ
-# encoder that 02 trained with that seed (its game resumes if it did not finish).
+# encoder that 02 trained with that seed (its game resumes if it did not finish); on a CPU side by side, one process
+# per core (`SEED_WORKERS`).
 
 # %%
-for r, data in pipeline.each_seed(run):
-    pipeline.evaluate(r, data, "raw")
-    pipeline.evaluate(r, data, "bdq", ALPHA)
+pipeline.over_seeds(run, (pipeline.evaluate, "raw"), (pipeline.evaluate, "bdq", ALPHA));
 
 # %% [markdown]
 # ## Did every network converge?

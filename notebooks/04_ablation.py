@@ -40,6 +40,7 @@ RUN_DIR = ""
 SMOKE = False
 NUM_WORKERS = None
 NPROC = 1
+SEED_WORKERS = None
 BATCH_SIZE = None
 ACCUM = None
 AMP = None
@@ -92,11 +93,8 @@ t0 = time.time()
 # hardening`).
 
 # %%
-encoders = {}  # (seed, method, alpha) -> encoder
-for r, data in seeds:
-    for game in games:
-        for alpha in alphas:
-            encoders[(r.cfg.seed, game, alpha)] = pipeline.evaluate(r, data, game, alpha)  # game (resumed), validation
+# (seed, method, alpha) -> encoder: each game (resumed if trained), then validated; seeds side by side on a CPU
+encoders = pipeline.evaluate_each(run, [(game, alpha) for game in games for alpha in alphas])
 print(f"alpha sweep done ({time.time() - t0:.0f}s)")
 
 # %% [markdown]
@@ -118,9 +116,8 @@ if len(games) > 1:
 # ## Module combinations of the headline encoder
 
 # %%
-for r, data in seeds:
-    for name in modules:  # B+D+Q is the headline encoder itself: its rows are BDQ's (bdqlib.methods.bdq, same_as)
-        encoders[(r.cfg.seed, name, ALPHA)] = pipeline.evaluate(r, data, name, ALPHA)
+# B+D+Q is the headline encoder itself: its rows are BDQ's (bdqlib.methods.bdq, same_as)
+encoders.update(pipeline.evaluate_each(run, [(name, ALPHA) for name in modules]))
 print(f"modules done ({time.time() - t0:.0f}s)")
 
 # %% [markdown]
@@ -131,9 +128,8 @@ print(f"modules done ({time.time() - t0:.0f}s)")
 # networks retrained on each baseline's output, exactly like BDQ.
 
 # %%
-for r, data in seeds:
-    for name in baselines:  # one that changes nothing at this size records the raw rows (its method's same_as)
-        encoders[(r.cfg.seed, name, None)] = pipeline.evaluate(r, data, name)
+# one that changes nothing at this size records the raw rows (its method's same_as)
+encoders.update(pipeline.evaluate_each(run, [(name, None) for name in baselines]))
 for name in baselines:
     print(f"{name}: {encoders[(run.cfg.seed, name, None)].extra_repr()} at S={run.cfg.size}")
 print(f"baselines done ({time.time() - t0:.0f}s)")

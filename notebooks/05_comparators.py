@@ -53,6 +53,7 @@ RUN_DIR = ""
 SMOKE = False
 NUM_WORKERS = None
 NPROC = 1
+SEED_WORKERS = None
 BATCH_SIZE = None
 ACCUM = None
 AMP = None
@@ -95,9 +96,7 @@ encoders, t0 = {}, time.time()  # (seed, method, alpha) -> encoder
 # ## ALF: the adversarial game with Wu et al.'s encoder and restarts of P
 
 # %%
-for r, data in seeds:
-    for alpha in alf_alphas:
-        encoders[(r.cfg.seed, "alf", alpha)] = pipeline.evaluate(r, data, "alf", alpha)  # the game, then validation
+encoders.update(pipeline.evaluate_each(run, [("alf", alpha) for alpha in alf_alphas]))  # the game, then validation
 if alf_alphas:
     plots.plot_training_curves(pipeline.adversarial_history(run, alf_alphas[0], "alf"),
                                run.run_dir / "alf_training_curves.png");
@@ -107,9 +106,7 @@ print(f"ALF done ({time.time() - t0:.0f}s)")
 # ## ELR: extreme low resolution with the inverse super-resolution views
 
 # %%
-for r, data in seeds:
-    for name in elr:
-        encoders[(r.cfg.seed, name, None)] = pipeline.evaluate(r, data, name)
+encoders.update(pipeline.evaluate_each(run, [(name, None) for name in elr]))
 for name in elr:
     print(f"{name}: {encoders[(run.cfg.seed, name, None)].extra_repr()} at S={run.cfg.size}")
 print(f"ELR done ({time.time() - t0:.0f}s)")
@@ -120,9 +117,7 @@ print(f"ELR done ({time.time() - t0:.0f}s)")
 # a frozen encoder like any other.
 
 # %%
-for r, data in seeds:
-    for name in systems:
-        encoders[(r.cfg.seed, name, None)] = pipeline.evaluate(r, data, name)  # RAPrivacy's two phases first
+encoders.update(pipeline.evaluate_each(run, [(name, None) for name in systems]))  # RAPrivacy's two phases first
 print(f"SPPA / masking / RAPrivacy done ({time.time() - t0:.0f}s)")
 
 # %% [markdown]

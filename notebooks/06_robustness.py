@@ -41,6 +41,7 @@ RUN_DIR = ""
 SMOKE = False
 NUM_WORKERS = None
 NPROC = 1
+SEED_WORKERS = None
 BATCH_SIZE = None
 ACCUM = None
 AMP = None
@@ -99,14 +100,11 @@ print(sweeps)
 # sweep.
 
 # %%
-rows = []
-for r, seed_data in seeds:
-    for label, method, alpha in encoders:
-        probes = robustness.probes_of(sweeps["attackers"], r, method, alpha)
-        scores = robustness.sweep_attackers(r, seed_data, pipeline.encoder_of(r, method, alpha), method=method,
-                                            alpha=alpha, attackers=probes, log=print)
-        rows += [{"encoder": label, "seed": r.cfg.seed, "network": name, "privacy_top1": acc}
-                 for name, acc in scores.items()]
+done = pipeline.over_seeds(run, *[(pipeline.attacker_sweep, method, alpha, sweeps["attackers"])
+                                   for _, method, alpha in encoders])  # per encoder: {seed: {attacker: top-1}}
+rows = [{"encoder": label, "seed": seed, "network": name, "privacy_top1": acc}
+        for (label, _, _), by_seed in zip(encoders, done) for seed, scores in by_seed.items()
+        for name, acc in scores.items()]
 attacker_sweep = pd.DataFrame(rows).groupby(["encoder", "network"], sort=False, as_index=False)["privacy_top1"].mean()
 chance = run.result(*encoders[0][1:])["privacy_chance"]
 plot_sweep(attacker_sweep, run.run_dir / "fig5_attacker_sweep.png", value="privacy_top1", chance=chance,
@@ -122,14 +120,9 @@ print(describe_attacker_sweep(attacker_sweep, chance, predictions=run.prediction
 # (`bdqlib.report.published.BDQ_FIG6_ACTIONS`).
 
 # %%
-frames = []
-for r, seed_data in seeds:
-    for label, method, alpha in encoders:
-        networks = robustness.probes_of(sweeps["actions"], r, method, alpha, target="action")
-        done = robustness.sweep_actions(r, seed_data, pipeline.encoder_of(r, method, alpha), method=method,
-                                        alpha=alpha, networks=networks, log=print)
-        frames.append(done[done["network"].isin([p.name for p in networks]) & (done["seed"] == r.cfg.seed)]
-                      .assign(encoder=label))
+done = pipeline.over_seeds(run, *[(pipeline.action_sweep, method, alpha, sweeps["actions"])
+                                   for _, method, alpha in encoders])  # per encoder: {seed: its rows}
+frames = [rows.assign(encoder=label) for (label, _, _), by_seed in zip(encoders, done) for rows in by_seed.values()]
 action_sweep = pd.concat(frames, ignore_index=True).groupby(["encoder", "network"], sort=False, as_index=False).agg(
     action_top1=("action_top1", "mean"), action_chance=("action_chance", "first"))
 plot_sweep(action_sweep, run.run_dir / "fig6_action_sweep.png", value="action_top1",
@@ -172,10 +165,8 @@ print(f"reconstruction done ({time.time() - t0:.0f}s)")
 
 # %%
 cameras = {event_method(t): pipeline.encoder_of(run, event_method(t)) for t in sweeps["dvs"]}
-for r, seed_data in seeds:  # every seed: the cameras are methods of the headline table
-    clean = pipeline.clean_models(r, seed_data) if FROZEN_CLEAN and cameras else None
-    for name in cameras:
-        pipeline.evaluate(r, seed_data, name, frozen_clean_models=clean)
+# every seed: the cameras are methods of the headline table
+pipeline.evaluate_each(run, [(name, None) for name in cameras], frozen_clean=FROZEN_CLEAN)
 if cameras:
     with torch.no_grad():
         plots.frame_grid([plots.to_image(encode_clip(c, clip[None])[0][:, run.cfg.num_frames // 2].cpu(),

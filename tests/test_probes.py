@@ -85,10 +85,12 @@ def test_a_resumed_suite_ends_with_the_rows_of_an_uninterrupted_one(tmp_path, ti
     assert resumed == straight
 
 
-def test_run_probes_trains_t_and_every_attacker(tiny_cfg, tiny_data):
-    cfg = replace(tiny_cfg, attackers="small2d@scratch,small3d@scratch", val_epochs=1, val_views=1)
+def test_run_probes_trains_every_action_network_and_every_attacker(tiny_cfg, tiny_data):
+    cfg = replace(tiny_cfg, attackers="small2d@scratch,small3d@scratch", val_epochs=1, val_views=1,
+                  action_networks="small3d,small2plus1d@scratch")
     out = run_probes(BDQEncoder(False, False, False), tiny_data, cfg)
-    assert out["action"].probe == Probe(cfg.action_model, "action")
+    assert [r.probe for r in out["actions"]] == [Probe("small3d", "action"),
+                                                 Probe("small2plus1d", "action", "none")]
     assert [r.probe.name for r in out["attackers"]] == ["small2d@scratch", "small3d@scratch"]
     assert out["attackers"][1].model[-1].out_features == tiny_data.num_subjects  # a 3-D network on identity
 

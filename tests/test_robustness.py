@@ -43,7 +43,8 @@ def test_sweep_attackers_join_the_suite_and_move_the_headline_when_stronger(run,
 
     def fake_probe(probe, encoded, cfg, **kwargs):
         trained.append(probe.name)
-        return ProbeResult(probe, test_top1=0.99, val_top1=0.9, best_epoch=1, epochs_trained=1)
+        return ProbeResult(probe, test_top1=0.99, val_top1=0.9, best_epoch=1, epochs_trained=1,
+                           test_pred=[0] * len(tiny_data.test.manifest))
     monkeypatch.setattr(robustness, "train_probe", fake_probe)
     probes = robustness.probes_of("small2d,mobile2d@scratch", run, "bdq", 1.0)
     scores = robustness.sweep_attackers(run, tiny_data, BDQEncoder(), method="bdq", alpha=1.0, attackers=probes,
@@ -64,7 +65,8 @@ def test_sweep_attackers_join_the_suite_and_move_the_headline_when_stronger(run,
 def test_a_weaker_sweep_attacker_leaves_the_headline_alone(run, tiny_data, monkeypatch):
     validated(run, tiny_data)
     before = run.result("raw")
-    monkeypatch.setattr(robustness, "train_probe", lambda probe, *a, **k: ProbeResult(probe, 0.0, 0.0, 1, 1))
+    monkeypatch.setattr(robustness, "train_probe", lambda probe, *a, **k: ProbeResult(
+        probe, 0.0, 0.0, 1, 1, test_pred=[0] * len(tiny_data.test.manifest)))
     robustness.sweep_attackers(run, tiny_data, BDQEncoder(False, False, False), method="raw",
                                attackers=[Probe("vit2d", "identity", "none")], log=None)
     after = run.result("raw")
@@ -145,14 +147,31 @@ def test_the_paper_profiles_sweeps_name_real_networks_with_downloadable_weights(
         assert model_level(name) == "clip" and network(name).trained_on == "Kinetics-400", name
 
 
+def _sweep_predictions(correct: dict, videos: int = 40, seeds=(0, 1)) -> pd.DataFrame:
+    """predictions.csv rows: (method, network) -> the fraction of test videos the attacker identifies."""
+    rows = []
+    for (method, network), frac in correct.items():
+        for seed in seeds:
+            for v in range(videos):
+                hit = v < round(frac * videos)
+                rows.append({"method": method, "alpha": float("nan"), "protocol": "retrain", "network": network,
+                             "target": "identity", "seed": seed, "clip": v, "video": f"v{v}", "label": 1,
+                             "pred": 1 if hit else 0})
+    return pd.DataFrame(rows)
+
+
 def test_report_sentences_are_computed_and_survive_an_encoder_at_chance():
     from bdqlib.report.robustness import describe_action_sweep, describe_attacker_sweep
     sweep = pd.DataFrame([{"encoder": e, "network": n, "privacy_top1": p} for e, n, p in [
         ("raw", "a", 0.9), ("raw", "b", 0.5), ("bdq", "a", 0.3), ("bdq", "b", 0.4)]])
     text = describe_attacker_sweep(sweep, 0.1)
-    assert "raw: strongest a 0.900, weakest b 0.500" in text
-    assert "less identifiable than raw for 2 of 2 attackers" in text and "keeps 75% (b)" in text  # (0.4-.1)/(0.5-.1)
+    assert "raw: strongest a 0.900, weakest b 0.500" in text and "bdq: strongest b 0.400, weakest a 0.300" in text
+    # verdicts need the predictions: a (0.9 -> 0.3 of 40 videos) separates, b (the same videos identified) does not
+    preds = _sweep_predictions({("raw", "a"): 0.9, ("raw", "b"): 0.5, ("bdq", "a"): 0.3, ("bdq", "b"): 0.5})
+    text = describe_attacker_sweep(sweep, 0.1, predictions=preds, encoders=[("raw", "raw", None), ("bdq", "bdq", None)])
+    assert "less identifiable for 1, more for 0, not distinguishable for 1" in text
     at_chance = sweep.assign(privacy_top1=0.1)
-    assert "nothing to remove" in describe_attacker_sweep(at_chance, 0.1)
+    assert "strongest" in describe_attacker_sweep(at_chance, 0.1)  # no division by (raw - chance)
     actions = pd.DataFrame([{"encoder": e, "network": "t", "action_top1": a} for e, a in [("raw", 0.0), ("bdq", 0.5)]])
-    assert "below raw for 0 of 1" in describe_action_sweep(actions)
+    text = describe_action_sweep(actions)
+    assert "t: raw 0.000, bdq 0.500" in text and "of raw" not in text  # no ratio to a zero

@@ -26,8 +26,10 @@ from ..methods.games import trained_encoder as _trained_game_encoder
 from ..nets.registry import network
 from ..nets.zoo import build_model, model_width
 from ..report.results import STRONGEST
-from ..train.pretrain import pretrain_small_models
+from ..train.pretrain import prepare_population, pretrain_small_models
 from ..train.probes import Probe, num_classes, parse_probes
+from . import robustness
+from .parallel import plan_workers, run_jobs, worker_log
 from .run import NOTEBOOK_PARAMETERS, Run, alpha_key, open_run, start_notebook_run, start_run  # noqa: F401
 from .validate import evaluate_frozen_clean, validate_encoder
 
@@ -52,10 +54,56 @@ def each_seed(run: Run, *, log=print, pretrained: bool = True, seeds=None):
         yield r, data
 
 
+def over_seeds(run: Run, *calls, log=print) -> list:
+    """Every call (function, *args) -- run as function(run of a seed, its data, *args, log=...) -- for every seed of
+    the run, each seed's small networks pretrained first. Returns one {seed: result} per call.
+
+    With more than one worker (cfg.seed_workers; automatically one per core on a CPU) the (call, seed) jobs run in
+    processes side by side, with the cores shared out among them, and their log lines are printed here as they
+    come, prefixed by the seed; otherwise in this process, seed by seed. Each job records into the run folder as it
+    would alone (results.csv and predictions.csv are written under a lock), so an interrupted cell resumes the same
+    way. A seed's numbers do not depend on the worker count beyond the last bits of a float reduction: threads per
+    process are recorded in run.json's environment.
+    """
+    workers, threads = plan_workers(len(calls) * len(run.seeds), run.cfg.seed_workers,
+                                    cuda=resolve_device(run.cfg.device).type == "cuda" or launches(run.cfg.nproc))
+    out = [{} for _ in calls]
+    if workers == 1:
+        for r, data in each_seed(run, log=log):
+            for i, (function, *args) in enumerate(calls):
+                out[i][r.cfg.seed] = function(r, data, *args, log=log)
+        return out
+    load_data(run, log=log)  # the frame cache, written here once before the workers read it
+    if _needs_pretraining(run):
+        prepare_population(run.cfg, data_root=run.data_root, log=log)  # shared by the seeds' pretrainings
+    jobs = [(_seed_job, run, seed, call) for call in calls for seed in run.seeds]  # seeds first: pretrain in parallel
+    log(f"[parallel] {len(jobs)} trainings ({len(calls)} x {len(run.seeds)} seeds) in {workers} processes of "
+        f"{threads} thread{'s' if threads > 1 else ''}")
+    results = iter(run_jobs(jobs, workers=workers, threads=threads, log=log))
+    for i in range(len(calls)):
+        for seed in run.seeds:
+            out[i][seed] = next(results)
+    return out
+
+
+def _seed_job(run: Run, seed: int, call: tuple):
+    """One job of over_seeds, in a worker process: the seed's data and pretrained networks, then the call."""
+    r = run.for_seed(seed)
+    log = worker_log(f"[seed {seed}]")
+    data = load_data(r, log=None)
+    pretrain(r, log=log)
+    function, *args = call
+    return function(r, data, *args, log=log)
+
+
+def _needs_pretraining(run: Run) -> bool:
+    names = {run.cfg.action_model, run.cfg.privacy_model} | {p.arch for p in parse_probes(run.cfg.attackers)}
+    return run.cfg.weights == "pretrained" and any(network(n).pretrained_here for n in names)
+
+
 def pretrain(run: Run, log=print) -> None:
     """Make sure the small models have their pretrained weights (cpu profile: trained once here, then cached)."""
-    names = {run.cfg.action_model, run.cfg.privacy_model} | {p.arch for p in parse_probes(run.cfg.attackers)}
-    if run.cfg.weights == "pretrained" and any(network(n).pretrained_here for n in names):
+    if _needs_pretraining(run):
         pretrain_small_models(run.cfg, data_root=run.data_root, log=log)
 
 
@@ -124,6 +172,37 @@ def evaluate(run: Run, data: DataBundle, name: str, alpha=None, *, log=print, fr
     if frozen_clean_models is not None and not run.has_result(name, alpha, protocol="frozen_clean"):
         frozen_clean(run, data, encoder, method=name, alpha=alpha, models=frozen_clean_models)
     return encoder
+
+
+def evaluate_each(run: Run, specs, *, log=print, frozen_clean: bool = False) -> dict:
+    """`evaluate` for every (name, alpha) of `specs` and every seed of the run, side by side where over_seeds runs
+    seeds in processes; with `frozen_clean` also SPPA's protocol (03's raw networks of each seed). Returns
+    {(seed, name, alpha): encoder}."""
+    function = _evaluate_with_frozen_clean if frozen_clean else evaluate
+    calls = [(function, name, alpha) for name, alpha in specs]
+    done = over_seeds(run, *calls, log=log)
+    return {(seed, name, alpha): encoder for (name, alpha), by_seed in zip(specs, done)
+            for seed, encoder in by_seed.items()}
+
+
+def _evaluate_with_frozen_clean(run: Run, data: DataBundle, name: str, alpha=None, *, log=print):
+    return evaluate(run, data, name, alpha, log=log, frozen_clean_models=clean_models(run, data))
+
+
+def attacker_sweep(run: Run, data: DataBundle, method: str, alpha, spec: str, *, log=print) -> dict:
+    """06's attacker sweep on one encoder of this seed (an over_seeds call): the networks of `spec` trained on its
+    output and joined to its suite (robustness.sweep_attackers). Returns attacker name -> test top-1."""
+    return robustness.sweep_attackers(run, data, encoder_of(run, method, alpha), method=method, alpha=alpha,
+                                      attackers=robustness.probes_of(spec, run, method, alpha), log=log)
+
+
+def action_sweep(run: Run, data: DataBundle, method: str, alpha, spec: str, *, log=print) -> pd.DataFrame:
+    """06's action-network sweep on one encoder of this seed (an over_seeds call): this seed's rows of the networks
+    of `spec` (robustness.sweep_actions)."""
+    networks = robustness.probes_of(spec, run, method, alpha, target="action")
+    done = robustness.sweep_actions(run, data, encoder_of(run, method, alpha), method=method, alpha=alpha,
+                                    networks=networks, log=log)
+    return done[done["network"].isin([p.name for p in networks]) & (done["seed"] == run.cfg.seed)]
 
 
 def trained_alphas(run: Run, name: str = "bdq") -> list:

@@ -218,7 +218,7 @@ def start_run(*, dataset="synthetic", data_dir="", profile="cpu", alpha=None, ep
 NOTEBOOK_PARAMETERS = {"DATASET": "dataset", "DATA_DIR": "data_dir", "PROFILE": "profile", "ALPHA": "alpha",
                        "EPOCHS": "epochs", "VAL_EPOCHS": "val_epochs", "ATTACKERS": "attackers", "SPLIT": "split",
                        "MISSING": "missing", "SEEDS": "seeds", "RUN_DIR": "run_dir", "SMOKE": "smoke",
-                       "NUM_WORKERS": "num_workers", "NPROC": "nproc",
+                       "NUM_WORKERS": "num_workers", "NPROC": "nproc", "SEED_WORKERS": "seed_workers",
                        # what fits a GPU (bdqlib.engine.memory): the effective batch, micro-batches, precision, frames
                        "BATCH_SIZE": "batch_size", "ACCUM": "accum_steps", "AMP": "amp",
                        "PRIVACY_FRAMES": "privacy_frames", "VAL_FRAMES": "val_frames",

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..atomic import atomic_path
+from ..atomic import atomic_path, exclusive
 
 KEY = ["dataset", "method", "alpha", "protocol", "attacker", "split", "seed"]
 STRONGEST = "strongest"  # the attacker of the row that carries an encoder's privacy (bdqlib.experiments.validate)
@@ -46,16 +46,18 @@ def read_results(path, columns=COLUMNS) -> pd.DataFrame:
 
 
 def record_results(path, rows, *, key=KEY, columns=COLUMNS) -> pd.DataFrame:
-    """Add `rows` (dicts) to the CSV at `path`, replacing earlier rows with the same key; returns the table."""
+    """Add `rows` (dicts) to the CSV at `path`, replacing earlier rows with the same key; returns the table. Safe
+    for processes recording into one file at once (the read-modify-write holds `exclusive(path)`)."""
     new = pd.DataFrame(list(rows))
     new["alpha"] = new["alpha"].astype(float)  # 1 and 1.0 must be the same key
-    old = read_results(path, columns)
-    if len(old):
-        keys = set(row_keys(new, key))
-        old = old[[k not in keys for k in row_keys(old, key)]]
-    table = pd.concat([old, new], ignore_index=True) if len(old) else new
-    extra = [c for c in table.columns if c not in columns]
-    table = table[[c for c in columns if c in table.columns] + extra]
-    with atomic_path(path) as tmp:
-        table.to_csv(tmp, index=False)
+    with exclusive(path):
+        old = read_results(path, columns)
+        if len(old):
+            keys = set(row_keys(new, key))
+            old = old[[k not in keys for k in row_keys(old, key)]]
+        table = pd.concat([old, new], ignore_index=True) if len(old) else new
+        extra = [c for c in table.columns if c not in columns]
+        table = table[[c for c in columns if c in table.columns] + extra]
+        with atomic_path(path) as tmp:
+            table.to_csv(tmp, index=False)
     return table

@@ -16,14 +16,13 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from ..atomic import atomic_path
+from ..atomic import atomic_path, exclusive
 from ..config import POPULATION_SEED_OFFSET
 from ..core.encoder import raw_encoder
 from ..data import prepare_data
 from ..engine.steps import quiet, resolve_device
 from ..nets.zoo import small_weights_file
 from .probes import EncodedData, Probe, train_probe
-
 
 PRETRAIN_MIN_EPOCHS = 5  # pretraining stops at its best validation epoch (patience cfg.val_patience), not before
 
@@ -50,29 +49,44 @@ def pretraining_curves(cfg) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
+def small_weight_paths(cfg) -> dict:
+    return {name: small_weights_file(cfg, name) for name in ("small3d", "small2d")}
+
+
+def prepare_population(cfg, *, data_root, log=print):
+    """The pretraining population's data (written on first use): shared by every seed, so a run that pretrains
+    seeds in parallel processes prepares it once, before them."""
+    population = population_config(cfg, data_root)
+    return population, prepare_data(population, root=data_root, cache_root=Path(data_root) / "cache", log=log)
+
+
 def pretrain_small_models(cfg, *, data_root, log=print) -> dict:
-    """Train (once) and cache small3d (actions) and small2d (identities) on the pretraining population."""
+    """Train (once) and cache small3d (actions) and small2d (identities) on the pretraining population. Processes
+    pretraining the same weights at once (seeds side by side) wait for the first: one trains, the others read."""
     log = log or quiet  # log=None: silent (scripts pass it), as everywhere else
-    paths = {name: small_weights_file(cfg, name) for name in ("small3d", "small2d")}
+    paths = small_weight_paths(cfg)
     if all(p.is_file() for p in paths.values()):
         return paths
-    population = population_config(cfg, data_root)
-    t0 = time.time()
-    data = prepare_data(population, root=data_root, cache_root=Path(data_root) / "cache", log=log)
-    raw = raw_encoder()
-    encoded = EncodedData(raw, data, population, device=resolve_device(cfg.device), views=population.val_views,
-                          log=log)
-    for name, target in (("small3d", "action"), ("small2d", "identity")):
-        result = train_probe(Probe(name, target, "none"), encoded, population, log=log)
-        with atomic_path(paths[name], suffix=".pt") as tmp:
-            torch.save({k: v.cpu() for k, v in result.model.state_dict().items()}, tmp)  # a file for any device
-        history = pd.DataFrame(result.history).assign(network=name, target=target, best_epoch=result.best_epoch,
-                                                      cap=population.val_epochs)
-        with atomic_path(history_file(paths[name])) as tmp:
-            history.to_csv(tmp, index=False)
-        if result.epochs_trained >= population.val_epochs:
-            log(f"[pretrain] WARNING: {name} ran to its cap of {population.val_epochs} epochs: raise pretrain_epochs")
-        log(f"[pretrain] {name} on the pretraining population's {target}: validation {result.val_top1:.3f} "
-            f"(epoch {result.best_epoch}/{result.epochs_trained}), saved as {paths[name].name} "
-            f"({time.time() - t0:.0f}s)")
+    with exclusive(paths["small3d"]):
+        if all(p.is_file() for p in paths.values()):  # another process trained them while this one waited
+            return paths
+        t0 = time.time()
+        population, data = prepare_population(cfg, data_root=data_root, log=log)
+        raw = raw_encoder()
+        encoded = EncodedData(raw, data, population, device=resolve_device(cfg.device), views=population.val_views,
+                              log=log)
+        for name, target in (("small3d", "action"), ("small2d", "identity")):
+            result = train_probe(Probe(name, target, "none"), encoded, population, log=log)
+            with atomic_path(paths[name], suffix=".pt") as tmp:
+                torch.save({k: v.cpu() for k, v in result.model.state_dict().items()}, tmp)  # a file for any device
+            history = pd.DataFrame(result.history).assign(network=name, target=target, best_epoch=result.best_epoch,
+                                                          cap=population.val_epochs)
+            with atomic_path(history_file(paths[name])) as tmp:
+                history.to_csv(tmp, index=False)
+            if result.epochs_trained >= population.val_epochs:
+                log(f"[pretrain] WARNING: {name} ran to its cap of {population.val_epochs} epochs: raise "
+                    f"pretrain_epochs")
+            log(f"[pretrain] {name} on the pretraining population's {target}: validation {result.val_top1:.3f} "
+                f"(epoch {result.best_epoch}/{result.epochs_trained}), saved as {paths[name].name} "
+                f"({time.time() - t0:.0f}s)")
     return paths

@@ -1,0 +1,71 @@
+"""Independent trainings side by side: a process pool whose workers log through the caller.
+
+On a CPU the small networks of the cpu profile scale badly across threads, while the seeds of a run (and the
+encoders of one seed) are independent trainings: several processes of fewer threads each finish them sooner than
+one process with all the cores (bench/bench_seed_workers.py measures it). The standard library's process pool does
+the scheduling; this module adds only what a notebook needs from it -- each worker's log lines printed by the
+notebook process as they come (a worker's own stdout would not reach the saved notebook), and the threads per
+worker set before it computes anything.
+"""
+from __future__ import annotations
+
+import multiprocessing
+import os
+import queue as queues
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+import torch
+
+POLL_S = 0.5  # how often the notebook process prints the workers' lines while they run
+
+
+def plan_workers(jobs: int, requested: int = 0, *, cuda: bool = False) -> tuple:
+    """(worker processes, threads each) for `jobs` independent trainings. requested > 0 is taken as given (at most
+    one per job); 0 is automatic: one process on a GPU (its trainings share the device; run seeds as separate jobs
+    there), otherwise one per core up to the number of jobs, the cores shared out among them."""
+    cores = os.cpu_count() or 1
+    workers = requested if requested > 0 else (1 if cuda else cores)
+    workers = max(1, min(workers, jobs))
+    return workers, max(1, cores // workers)
+
+
+def _init(threads: int, lines) -> None:
+    torch.set_num_threads(threads)
+    global _LINES
+    _LINES = lines
+
+
+_LINES = None
+
+
+def worker_log(prefix: str):
+    """In a worker: a log function whose lines the notebook process prints (prefixed, e.g. "[seed 1]")."""
+    return lambda message: _LINES.put(f"{prefix} {message}")
+
+
+def run_jobs(jobs: list, *, workers: int, threads: int, log=print) -> list:
+    """Call every job (function, *args) -- module-level functions and picklable arguments -- in `workers` spawned
+    processes of `threads` threads each; returns their results in the order of `jobs`. A job that raises re-raises
+    here (after the jobs already running have finished) with its traceback. The jobs' lines sent through
+    `worker_log` are passed to `log` while they run."""
+    context = multiprocessing.get_context("spawn")  # fork is unsafe with torch's thread pools
+    with context.Manager() as manager:
+        lines = manager.Queue()
+        with ProcessPoolExecutor(workers, mp_context=context, initializer=_init, initargs=(threads, lines)) as pool:
+            futures = [pool.submit(job[0], *job[1:]) for job in jobs]
+            pending = set(futures)
+            while pending:
+                _, pending = wait(pending, timeout=POLL_S, return_when=FIRST_COMPLETED)
+                _drain(lines, log)
+            _drain(lines, log)
+            return [f.result() for f in futures]
+
+
+def _drain(lines, log) -> None:
+    while True:
+        try:
+            message = lines.get_nowait()
+        except queues.Empty:
+            return
+        if log:
+            log(message)

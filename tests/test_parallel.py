@@ -1,0 +1,76 @@
+import pandas as pd
+import pytest
+import torch
+
+from bdqlib.experiments import parallel, pipeline
+
+
+def _square(x):
+    parallel.worker_log("[job]")(f"squaring {x}")
+    return x * x
+
+
+def _fail(x):
+    raise ValueError(f"job {x} failed")
+
+
+def test_plan_workers_shares_the_cores_and_never_exceeds_the_jobs(monkeypatch):
+    monkeypatch.setattr(parallel.os, "cpu_count", lambda: 8)
+    assert parallel.plan_workers(3) == (3, 2)      # one process per job, the cores shared out
+    assert parallel.plan_workers(20) == (8, 1)     # one per core
+    assert parallel.plan_workers(6, 2) == (2, 4)   # asked for
+    assert parallel.plan_workers(1, 4) == (1, 8)   # never more processes than jobs
+    assert parallel.plan_workers(6, cuda=True) == (1, 8)  # a GPU: its trainings in one process
+
+
+def test_run_jobs_returns_in_order_forwards_log_lines_and_reraises():
+    lines = []
+    assert parallel.run_jobs([(_square, 3), (_square, 4), (_square, 5)], workers=2, threads=1,
+                             log=lines.append) == [9, 16, 25]
+    assert sorted(lines) == ["[job] squaring 3", "[job] squaring 4", "[job] squaring 5"]
+    with pytest.raises(ValueError, match="job 2 failed"):
+        parallel.run_jobs([(_square, 1), (_fail, 2)], workers=2, threads=1, log=None)
+
+
+@pytest.fixture
+def roots(tmp_path, monkeypatch):
+    monkeypatch.setenv("BDQ_DATA_ROOT", str(tmp_path / "data"))
+    monkeypatch.setenv("BDQ_OUTPUTS_ROOT", str(tmp_path / "outputs"))
+    monkeypatch.delenv("BDQ_TIME_BUDGET_H", raising=False)
+    return tmp_path
+
+
+def _run(roots, tiny_cfg, name, workers):
+    return pipeline.start_run(dataset="kth", data_dir=tiny_cfg.data_dir, run_dir=roots / name, seeds="0,1",
+                              num_frames=4, size=24, cache_short_side=24, weights="none", epochs=2,
+                              warmup_epochs=1, batch_size=6, action_width=4, privacy_width=4, privacy_frames=2,
+                              val_epochs=1, val_min_epochs=1, attackers="small2d@scratch", action_networks="small3d",
+                              seed_workers=workers)
+
+
+def test_seeds_side_by_side_give_the_rows_of_seeds_one_after_another(roots, tiny_cfg):
+    """The same trainings in two processes of one thread and in this process with one thread: the same bits in
+    results.csv and predictions.csv (both written by the two processes at once, under the lock)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        one = _run(roots, tiny_cfg, "one", 1)
+        fits, = pipeline.over_seeds(one, (pipeline.fit, "bdq", 1.0), log=None)
+        pipeline.over_seeds(one, (pipeline.evaluate, "raw"), log=None)
+    finally:
+        torch.set_num_threads(threads)
+    two = _run(roots, tiny_cfg, "two", 2)
+    lines = []
+    fits2, evals2 = pipeline.over_seeds(two, (pipeline.fit, "bdq", 1.0), (pipeline.evaluate, "raw"),
+                                        log=lines.append)
+    assert sorted(fits2) == sorted(evals2) == [0, 1] and all(torch.equal(fits[s].encoder.bins, fits2[s].encoder.bins) for s in (0, 1))
+    assert any(line.startswith("[seed 1] ") for line in lines) and any("in 2 processes of" in line for line in lines)
+
+    def table(run, name):
+        df = pd.read_csv(run.run_dir / name)
+        return df.drop(columns=[c for c in df.columns if "seconds" in c]).sort_values(list(df.columns[:8])) \
+            .reset_index(drop=True)
+    for name in ("results.csv", "predictions.csv"):
+        a, b = table(one, name), table(two, name)
+        assert sorted(set(a["seed"])) == [0, 1]
+        pd.testing.assert_frame_equal(a, b)
