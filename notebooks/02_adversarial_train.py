@@ -123,6 +123,21 @@ print("status:", {seed: res.status for seed, res in results.items()})
 history.tail(3)
 
 # %% [markdown]
+# ## Did the pretrained networks converge?
+# T and P start from networks pretrained on another population (first seed shown). Each pretraining stops at its
+# best validation epoch (the marker); its epoch cap must never be what stopped it.
+
+# %%
+from bdqlib.train.pretrain import pretraining_curves  # noqa: E402
+
+pretrained = pretraining_curves(run.cfg)
+plots.plot_probe_curves({"pretraining population": pretrained}, run.run_dir / "pretraining_convergence.png");
+for (network, target), g in pretrained.groupby(["network", "target"], sort=False):
+    print(f"{network} ({target}): best validation {g['val_top1'].max():.3f} at epoch {int(g['best_epoch'].iloc[0])} "
+          f"of {len(g)} trained; cap {int(g['cap'].iloc[0])}: "
+          f"{'the cap stopped it (raise pretrain_epochs)' if len(g) >= g['cap'].iloc[0] else 'stopped by validation'}")
+
+# %% [markdown]
 # ## The game's dynamics
 # Left: the clip-level accuracies of the game's own networks -- T (blue) and P (red), dashed on the training
 # batches, dots on the validation split every few epochs (and each ensemble attacker's, when the hardened game of

@@ -141,8 +141,10 @@ plots.plot_flambda(plots.evaluation_points(table) if len(table) else results, ru
 # attacker, the `retrain` one (the paper's) a determined one.
 
 # %%
-tables.with_intervals(tables.Evaluation(run.results(attacker=None), run.predictions(), protocol="frozen_clean").table(),
-                      metrics=("action", "privacy", "f_0.5"))
+clean_table = tables.Evaluation(run.results(attacker=None), run.predictions(), protocol="frozen_clean").table()
+if len(clean_table) == 0:
+    print("No encoder was evaluated under frozen_clean in this run (05's FROZEN_CLEAN was False).")
+tables.with_intervals(clean_table, metrics=("action", "privacy", "f_0.5"))
 
 # %% [markdown]
 # ## Space-time complexity (paper Table 1)

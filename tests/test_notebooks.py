@@ -17,9 +17,9 @@ from .test_params import params
 
 REPO = Path(__file__).resolve().parents[1]
 FIGURES = ("fig3_tradeoff.png", "fig3_quant_steps.png", "fig4_ablation.png", "training_curves.png",
-           "flambda_sweep.png", "attacker_convergence.png", "encoder_stages.png", "tradeoff_explorer.png",
-           "fig5_attacker_sweep.png", "fig6_action_sweep.png", "fig7_reconstruction.png", "fig8_event_frames.png",
-           "fig8_tradeoff_dvs.png", "alf_training_curves.png",
+           "flambda_sweep.png", "attacker_convergence.png", "pretraining_convergence.png", "encoder_stages.png",
+           "tradeoff_explorer.png", "fig5_attacker_sweep.png", "fig6_action_sweep.png", "fig7_reconstruction.png",
+           "fig8_event_frames.png", "fig8_tradeoff_dvs.png", "alf_training_curves.png",
            "training_curves_bdq_ensemble.png")
 NOTEBOOKS = ("01_preprocess", "02_adversarial_train", "03_validate_frozen_encoder", "04_ablation", "05_comparators",
              "06_robustness", "07_identification_study", "08_figures")
@@ -56,9 +56,9 @@ def test_run_all_smoke(tmp_path):
     comparators = {"alf", "elr28", *parse_names(RUN_DEFAULTS["cpu"]["SYSTEMS"])}  # 05's, with the extras
     expected = {"raw", "bdq", "bdq_ensemble", *modules, *baselines, *events, *comparators}
     assert set(retrain["method"]) == expected and set(modules) <= set(MODULE_NAMES) and set(baselines) <= set(BASELINES)
-    for game in ("bdq", "bdq_ensemble"):  # 04's sweep, in both games
-        assert sorted(retrain.loc[retrain["method"] == game, "alpha"]) == [float(a) for a in
-                                                                           defaults["ALPHAS"].split(",")]
+    for (game, seed) in [(g, s) for g in ("bdq", "bdq_ensemble") for s in (0, 1)]:  # 04's sweep, both games, per seed
+        assert sorted(retrain.loc[(retrain["method"] == game) & (retrain["seed"] == seed), "alpha"]) == \
+            [float(a) for a in defaults["ALPHAS"].split(",")]
     assert set(results[results["protocol"] == "frozen_clean"]["method"]) == expected
     attackers = json.loads((run_dir / "run.json").read_text())["attackers"].split(",")
     swept = sorted(set(attackers + sweeps["attackers"].split(",") + ["strongest"]))
@@ -68,7 +68,7 @@ def test_run_all_smoke(tmp_path):
         in_sweep = protocol == "retrain" and (method == "raw" or (method == "bdq" and alpha == 1.0))
         assert names == (swept if in_sweep else sorted(attackers + ["strongest"])), (method, alpha, protocol)
     actions = pd.read_csv(run_dir / "action_sweep.csv")
-    assert len(actions) == 2 * len(sweeps["actions"].split(",")) and actions["action_top1"].between(0, 1).all()
+    assert len(actions) == 2 * 2 * len(sweeps["actions"].split(",")) and actions["action_top1"].between(0, 1).all()
     recon = pd.read_csv(run_dir / "reconstruction.csv")
     assert sorted(recon["alpha"]) == sorted(sweeps["recon_alphas"]) and (recon["psnr"] > 0).all()
     assert (every["split"] == "video").all() and (every.loc[every["protocol"] == "retrain", "epochs_trained"] >= 1).all()
@@ -78,6 +78,7 @@ def test_run_all_smoke(tmp_path):
     for _, r in results[results["protocol"] == "retrain"].iterrows():
         mine = predictions[(predictions["method"] == r["method"]) & (predictions["network"] == r["strongest_attacker"])
                            & (predictions["seed"] == r["seed"]) & (predictions["protocol"] == "retrain")
+                           & (predictions["target"] == "identity")
                            & (predictions["alpha"].isna() if r["alpha"] != r["alpha"]
                               else predictions["alpha"] == r["alpha"])]
         assert len(mine) == r["n_test"] and (mine["label"] == mine["pred"]).mean() == r["privacy_top1"]

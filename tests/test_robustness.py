@@ -88,6 +88,20 @@ def test_action_sweep_trains_other_networks_and_reuses_the_configured_t(run, tin
     assert len(pd.read_csv(run.run_dir / robustness.ACTION_SWEEP)) == 2  # keyed: no duplicate rows
 
 
+def test_a_sweep_row_of_another_seed_does_not_count_as_done(run, tiny_data):
+    """The seeds' processes share action_sweep.csv: seed 1's network is trained even when seed 0's row is there."""
+    validated(run, tiny_data)
+    path = run.run_dir / robustness.ACTION_SWEEP
+    other = {"dataset": run.cfg.dataset, "method": "bdq", "alpha": 1.0, "network": "small2plus1d@scratch",
+             "split": run.cfg.split, "seed": run.cfg.seed + 1, "action_top1": 0.5}
+    pd.DataFrame([other]).to_csv(path, index=False)
+    networks = robustness.probes_of("small2plus1d@scratch", run, "bdq", 1.0, target="action")
+    table = robustness.sweep_actions(run, tiny_data, BDQEncoder(), method="bdq", alpha=1.0, networks=networks,
+                                     log=None)
+    assert list(table["seed"]) == [run.cfg.seed] and list(table["network"]) == ["small2plus1d@scratch"]
+    assert sorted(pd.read_csv(path)["seed"]) == [run.cfg.seed, run.cfg.seed + 1]
+
+
 def test_reconstruction_attack_scores_and_attacks_the_reconstructions_then_resumes(run, tiny_data, monkeypatch):
     validated(run, tiny_data)
     probes = robustness.probes_of("strongest", run, "bdq", 1.0)

@@ -78,3 +78,10 @@ def test_the_table_has_every_metric_with_an_interval_and_recomputes_from_predict
     for metric in ("action", "privacy", "removed", "kept", "f_0.5"):
         assert a[f"{metric}_low"] <= a[metric] <= a[f"{metric}_high"], metric
     assert a["seeds"] == 3 and "±" in with_intervals(table)["privacy"].iloc[0]
+
+
+def test_a_protocol_no_encoder_was_evaluated_under_gives_an_empty_table():
+    results = pd.DataFrame(columns=["method", "alpha", "protocol", "attacker", "seed"])
+    table = Evaluation(results, pd.DataFrame(), protocol="frozen_clean").table()
+    shown = with_intervals(table, metrics=("action", "privacy"))
+    assert len(shown) == 0 and list(shown.columns) == ["method", "alpha", "seeds", "action", "privacy"]

@@ -106,7 +106,7 @@ def sweep_actions(run, data, encoder, *, method: str, alpha=None, networks: list
     cfg = run.cfg
     base = {"dataset": cfg.dataset, "method": method, "alpha": _csv_alpha(alpha), "split": cfg.split, "seed": cfg.seed,
             "action_chance": top["action_chance"], "n_test": top["n_test"]}
-    done = set(_rows_of(path, method, alpha)["network"])
+    done = set(_rows_of(path, method, alpha, cfg.seed)["network"])
     encoded = None
     for probe in networks:
         if probe.name in done:
@@ -124,15 +124,16 @@ def sweep_actions(run, data, encoder, *, method: str, alpha=None, networks: list
             run.record_predictions(prediction_rows(cfg, data, method=method, alpha=alpha, protocol="retrain",
                                                    network=probe.name, target="action", pred=result.test_pred))
         record_results(path, [{**base, "network": probe.name, **row}], key=ACTION_SWEEP_KEY, columns=ACTION_SWEEP_KEY)
-    return _rows_of(path, method, alpha)
+    return _rows_of(path, method, alpha, cfg.seed)
 
 
-def _rows_of(path, method: str, alpha) -> pd.DataFrame:
+def _rows_of(path, method: str, alpha, seed: int) -> pd.DataFrame:
+    """This encoder's rows of one seed: the table is shared by every seed's process, so "done" is per seed."""
     df = read_results(path, ["method", "alpha"])
     if len(df) == 0:
         return df.assign(network=[], attacker=[])
     same_alpha = df["alpha"].isna() if alpha_key(alpha) is None else df["alpha"] == float(alpha)
-    return df[(df["method"] == method) & same_alpha].reset_index(drop=True)
+    return df[(df["method"] == method) & same_alpha & (df["seed"] == seed)].reset_index(drop=True)
 
 
 def load_unet(run, method: str, alpha) -> tuple:
@@ -166,7 +167,7 @@ def reconstruction_attack(run, data, encoder, *, method: str, alpha=None, attack
         channels = {"in_channels": unet.down[0][0].in_channels, "out_channels": unet.out.out_channels}
         torch.save({"state": unet.state_dict(), "result": quality, "width": width, "depth": depth, **channels},
                    folder / "unet.pt")
-    done = set(_rows_of(path, method, alpha)["attacker"])
+    done = set(_rows_of(path, method, alpha, cfg.seed)["attacker"])
     todo = [p for p in attackers if p.name not in done]
     if todo:
         recon = Reconstructed(copy.deepcopy(encoder).cpu().eval(), copy.deepcopy(unet).cpu()).eval()
@@ -189,7 +190,7 @@ def reconstruction_attack(run, data, encoder, *, method: str, alpha=None, attack
                 **{k: quality[k] for k in ("psnr", "ssim", "input_psnr", "input_ssim")},
                 "unet_best_epoch": quality["best_epoch"], "unet_epochs": quality["epochs_trained"]}],
                 key=RECONSTRUCTION_KEY, columns=RECONSTRUCTION_KEY)
-    return unet, _rows_of(path, method, alpha)
+    return unet, _rows_of(path, method, alpha, cfg.seed)
 
 
 def strongest_probes(run, method: str, alpha=None) -> list:

@@ -150,7 +150,10 @@ def label(method: str, alpha=None) -> str:
 
 
 def with_intervals(table: pd.DataFrame, metrics=METRICS) -> pd.DataFrame:
-    """The table as a reader sees it: "0.675 ± 0.040" (mean over seeds ± the 95 % interval's half-width)."""
+    """The table as a reader sees it: "0.675 ± 0.040" (mean over seeds ± the 95 % interval's half-width); an empty
+    table (no encoder evaluated under that protocol) as an empty one."""
+    if len(table) == 0:
+        return pd.DataFrame(columns=["method", "alpha", "seeds", *metrics])
     out = table[["method", "alpha", "seeds"]].copy()
     for m in metrics:
         if m in table:
