@@ -126,7 +126,7 @@ def usage() -> str:
     lines += ["", "Profiles (PROFILE): cpu -- small models, 48 px, minutes on a laptop (default);",
               "                    paper -- i3d_r50 + resnet50 at 224 px, the paper's epochs (a GPU).",
               "", "Environment:"] + [f"  {k:<18} {v}" for k, v in ENVIRONMENT.items()]
-    lines += ["", "Examples:", "  ./run_all.sh -p ALPHA 2 -p SEED 1",
+    lines += ["", "Examples:", "  ./run_all.sh -p ALPHA 2 -p SEEDS 1",
               "  ./run_all.sh -p DATASET kth -p DATA_DIR /data/kth -p PROFILE paper",
               "  ./run_all.sh -p RUN_DIR outputs/20261122-101500     # resume an interrupted run"]
     return "\n".join(lines)

@@ -1,5 +1,7 @@
 """run_all.sh's front door: --help, parameter validation before anything runs (scripts/params.py)."""
 import os
+import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -34,6 +36,17 @@ def test_help_lists_every_parameter_and_creates_nothing(tmp_path):
             assert name in done.stdout
         assert "BDQ_WEIGHTS_DIR" in done.stdout and "paper" in done.stdout
     assert not (tmp_path / "outputs").exists() and sorted(p.name for p in (REPO / "outputs").iterdir()) == before
+
+
+def test_the_examples_of_the_help_and_the_readme_are_accepted():
+    """A parameter renamed (SEED -> SEEDS) must not leave an example that the front door refuses."""
+    examples = [line.split("./run_all.sh", 1)[1].split("#")[0] for line in params.usage().splitlines()
+                if "./run_all.sh -p" in line]
+    examples += re.findall(r"`\./run_all\.sh (-p [^`]*)`", (REPO / "README.md").read_text())
+    assert len(examples) >= 4, examples
+    for example in examples:
+        pairs, rest = params.parse_args(shlex.split(example))
+        assert pairs and not rest, example
 
 
 @pytest.mark.parametrize("args, message", [
