@@ -220,6 +220,7 @@ def config_changes(saved: dict, now: dict, *, ignore=()) -> list:
 RUN_DEFAULTS = {
     "paper": dict(
         SEEDS="0,1,2",  # every training repeated per seed (the game, validation, pretraining); -p SEEDS 0: one
+        STUDY_SEEDS="0,1,2",  # the seeds of 04-06 (ablation, comparators, robustness) when SEEDS is left unset
         ALPHAS="0,1", GAMES="bdq", MODULES="B,D,Q,B+D,B+Q,D+Q,B+D+Q",                                        # 04
         BASELINES="pixelate4,pixelate16,blur_weak,blur_strong,downsample56,downsample28,downsample14",
         ALF_ALPHAS="{alpha}", ELR="elr112,elr56,elr28,elr14,elr7,elr4", SYSTEMS="sppa,sppa_iid,masking,raprivacy",  # 05
@@ -229,7 +230,8 @@ RUN_DEFAULTS = {
         SWEEP_ENCODERS="raw,bdq", DVS_THRESHOLDS="0.1,0.2,0.4,0.8,1.6,2.4", RECON_ALPHAS="{alpha},0",
         RECON_EPOCHS=200, UNET=dict(width=32, depth=3, patience=200)),  # the paper's U-Net: 200 epochs
     "cpu": dict(
-        SEEDS="0,1,2",
+        SEEDS="0,1,2",    # the headline (01-03: raw and BDQ at the default alpha) on three seeds;
+        STUDY_SEEDS="0",  # 04-06 on the first: three there would take ~48 min on 2 cores (docs/profiles.md)
         ALPHAS="0,1", GAMES="bdq", MODULES="B+D+Q", BASELINES="",
         ALF_ALPHAS="", ELR="", SYSTEMS="sppa,masking,raprivacy",
         ATTACKER_SWEEP="small2d,res2d@scratch,small3d,vit2d@scratch", ACTION_SWEEP="small3d,small2plus1d@scratch",

@@ -73,7 +73,10 @@ from bdqlib.config import parse_names, parse_numbers, run_default  # noqa: E402
 from bdqlib.experiments import pipeline  # noqa: E402
 from bdqlib.report import plots, tables  # noqa: E402
 
-run = pipeline.start_notebook_run(globals())  # the parameters above: config, run folder, seeds
+run = pipeline.start_notebook_run(globals(), seeds_default="STUDY_SEEDS")  # config, run folder, seeds
+print(f"seeds: {', '.join(map(str, run.seeds))} (SEEDS; left unset, the profile's STUDY_SEEDS: the cpu default "
+      "runs this notebook on the first seed only, to fit its time; comparisons with the headline use the "
+      "seeds both encoders have)")
 ALPHA = run.cfg.alpha  # None above: the profile's value for the dataset
 alphas = parse_numbers(run_default(PROFILE, "ALPHAS", ALPHAS), "ALPHAS")
 games = pipeline.parse_methods(run_default(PROFILE, "GAMES", GAMES), "GAMES", games=True, required=("bdq",))

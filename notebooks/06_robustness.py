@@ -81,7 +81,10 @@ from bdqlib.report import plots, tables  # noqa: E402
 from bdqlib.report.robustness import (describe_action_sweep, describe_attacker_sweep, describe_events,  # noqa: E402
                                       describe_reconstruction, plot_reconstructions, plot_sweep)
 
-run = pipeline.start_notebook_run(globals())  # the parameters above: config, run folder, seeds
+run = pipeline.start_notebook_run(globals(), seeds_default="STUDY_SEEDS")  # config, run folder, seeds
+print(f"seeds: {', '.join(map(str, run.seeds))} (SEEDS; left unset, the profile's STUDY_SEEDS: the cpu default "
+      "runs this notebook on the first seed only, to fit its time; comparisons with the headline use the "
+      "seeds both encoders have)")
 ALPHA = run.cfg.alpha  # None above: the profile's value for the dataset
 seeds = list(pipeline.each_seed(run))  # (run of a seed, its data), each seed's small networks pretrained
 data = seeds[0][1]

@@ -162,16 +162,17 @@ class Run:
 
 
 def start_run(*, dataset="synthetic", data_dir="", profile="cpu", alpha=None, epochs=None, seed=None, run_dir="",
-              smoke=False, seeds=None, **overrides) -> Run:
+              smoke=False, seeds=None, seeds_default: str = "SEEDS", **overrides) -> Run:
     """The run of the notebooks' parameters: its config (saved as run.json, refused if it differs), its folder.
 
     alpha=None (and any other None): the profile's value for the dataset (bdqlib.config.DATASET_DEFAULTS).
-    seeds: "0,1,2" (None: the profile's SEEDS, bdqlib.config.RUN_DEFAULTS; `seed` alone: that one); the returned
+    seeds: "0,1,2" (None: the profile's `seeds_default` -- SEEDS, or STUDY_SEEDS for 04-06 --, bdqlib.config.
+    RUN_DEFAULTS; `seed` alone: that one; SMOKE: SMOKE_SEEDS); the returned
     Run is the first seed's, `for_seed`/`each_seed` give the others. run.json keeps every seed the folder has seen.
     SMOKE with SBU or IPN and no data_dir writes a tiny folder in that dataset's layout (bdqlib.data.layouts).
     """
     seed_list = parse_seeds(seeds if seeds is not None else str(seed) if seed is not None else
-                            SMOKE_SEEDS if smoke else run_default(profile, "SEEDS"))
+                            SMOKE_SEEDS if smoke else run_default(profile, seeds_default))
     seed = seed_list[0]
     platform = detect_platform()
     data_root, outputs_root = default_roots(platform, find_repo_root())
@@ -225,12 +226,13 @@ NOTEBOOK_PARAMETERS = {"DATASET": "dataset", "DATA_DIR": "data_dir", "PROFILE": 
                        "CHECKPOINTING": "activation_checkpointing", "WEIGHTS": "weights"}
 
 
-def start_notebook_run(params: dict) -> Run:
-    """start_run with a notebook's parameters, read from its namespace (`globals()`): DATASET ... WEIGHTS."""
+def start_notebook_run(params: dict, *, seeds_default: str = "SEEDS") -> Run:
+    """start_run with a notebook's parameters, read from its namespace (`globals()`): DATASET ... WEIGHTS.
+    seeds_default: which profile default SEEDS=None means (04-06 pass "STUDY_SEEDS")."""
     missing = [name for name in NOTEBOOK_PARAMETERS if name not in params]
     if missing:
         raise NameError(f"the notebook's parameters cell does not define {', '.join(missing)}")
-    return start_run(**{arg: params[name] for name, arg in NOTEBOOK_PARAMETERS.items()})
+    return start_run(**{arg: params[name] for name, arg in NOTEBOOK_PARAMETERS.items()}, seeds_default=seeds_default)
 
 
 def default_workers(nproc: int = 1) -> int:
