@@ -233,7 +233,7 @@ RUN_DEFAULTS = {
         SEEDS="0,1,2",    # the headline (01-03: raw and BDQ at the default alpha) on three seeds;
         STUDY_SEEDS="0",  # 04-06 on the first: three there would take ~48 min on 2 cores (docs/profiles.md)
         ALPHAS="0,1", GAMES="bdq", MODULES="B+D+Q", BASELINES="",
-        ALF_ALPHAS="", ELR="", SYSTEMS="sppa,masking,raprivacy",
+        ALF_ALPHAS="", ELR="", SYSTEMS="raprivacy,sppa,masking",  # the longest job first
         ATTACKER_SWEEP="small2d,res2d@scratch,small3d,vit2d@scratch", ACTION_SWEEP="small3d,small2plus1d@scratch",
         SWEEP_ENCODERS="bdq", DVS_THRESHOLDS="", RECON_ALPHAS="{alpha}",
         RECON_EPOCHS=6, UNET=dict(width=8, depth=2, patience=2)),

@@ -21,6 +21,10 @@ def test_plan_workers_shares_the_cores_and_never_exceeds_the_jobs(monkeypatch):
     assert parallel.plan_workers(6, 2) == (2, 4)   # asked for
     assert parallel.plan_workers(1, 4) == (1, 8)   # never more processes than jobs
     assert parallel.plan_workers(6, cuda=True) == (1, 8)  # a GPU: its trainings in one process
+    assert parallel.job_threads(3, 2, 1) == [1, 1, 2]   # the last job alone takes both cores
+    assert parallel.job_threads(6, 2, 1) == [1] * 6     # full rounds: as planned
+    assert parallel.job_threads(7, 3, 2) == [2] * 6 + [6]
+    assert parallel.job_threads(2, 2, 1) == [1, 1] and parallel.job_threads(1, 1, 2) == [2]
 
 
 def test_run_jobs_returns_in_order_forwards_log_lines_and_reraises():

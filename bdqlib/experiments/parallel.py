@@ -52,13 +52,29 @@ def run_jobs(jobs: list, *, workers: int, threads: int, log=print) -> list:
     with context.Manager() as manager:
         lines = manager.Queue()
         with ProcessPoolExecutor(workers, mp_context=context, initializer=_init, initargs=(threads, lines)) as pool:
-            futures = [pool.submit(job[0], *job[1:]) for job in jobs]
+            futures = [pool.submit(_call, n, job[0], *job[1:]) for n, job in zip(job_threads(len(jobs), workers,
+                                                                                             threads), jobs)]
             pending = set(futures)
             while pending:
                 _, pending = wait(pending, timeout=POLL_S, return_when=FIRST_COMPLETED)
                 _drain(lines, log)
             _drain(lines, log)
             return [f.result() for f in futures]
+
+
+def job_threads(jobs: int, workers: int, threads: int) -> list:
+    """Threads for each job, in submission order: `threads`, except the last round when it has fewer jobs than
+    workers -- those share out the cores the others leave (3 jobs on 2 cores: 1, 1, 2), so no core idles while
+    the last job runs alone."""
+    tail = jobs % workers if jobs > workers else 0
+    if not tail:
+        return [threads] * jobs
+    return [threads] * (jobs - tail) + [max(threads, threads * workers // tail)] * tail
+
+
+def _call(threads: int, function, *args):
+    torch.set_num_threads(threads)
+    return function(*args)
 
 
 def _drain(lines, log) -> None:

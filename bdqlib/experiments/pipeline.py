@@ -179,10 +179,20 @@ def evaluate_each(run: Run, specs, *, log=print, frozen_clean: bool = False) -> 
     seeds in processes; with `frozen_clean` also SPPA's protocol (03's raw networks of each seed). Returns
     {(seed, name, alpha): encoder}."""
     function = _evaluate_with_frozen_clean if frozen_clean else evaluate
-    calls = [(function, name, alpha) for name, alpha in specs]
-    done = over_seeds(run, *calls, log=log)
-    return {(seed, name, alpha): encoder for (name, alpha), by_seed in zip(specs, done)
-            for seed, encoder in by_seed.items()}
+
+    def finished(name, alpha) -> bool:  # every seed validated (and under frozen_clean if asked): nothing to train
+        return all(r.has_result(name, alpha)
+                   and (not frozen_clean or r.has_result(name, alpha, protocol="frozen_clean")) for r in run.each_seed())
+
+    # what results.csv holds is read back here, not sent to a worker: a finished job would hold a process (and its
+    # share of the cores) for nothing while the one left to train runs on fewer threads
+    ready = [spec for spec in specs if finished(*spec)]
+    todo = [spec for spec in specs if spec not in ready]
+    done = over_seeds(run, *[(function, name, alpha) for name, alpha in todo], log=log) if todo else []
+    out = {(r.cfg.seed, name, alpha): encoder_of(r, name, alpha) for name, alpha in ready for r in run.each_seed()}
+    out.update({(seed, name, alpha): encoder for (name, alpha), by_seed in zip(todo, done)
+                for seed, encoder in by_seed.items()})
+    return {(r.cfg.seed, name, alpha): out[(r.cfg.seed, name, alpha)] for name, alpha in specs for r in run.each_seed()}
 
 
 def _evaluate_with_frozen_clean(run: Run, data: DataBundle, name: str, alpha=None, *, log=print):
