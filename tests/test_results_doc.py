@@ -1,4 +1,5 @@
 """scripts/results_doc.py: a finished run folder as a Markdown page, every number computed from its files."""
+import json
 import sys
 from pathlib import Path
 
@@ -27,6 +28,10 @@ def test_the_page_names_its_run_and_commit_and_carries_the_runs_numbers(tiny_cfg
     strongest = pd.read_csv(run.run_dir / "results.csv").query("attacker == 'strongest' and method == 'raw'")
     assert f"{strongest['privacy_top1'].iloc[0]:.3f}" in text  # raw's privacy, as results.csv has it
     assert "| raw |" in text and "| bdq |" in text
+    saved = json.loads((run.run_dir / "run.json").read_text())
+    (run.run_dir / "run.json").write_text(json.dumps({**saved, "commits": ["a" * 40, "b" * 40]}))
+    assert results_doc.main(["--run", str(run.run_dir), "--out", str(out)]) == 0
+    assert "**rows from 2 commits** (`aaaaaaaaaa`, `bbbbbbbbbb`" in out.read_text()  # never silently mixed
 
 
 def test_a_folder_without_results_is_refused_by_name(tmp_path, capsys):

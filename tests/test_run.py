@@ -104,6 +104,7 @@ def test_seeds_are_an_axis_with_their_own_folders_and_run_json_keeps_them_all(ro
     runs.start_run(run_dir=roots / "s", seeds="1")  # another notebook on another seed: the folder keeps both
     saved = json.loads((roots / "s" / "run.json").read_text())
     assert saved["seeds"] == [0, 1, 2] and "torch" in saved["environment"] and "cpu" in saved["environment"]
+    assert saved["commits"] == [saved["environment"]["commit"]]  # one commit so far: listed once
     assert runs.open_run(roots / "s").seeds == (0, 1, 2)
     assert runs.start_run(run_dir=roots / "t").seeds == (0, 1, 2)  # the cpu profile's SEEDS
     assert runs.start_run(run_dir=roots / "u", smoke=True).seeds == (0, 1)  # SMOKE: two, the multi-seed paths

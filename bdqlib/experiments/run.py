@@ -205,12 +205,17 @@ def start_run(*, dataset="synthetic", data_dir="", profile="cpu", alpha=None, ep
     if saved.is_file():
         old = json.loads(saved.read_text())
         # the seeds a notebook runs may differ (a sweep on fewer seeds): seed and seeds are per notebook
-        diff = config_changes(old, record, ignore=("platform", "seed", "seeds", "environment"))
+        diff = config_changes(old, record, ignore=("platform", "seed", "seeds", "environment", "commits"))
         if diff:
             raise ConfigMismatch(f"{saved} belongs to a run with other parameters ({', '.join(diff)}); use another "
                                  f"RUN_DIR or the same parameters")
         seen = sorted(set(old.get("seeds", [old.get("seed", 0)])) | set(seed_list))
-    write_json_atomic(saved, {**record, "seeds": seen, "environment": environment(cfg)})
+    env = environment(cfg)
+    # every commit a notebook of this folder started under, in order: a folder whose rows come from more than one
+    # is labelled so (scripts/results_doc.py), never silently mixed
+    before = json.loads(saved.read_text()).get("commits", []) if saved.is_file() else []
+    commits = before + [env["commit"]] if env["commit"] not in before else before
+    write_json_atomic(saved, {**record, "seeds": seen, "environment": env, "commits": commits})
     session_start(run_dir)  # the first notebook of a session starts its time budget
     return Run(cfg, run_dir, data_root, smoke, tuple(seed_list))
 
