@@ -106,9 +106,10 @@ def test_seeds_are_an_axis_with_their_own_folders_and_run_json_keeps_them_all(ro
     assert saved["seeds"] == [0, 1, 2] and "torch" in saved["environment"] and "cpu" in saved["environment"]
     assert saved["commits"] == [saved["environment"]["commit"]]  # one commit so far: listed once
     assert runs.open_run(roots / "s").seeds == (0, 1, 2)
-    assert runs.start_run(run_dir=roots / "t").seeds == (0, 1, 2)  # the cpu profile's SEEDS
+    assert runs.start_run(run_dir=roots / "t").seeds == (0,)  # the cpu profile's SEEDS (the 25-minute limit)
+    assert runs.start_run(run_dir=roots / "t2", profile="paper").seeds == (0, 1, 2)  # the paper profile's
     assert runs.start_run(run_dir=roots / "u", smoke=True).seeds == (0, 1)  # SMOKE: two, the multi-seed paths
-    # 04-06 take the profile's STUDY_SEEDS when SEEDS is unset: the cpu default's first seed, the paper's three
+    # 04-06 take the profile's STUDY_SEEDS when SEEDS is unset: the cpu default's one seed, the paper's three
     assert runs.start_run(run_dir=roots / "v", seeds_default="STUDY_SEEDS").seeds == (0,)
     assert runs.start_run(run_dir=roots / "w", profile="paper", seeds_default="STUDY_SEEDS").seeds == (0, 1, 2)
     assert runs.start_run(run_dir=roots / "v", seeds="0,1", seeds_default="STUDY_SEEDS").seeds == (0, 1)
