@@ -22,6 +22,7 @@ export JUPYTER_PATH="$PWD/.venv/share/jupyter${JUPYTER_PATH:+:$JUPYTER_PATH}"
 export PYTHONUNBUFFERED=1
 export BDQ_HEADLESS=1  # no front end: widgets only save their first view (bdqlib.widgets)
 py=.venv/bin/python
+source scripts/deterministic_env.sh  # BDQ_DETERMINISTIC=1: the kernel caps, exported before any notebook starts
 "$py" scripts/params.py check -- "$@" || exit 2
 
 run_dir=""

@@ -198,8 +198,9 @@ def apply_deterministic_mode() -> None:
     if "torch" in sys.modules:
         import torch
         if torch.backends.cpu.get_cpu_capability().lower() != "avx2":
-            raise RuntimeError("BDQ_DETERMINISTIC was set after torch was imported: its CPU kernels are already "
-                               "chosen. Set it in the environment before starting Python (run_all.sh does).")
+            raise RuntimeError("BDQ_DETERMINISTIC is set but torch was imported before bdqlib, with its CPU kernels "
+                               "uncapped. Import bdqlib first, or export ONEDNN_MAX_CPU_ISA=AVX2 and "
+                               "ATEN_CPU_CAPABILITY=avx2 with it before starting Python (run_all.sh does).")
     for key, value in DETERMINISTIC_ENV.items():
         os.environ[key] = value
     os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")

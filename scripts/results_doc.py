@@ -32,7 +32,7 @@ def markdown(df: pd.DataFrame) -> str:
     return "\n".join([head, rule, *body])
 
 
-def page(run_dir: Path) -> str:
+def page(run_dir: Path, note: str = "") -> str:
     run = pipeline.open_run(run_dir)
     saved = json.loads((run_dir / "run.json").read_text())
     env = saved.get("environment", {})
@@ -55,6 +55,7 @@ def page(run_dir: Path) -> str:
         "videos, `bdqlib.report.stats`); privacy is, per seed, the attacker with the best *validation* accuracy, "
         "action the action network with the best validation accuracy. Two numbers whose intervals overlap are not "
         "ranked; the comparative sentences are verdicts on paired replicates.",
+        *([f"Note: {note}"] if note else []),
         "",
         "## Headline",
         "",
@@ -80,8 +81,8 @@ def page(run_dir: Path) -> str:
         "## Which attacker counted",
         "",
     ]
-    per_attacker = results[results["protocol"] == "retrain"]
-    lines += ["```", summary.attacker_wins(per_attacker, pd.DataFrame(), run.cfg.privacy_model, alpha), "```", ""]
+    strongest = run.results()  # one row per encoder and seed: the attacker chosen on validation
+    lines += ["```", summary.attacker_wins(strongest, pd.DataFrame(), run.cfg.privacy_model, alpha), "```", ""]
     lines += ["## SPPA's protocol (attackers trained on clean video), frozen_clean", "",
               markdown(tables.with_intervals(clean.table(), metrics=("action", "privacy", "f_0.5"))), ""]
     return "\n".join(lines)
@@ -91,13 +92,14 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--run", required=True, help="a finished run folder (run.json, results.csv, predictions.csv)")
     ap.add_argument("--out", default="", help="write the page here (default: print it)")
+    ap.add_argument("--note", default="", help="a provenance note printed under the header (e.g. which commits)")
     args = ap.parse_args(argv)
     run_dir = Path(args.run)
     for name in ("run.json", "results.csv", "predictions.csv"):
         if not (run_dir / name).is_file():
             print(f"error: --run {run_dir}: no {name} there (is it a finished run folder?)", file=sys.stderr)
             return 2
-    text = page(run_dir)
+    text = page(run_dir, args.note)
     if args.out:
         Path(args.out).write_text(text)
         print(f"written {args.out}")

@@ -59,3 +59,20 @@ def test_run_json_records_what_the_numbers_depend_on():
                 "aten_cpu_capability"):
         assert key in env, key
     assert isinstance(env["cpu"]["flags"], list) and env["deterministic"] is False
+
+
+def test_run_all_exports_the_caps_so_a_notebook_may_import_torch_first():
+    """BDQ_DETERMINISTIC=1 ./run_all.sh: notebook 02 imports torch before bdqlib; the caps exported by run_all.sh
+    (scripts/deterministic_env.sh) make its kernels the capped ones, where bdqlib alone would refuse."""
+    assert "source scripts/deterministic_env.sh" in (REPO / "run_all.sh").read_text()
+    script = ("source scripts/deterministic_env.sh; \"$BDQ_PY\" -c 'import torch, bdqlib; "
+              "print(torch.backends.cpu.get_cpu_capability())'")
+    env = {k: v for k, v in os.environ.items() if k not in ("ONEDNN_MAX_CPU_ISA", "ATEN_CPU_CAPABILITY")}
+    on = subprocess.run(["bash", "-c", script], env={**env, "BDQ_DETERMINISTIC": "1", "BDQ_PY": sys.executable},
+                        capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert on.returncode == 0, on.stderr[-2000:]
+    assert on.stdout.split()[-1].lower() == "avx2"
+    off = subprocess.run(["bash", "-c", script + "; echo \"[${ONEDNN_MAX_CPU_ISA:-}]\""],
+                         env={k: v for k, v in env.items() if k != "BDQ_DETERMINISTIC"} | {"BDQ_PY": sys.executable},
+                         capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert off.returncode == 0 and off.stdout.split()[-1] == "[]"  # off: nothing exported
