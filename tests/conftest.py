@@ -10,6 +10,16 @@ needs_kth_sample = pytest.mark.skipif(not (KTH_SAMPLE / "00sequences.txt").is_fi
                                       reason="real KTH sample (../shared/data/kth-sample) not present")
 
 
+@pytest.fixture
+def roots(tmp_path, monkeypatch):
+    """Data and outputs roots in the test's folder, no time budget, not on Kaggle: a run starts as on a fresh machine."""
+    monkeypatch.setenv("BDQ_DATA_ROOT", str(tmp_path / "data"))
+    monkeypatch.setenv("BDQ_OUTPUTS_ROOT", str(tmp_path / "outputs"))
+    monkeypatch.delenv("BDQ_TIME_BUDGET_H", raising=False)
+    monkeypatch.delenv("KAGGLE_KERNEL_RUN_TYPE", raising=False)
+    return tmp_path
+
+
 @pytest.fixture(scope="session")
 def tiny_synthetic(tmp_path_factory):
     """A small synthetic KTH-format dataset: 3 people, 6 actions, 4 scenarios, 2 short clips per video."""

@@ -36,14 +36,6 @@ def test_run_jobs_returns_in_order_forwards_log_lines_and_reraises():
         parallel.run_jobs([(_square, 1), (_fail, 2)], workers=2, threads=1, log=None)
 
 
-@pytest.fixture
-def roots(tmp_path, monkeypatch):
-    monkeypatch.setenv("BDQ_DATA_ROOT", str(tmp_path / "data"))
-    monkeypatch.setenv("BDQ_OUTPUTS_ROOT", str(tmp_path / "outputs"))
-    monkeypatch.delenv("BDQ_TIME_BUDGET_H", raising=False)
-    return tmp_path
-
-
 def _run(roots, tiny_cfg, name, workers):
     return pipeline.start_run(dataset="kth", data_dir=tiny_cfg.data_dir, run_dir=roots / name, seeds="0,1",
                               num_frames=4, size=24, cache_short_side=24, weights="none", epochs=2,

@@ -10,15 +10,6 @@ from bdqlib.methods.bdq import ensemble_of
 from bdqlib.methods.games import encoder_path
 
 
-@pytest.fixture
-def roots(tmp_path, monkeypatch):
-    monkeypatch.setenv("BDQ_DATA_ROOT", str(tmp_path / "data"))
-    monkeypatch.setenv("BDQ_OUTPUTS_ROOT", str(tmp_path / "outputs"))
-    monkeypatch.delenv("BDQ_TIME_BUDGET_H", raising=False)
-    monkeypatch.delenv("KAGGLE_KERNEL_RUN_TYPE", raising=False)
-    return tmp_path
-
-
 def test_an_encoder_that_is_another_rows_records_that_rows_results(roots):
     run = pipeline.start_run(run_dir=roots / "run")
     row = {"dataset": "synthetic", "method": "bdq", "alpha": 1.0, "protocol": "retrain", "split": "video",

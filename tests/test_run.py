@@ -12,15 +12,6 @@ from bdqlib.experiments.run import SMOKE_OVERRIDES
 pipeline = runs  # the tests below read as the notebooks call these: start_run, open_run, ...
 
 
-@pytest.fixture
-def roots(tmp_path, monkeypatch):
-    monkeypatch.setenv("BDQ_DATA_ROOT", str(tmp_path / "data"))
-    monkeypatch.setenv("BDQ_OUTPUTS_ROOT", str(tmp_path / "outputs"))
-    monkeypatch.delenv("BDQ_TIME_BUDGET_H", raising=False)
-    monkeypatch.delenv("KAGGLE_KERNEL_RUN_TYPE", raising=False)
-    return tmp_path
-
-
 def test_parameters_override_smoke_which_overrides_the_profile(roots):
     run = pipeline.start_run(smoke=True, run_dir=roots / "a")
     assert run.cfg.epochs == SMOKE_OVERRIDES["epochs"] and run.cfg.synthetic_subjects == 3
