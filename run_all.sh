@@ -8,9 +8,9 @@
 #
 # Parameters are checked before anything runs (an unknown name or a value of the wrong type stops here, naming
 # it), and each notebook receives only the parameters it declares. Other papermill options are passed through.
-# The folder gets the executed notebooks (.ipynb and .html), run.log, run.json (the parameters), results.csv,
-# figures and checkpoints; outputs/latest points at it once the run completes. Stops at the first failing
-# notebook (exit code 1), keeping its partial output.
+# The folder gets index.html (open it first), the executed notebooks (.ipynb, .html, and .report.html without
+# code cells), run.log, run.json (the parameters), results.csv, figures and checkpoints; outputs/latest points at
+# it once the run completes. Stops at the first failing notebook (exit code 1), keeping its partial output.
 set -euo pipefail
 cd "$(dirname "$0")"
 if [[ " $* " == *" --help "* || " $* " == *" -h "* ]]; then
@@ -58,6 +58,10 @@ for source in notebooks/[0-9][0-9]_*.py; do
   "$py" -m nbconvert --to html --log-level WARN "$run_dir/$name.ipynb" >>"$log" 2>&1 || true
   [[ $status -eq 0 ]] || break
 done
+
+# index.html: the run at a glance (status, headline with intervals, figures, environment, times, links to every
+# notebook's report without code and with code) -- also for a run that stopped, so it says where
+"$py" -m bdqlib.experiments.page "$run_dir" 2>&1 | tee -a "$log" || echo "[run_all] the report page could not be written; see $log" | tee -a "$log"
 
 # outputs/latest -> the newest completed run (for runs kept under outputs/)
 if [[ $status -eq 0 && "$(cd "$(dirname "$run_dir")" && pwd)" == "$PWD/outputs" ]]; then

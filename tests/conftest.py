@@ -1,3 +1,6 @@
+import os
+import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -5,6 +8,7 @@ import pytest
 from bdqlib.config import make_config
 from bdqlib.data.synthetic import make_kth_like
 
+REPO = Path(__file__).resolve().parents[1]
 KTH_SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "data" / "kth-sample"
 needs_kth_sample = pytest.mark.skipif(not (KTH_SAMPLE / "00sequences.txt").is_file(),
                                       reason="real KTH sample (../shared/data/kth-sample) not present")
@@ -40,3 +44,29 @@ def tiny_data(tiny_cfg, tmp_path_factory):
     from bdqlib.data import prepare_data
     root = tmp_path_factory.mktemp("data-root")
     return prepare_data(tiny_cfg, root=root, log=None)
+
+
+@dataclass(frozen=True)
+class SmokeRun:
+    root: Path        # the session folder holding data/, outputs/ and run/
+    run_dir: Path
+    env: dict         # the environment the run had (data and outputs roots): serve its notebooks with the same
+    returncode: int
+    stdout: str
+    log: str
+
+
+@pytest.fixture(scope="session")
+def smoke_run(tmp_path_factory) -> SmokeRun:
+    """The whole chain once per session, as a user runs it: ./run_all.sh -p SMOKE True (plus the comparators the
+    cpu profile leaves out), in a fresh data folder. test_notebooks checks what it wrote; the browser tests open the
+    finished folder (its report page, the study, the explorer)."""
+    root = tmp_path_factory.mktemp("smoke-run")
+    run_dir = root / "run"
+    env = {**os.environ, "BDQ_DATA_ROOT": str(root / "data"), "BDQ_OUTPUTS_ROOT": str(root / "outputs")}
+    extras = ["-p", "ALF_ALPHAS", "1", "-p", "ELR", "elr28", "-p", "SWEEP_ENCODERS", "raw,bdq",  # off on cpu
+              "-p", "GAMES", "bdq,bdq_ensemble"]
+    done = subprocess.run(["./run_all.sh", "-p", "SMOKE", "True", "-p", "RUN_DIR", str(run_dir), *extras], cwd=REPO,
+                          env=env, capture_output=True, text=True, timeout=900)
+    log = (run_dir / "run.log").read_text() if (run_dir / "run.log").exists() else done.stdout + done.stderr
+    return SmokeRun(root, run_dir, env, done.returncode, done.stdout, log)

@@ -31,15 +31,9 @@ def test_sources_and_notebooks_are_in_sync():
     assert result.returncode == 0, result.stderr
 
 
-def test_run_all_smoke(tmp_path):
-    run_dir = tmp_path / "run"
-    env = {**os.environ, "BDQ_DATA_ROOT": str(tmp_path / "data"), "BDQ_OUTPUTS_ROOT": str(tmp_path / "outputs")}
-    extras = ["-p", "ALF_ALPHAS", "1", "-p", "ELR", "elr28", "-p", "SWEEP_ENCODERS", "raw,bdq",  # off on cpu
-              "-p", "GAMES", "bdq,bdq_ensemble"]
-    done = subprocess.run(["./run_all.sh", "-p", "SMOKE", "True", "-p", "RUN_DIR", str(run_dir), *extras], cwd=REPO,
-                          env=env, capture_output=True, text=True, timeout=900)
-    log = (run_dir / "run.log").read_text() if (run_dir / "run.log").exists() else done.stdout + done.stderr
-    assert done.returncode == 0, log[-3000:]
+def test_run_all_smoke(smoke_run):
+    run_dir, done = smoke_run.run_dir, smoke_run
+    assert done.returncode == 0, smoke_run.log[-3000:]
     assert done.stdout.strip().splitlines()[-1] == str(run_dir)  # the run folder is the last line
     for name in NOTEBOOKS:
         nb = json.loads((run_dir / f"{name}.ipynb").read_text())
@@ -91,7 +85,11 @@ def test_run_all_smoke(tmp_path):
     assert json.loads((run_dir / "run.json").read_text())["smoke"] is True
     study = json.loads((run_dir / "study" / "study.json").read_text())  # 07: built, nobody answered
     assert len(study["questions"]) >= 3 and not list((run_dir / "study").glob("answers-*.csv"))
-    assert not (REPO / "outputs" / "latest").resolve().is_relative_to(tmp_path)  # a run elsewhere is not "latest"
+    assert not (REPO / "outputs" / "latest").resolve().is_relative_to(smoke_run.root)  # elsewhere: not "latest"
+    page = (run_dir / "index.html").read_text()  # the report page (its content: tests/test_browser.py)
+    assert f"All {len(NOTEBOOKS)} notebooks finished" in page
+    for name in NOTEBOOKS:
+        assert (run_dir / f"{name}.report.html").is_file() and f'href="{name}.report.html"' in page
 
 
 def test_missing_skip_runs_01_on_a_partial_kth_folder_and_names_what_it_skipped(tmp_path, tiny_synthetic):

@@ -1,8 +1,11 @@
+import io
+
 import matplotlib
 
 matplotlib.use("Agg")
 import pandas as pd  # noqa: E402
 import torch  # noqa: E402
+from PIL import Image  # noqa: E402
 
 from bdqlib import BDQEncoder
 from bdqlib.config import make_config  # noqa: E402
@@ -30,6 +33,7 @@ def test_study_app_saves_each_answer_resumes_and_scores(tmp_path):
     media = media_for(study)
     app = widgets.StudyApp(study, media, tmp_path, "ann")
     assert app.current == 1 and app.submit.disabled and app.clip.value == media.clips[1]
+    assert app.clip.width == str(Image.open(io.BytesIO(media.clips[1])).width)  # shown at its own size
     assert [t.description for t in app.toggles] == ["A", "B", "C"]
     assert [f.value for f in app.faces] == [media.people[p] for p in study.questions[0].candidates]
     app.toggles[0].value = app.toggles[1].value = True  # two picked, one asked for: Submit stays off
@@ -50,6 +54,7 @@ def test_study_app_saves_each_answer_resumes_and_scores(tmp_path):
     answer(again, right=True)
     assert again.current is None and again.submit.disabled and "3 of 4 correct" in again.prompt.value
     assert "chance 33.3%" in again.prompt.value
+    assert [p.layout.display for p in (again.clip, again.gallery, again.submit)] == ["none"] * 3  # only the score
 
     other = widgets.StudyApp(study, media, tmp_path, "bob")  # a second participant: a second file
     assert other.current == 1 and sorted(p.name for p in tmp_path.glob("answers-*.csv")) == ["answers-ann.csv"]

@@ -5,10 +5,13 @@ does nothing harmful under papermill, where there is no front end to show it.
 """
 from __future__ import annotations
 
+import io
+
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import display
+from PIL import Image
 
 from ..platform import headless
 from ..report import plots
@@ -37,9 +40,9 @@ class StudyApp:
         self.submit = widgets.Button(description="Submit", button_style="primary", disabled=True)
         self.submit.on_click(self._on_submit)
         self.message = widgets.HTML()
-        gallery = widgets.HBox([widgets.VBox([f, t]) for f, t in zip(self.faces, self.toggles)],
-                               layout=widgets.Layout(flex_flow="row wrap"))
-        self.widget = widgets.VBox([self.progress, self.prompt, self.clip, gallery, self.submit, self.message])
+        self.gallery = widgets.HBox([widgets.VBox([f, t]) for f, t in zip(self.faces, self.toggles)],
+                                    layout=widgets.Layout(flex_flow="row wrap"))
+        self.widget = widgets.VBox([self.progress, self.prompt, self.clip, self.gallery, self.submit, self.message])
         self.current = None
         self._show(next_question(study, self.answers))
 
@@ -48,6 +51,8 @@ class StudyApp:
         self.progress.value = len(self.answers)
         for t in self.toggles:
             t.value = False
+        for part in (self.clip, self.gallery, self.submit):  # after the last answer only the score remains
+            part.layout.display = "none" if number is None else None
         if number is None:
             self.submit.disabled = True
             self.prompt.value = "<b>Done -- thank you.</b> " + self.summary()
@@ -55,6 +60,8 @@ class StudyApp:
         view = question_view(self.study, self.study.questions[number - 1], self.media)
         self.prompt.value = view.prompt()
         self.clip.value = view.clip
+        # at its own size: a browser stretches an image widget to the page's width, pushing the candidates out of view
+        self.clip.width = str(Image.open(io.BytesIO(view.clip)).width)
         for face, toggle, (letter, png) in zip(self.faces, self.toggles, view.gallery):
             face.value, toggle.description = png, letter
 
