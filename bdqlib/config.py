@@ -14,12 +14,13 @@ from dataclasses import dataclass
 @dataclass
 class Config:
     # --- data
-    dataset: str = "synthetic"         # synthetic | kth | ixmas | sbu | ipn
+    dataset: str = "synthetic"         # synthetic | kth | ixmas | sbu | ipn | weizmann
     data_dir: str = ""                 # dataset directory ("" = data/<dataset>); synthetic data is generated there
     split_dir: str = ""                # split / annotation files of SBU and IPN ("" = <data_dir>/splits)
     split: str = "video"               # how clips are split into train/val/test: video | clip | scenario (KTH,
                                        # bdqlib.data.kth; IXMAS: by take); SBU: authors | sppa | video; IPN: subject
-                                       # (bdqlib.data.sbu, .ipn). (Called `protocol` before; old run folders resume.)
+                                       # (bdqlib.data.sbu, .ipn); Weizmann: kfold<k> (bdqlib.data.weizmann). (Called
+                                       # `protocol` before; old run folders resume.)
     num_frames: int = 32               # t: consecutive frames per clip (paper: 32 for KTH and IPN, 16 for SBU)
     size: int = 224                    # S: crops are S x S
     cache_short_side: int = 120        # frames are cached with this short side (KTH is 160x120)
@@ -153,11 +154,14 @@ RESUME_IGNORES = ("num_workers", "device", "time_budget_h", "eval_every", "data_
 
 # Per dataset, on top of the profile (paper §4.1-4.2): SBU t = 16 and alpha = 2 with the BDQ authors' split; IPN
 # t = 32 and alpha = 8 with its own subject split. Frames of both are 640x480: cached with short side 224 for
-# S = 224 (the cpu profile keeps its 48 px). Explicit fields win over these.
+# S = 224 (the cpu profile keeps its 48 px). Weizmann (not in the paper): its video-level k-fold split, the seed picking
+# the fold (bdqlib.data.weizmann). Explicit fields win over these.
 DATASET_DEFAULTS = {
     "paper": {"sbu": dict(num_frames=16, alpha=2.0, split="authors", cache_short_side=224),
-              "ipn": dict(alpha=8.0, split="subject", cache_short_side=224)},
-    "cpu": {"sbu": dict(alpha=2.0, split="authors"), "ipn": dict(alpha=8.0, split="subject")},
+              "ipn": dict(alpha=8.0, split="subject", cache_short_side=224),
+              "weizmann": dict(split="kfold5", cache_short_side=144)},  # 180 x 144: kept at its size
+    "cpu": {"sbu": dict(alpha=2.0, split="authors"), "ipn": dict(alpha=8.0, split="subject"),
+            "weizmann": dict(split="kfold5")},
 }
 
 PROFILES = {

@@ -32,7 +32,7 @@
 # `SMOKE = True` and no `DATA_DIR` each gets a tiny folder in its real layout.
 
 # %% tags=["parameters"]
-DATASET = "synthetic"  # synthetic | kth | ixmas | sbu | ipn
+DATASET = "synthetic"  # synthetic | kth | ixmas | sbu | ipn | weizmann
 DATA_DIR = ""          # KTH: folder with the .avi files and 00sequences.txt; IXMAS: folder of clip .avi files; SBU: folder of the sXXsYY sets; IPN: folder of frame folders and annotations (README "Real datasets")
 PROFILE = "cpu"        # cpu (small models, minutes) | paper (i3d_r50 + resnet50, 224 px, 50 epochs)
 ALPHA = None           # float: adversarial weight of the headline encoder (None: the paper's for the dataset: KTH 1, SBU 2, IPN 8)

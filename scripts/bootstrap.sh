@@ -9,7 +9,7 @@ venv="${BDQ_VENV:-$root/.venv}"
 py="${BDQ_PYTHON:-python3}"
 
 # What an install must provide; checked without importing anything (find_spec), so the check takes ~0.1 s.
-modules="bdqlib torch torchvision pytorchvideo cv2 numpy pandas matplotlib ipywidgets PIL scipy torchmetrics pytorch_msssim timm ipykernel papermill jupytext nbconvert pytest selenium voila"
+modules="bdqlib torch torchvision pytorchvideo cv2 av numpy pandas matplotlib ipywidgets PIL scipy torchmetrics pytorch_msssim timm ipykernel papermill jupytext nbconvert pytest selenium voila"
 stamp="$venv/.bdqlib-install"
 want="$(cat "$root/pyproject.toml" | sha256sum | cut -c1-16)"
 

@@ -10,6 +10,9 @@ from bdqlib.data.synthetic import make_kth_like
 
 REPO = Path(__file__).resolve().parents[1]
 KTH_SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "data" / "kth-sample"
+WEIZMANN = Path(__file__).resolve().parents[2] / "shared" / "data" / "weizmann"
+needs_weizmann_video = pytest.mark.skipif(not (WEIZMANN / "eli_jack.avi").is_file(),
+                                          reason="Weizmann RGB file (../shared/data/weizmann/eli_jack.avi) not present")
 needs_kth_sample = pytest.mark.skipif(not (KTH_SAMPLE / "00sequences.txt").is_file(),
                                       reason="real KTH sample (../shared/data/kth-sample) not present")
 

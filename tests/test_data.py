@@ -27,9 +27,10 @@ from bdqlib.data.synthetic import (
     make_subject,
     render_video,
 )
+from bdqlib.data import video as video_io
 from bdqlib.data.video import VideoReadError, read_frames, video_info, write_video
 
-from .conftest import KTH_SAMPLE, needs_kth_sample
+from .conftest import KTH_SAMPLE, WEIZMANN, needs_kth_sample, needs_weizmann_video
 
 
 # ----------------------------------------------------------------------------------------------- synthetic data
@@ -277,6 +278,53 @@ def test_read_a_range_of_frames(tiny_synthetic):
     assert np.array_equal(part, full[4:9])
     with pytest.raises(VideoReadError, match="truncated"):
         read_frames(path, start=len(full) - 1, end=len(full) + 5)
+
+
+def test_pyav_decodes_the_bytes_opencv_decoded(tiny_synthetic, tmp_path):
+    """The decoder moved from OpenCV to PyAV: every MPEG-4 file we have (synthetic KTH-format, IXMAS-format -- both
+    written by write_video -- and the real KTH sample where present) gives the same frames, whole and in part."""
+    ixmas = write_video(tmp_path / "ixmas_like.avi", np.random.default_rng(0).integers(0, 255, (9, 30, 40, 3), np.uint8))
+    files = sorted(tiny_synthetic.glob("*.avi"))[:6] + [ixmas] + sorted(KTH_SAMPLE.glob("*.avi"))[:2]
+    for path in files:
+        old, declared = video_io._opencv_in_child(path, "frames")
+        assert np.array_equal(read_frames(path), np.stack(old)), path
+        assert video_info(path) == video_io._opencv_in_child(path, "info"), path
+    path = files[0]
+    assert np.array_equal(read_frames(path, start=4, end=7), np.stack(video_io._opencv_in_child(path, "frames", 4, 7)[0]))
+
+
+def test_without_pyav_files_decode_through_the_contained_opencv_route(tiny_synthetic, monkeypatch):
+    path = tiny_synthetic / "person01_walking_d1_uncomp.avi"
+    expected = read_frames(path)
+    monkeypatch.setattr(video_io, "av", None)
+    assert np.array_equal(read_frames(path), expected) and video_info(path)["frames"] >= len(expected)
+    with pytest.raises(VideoReadError, match="truncated"):
+        read_frames(path, start=len(expected), end=len(expected) + 3)
+
+
+def test_a_decoder_that_crashes_gives_an_error_naming_the_file_not_a_dead_process(tiny_synthetic, tmp_path,
+                                                                                monkeypatch):
+    crashing = tmp_path / "crashing_decoder.py"  # stands in for a native abort inside OpenCV
+    crashing.write_text("import os, sys\nsys.stderr.write('malloc_consolidate(): invalid chunk size\\n')\nos.abort()\n")
+    monkeypatch.setattr(video_io, "_CHILD", crashing)
+    monkeypatch.setattr(video_io, "av", None)  # PyAV cannot read it: the fallback runs
+    path = tiny_synthetic / "person02_boxing_d4_uncomp.avi"
+    with pytest.raises(VideoReadError, match=r"crashed on .*person02_boxing_d4_uncomp\.avi.*signal 6.*malloc"):
+        read_frames(path)
+    with pytest.raises(VideoReadError, match="person02_boxing_d4_uncomp.avi"):
+        video_info(path)
+
+
+@needs_weizmann_video
+def test_the_weizmann_rgb_file_decodes_to_its_51_frames():
+    frames = read_frames(WEIZMANN / "eli_jack.avi")  # uncompressed 24-bit AVI: OpenCV 5.1 aborts on it in-process
+    assert frames.shape == (51, 144, 180, 3) and frames.dtype == np.uint8 and 100 < frames.mean() < 180
+    assert video_info(WEIZMANN / "eli_jack.avi") == {"frames": 51, "fps": 25.0, "width": 180, "height": 144}
+    try:  # OpenCV, contained: it decodes the same frames or fails with the file's name -- this process lives on
+        old, _ = video_io._opencv_in_child(WEIZMANN / "eli_jack.avi", "frames")
+        assert np.array_equal(np.stack(old), frames)
+    except VideoReadError as e:
+        assert "eli_jack.avi" in str(e)
 
 
 def test_atomic_writes_leave_nothing_half_written(tmp_path):

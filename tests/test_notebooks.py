@@ -113,10 +113,10 @@ def test_missing_skip_runs_01_on_a_partial_kth_folder_and_names_what_it_skipped(
     assert "person02_boxing_d3, person03_walking_d1" in text
 
 
-@pytest.mark.parametrize("dataset, pairs, alpha", [("sbu", 4, 2.0), ("ipn", 2, 8.0)])
+@pytest.mark.parametrize("dataset, pairs, alpha", [("sbu", 4, 2.0), ("ipn", 2, 8.0), ("weizmann", 3, 1.0)])
 def test_run_all_smoke_on_a_tiny_folder_in_the_datasets_layout(tmp_path, dataset, pairs, alpha):
-    """-p DATASET sbu|ipn -p SMOKE True without DATA_DIR writes a tiny folder in that layout and runs every notebook
-    (04-06 limited to the headline encoder, which the synthetic chain above covers in full)."""
+    """-p DATASET sbu|ipn|weizmann -p SMOKE True without DATA_DIR writes a tiny folder in that layout and runs every
+    notebook (04-06 limited to the headline encoder, which the synthetic chain above covers in full)."""
     run_dir = tmp_path / "run"
     env = {**os.environ, "BDQ_DATA_ROOT": str(tmp_path / "data"), "BDQ_OUTPUTS_ROOT": str(tmp_path / "outputs")}
     done = subprocess.run(["./run_all.sh", "-p", "DATASET", dataset, "-p", "SMOKE", "True", "-p", "RUN_DIR",
@@ -134,5 +134,5 @@ def test_run_all_smoke_on_a_tiny_folder_in_the_datasets_layout(tmp_path, dataset
     assert set(results["method"]) == {"raw", "bdq"} and (results["dataset"] == dataset).all()
     assert results["privacy_top1"].between(0, 1).all()
     study = json.loads((run_dir / "study" / "study.json").read_text())
-    assert len(study["gallery"]) == (4 if dataset == "sbu" else 2)
+    assert len(study["gallery"]) == pairs  # SBU: 4 actors; IPN: 2 genders; Weizmann's tiny layout: 3 people
     assert {len(q["answer"]) for q in study["questions"]} == {2 if dataset == "sbu" else 1}  # SBU: both actors

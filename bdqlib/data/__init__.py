@@ -1,4 +1,4 @@
-"""Datasets: the synthetic KTH-format default, KTH, IXMAS, SBU, IPN Hand; a decode-once cache; clip sampling.
+"""Datasets: the synthetic KTH-format default, KTH, IXMAS, SBU, IPN Hand, Weizmann; a decode-once cache; clip sampling.
 
 `prepare_data(cfg)` is the one call the notebooks make: it finds (or generates) the data, builds the labelled
 manifest with its splits, fills the frame cache and returns the train/val/test datasets.
@@ -19,8 +19,13 @@ from .kth import ACTIONS, kth_manifest, parse_sequences
 from .sbu import SBU_ACTIONS, sbu_manifest, short_sequences
 from .synthetic import make_kth_like
 from .video import VideoReadError, read_frames
+from .weizmann import WEIZMANN_ACTIONS, weizmann_manifest
 
-__all__ = ["DataBundle", "prepare_data", "check_splits", "make_kth_like", "parse_sequences", "kth_manifest", "ixmas_manifest",
+# Datasets whose split depends on the run's seed (SBU's and IPN's validation carving, Weizmann's fold): loaded again
+# for each seed.
+SPLIT_BY_SEED = ("sbu", "ipn", "weizmann")
+
+__all__ = ["DataBundle", "SPLIT_BY_SEED", "prepare_data", "check_splits", "make_kth_like", "parse_sequences", "kth_manifest", "ixmas_manifest",
            "read_frames", "VideoReadError", "VideoClipDataset", "build_cache", "FrameCache", "CachedFrames",
            "DecodedFrames", "add_labels"]
 
@@ -88,8 +93,11 @@ def load_manifest(cfg, *, root="data", log=print) -> tuple[pd.DataFrame, tuple]:
         manifest = ipn_manifest(data_dir, split_dir=cfg.split_dir or data_dir / "splits", missing=cfg.missing,
                                 seed=cfg.seed, log=log)
         actions = IPN_GESTURES
+    elif cfg.dataset == "weizmann":
+        manifest = weizmann_manifest(data_dir, split=cfg.split, seed=cfg.seed, log=log)
+        actions = WEIZMANN_ACTIONS
     else:
-        raise ValueError(f"unknown dataset {cfg.dataset!r}; choose synthetic, kth, ixmas, sbu or ipn")
+        raise ValueError(f"unknown dataset {cfg.dataset!r}; choose synthetic, kth, ixmas, sbu, ipn or weizmann")
     return add_labels(manifest, actions), actions
 
 

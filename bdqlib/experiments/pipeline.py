@@ -18,7 +18,7 @@ import torch
 
 from .. import methods
 from ..config import parse_names
-from ..data import DataBundle, prepare_data
+from ..data import SPLIT_BY_SEED, DataBundle, prepare_data
 from ..engine.distributed import launch_workers, launches
 from ..engine.steps import quiet, resolve_device
 from ..methods.games import encoder_path
@@ -47,7 +47,7 @@ def each_seed(run: Run, *, log=print, pretrained: bool = True, seeds=None):
     where a seed changes the split (SBU's and IPN's validation carving)."""
     data = None
     for i, r in enumerate(run.each_seed(seeds)):
-        if data is None or r.cfg.dataset in ("sbu", "ipn"):
+        if data is None or r.cfg.dataset in SPLIT_BY_SEED:
             data = load_data(r, log=log if i == 0 else None)
         if pretrained:
             pretrain(r, log=log)

@@ -21,7 +21,7 @@ import torch
 
 from ..atomic import write_json_atomic
 from ..config import Config, config_changes, make_config, parse_names, renamed, run_default
-from ..data.layouts import write_ipn_like, write_sbu_like
+from ..data.layouts import write_ipn_like, write_sbu_like, write_weizmann_like
 from ..engine.checkpoint import ConfigMismatch, TimeBudget, session_start
 from ..engine.distributed import check_nproc
 from ..engine.steps import resolve_device
@@ -38,7 +38,7 @@ from ..report.results import (
 )
 
 KEY_ATTACKER = KEY.index("attacker")
-TINY_LAYOUTS = {"sbu": write_sbu_like, "ipn": write_ipn_like}  # SMOKE without DATA_DIR
+TINY_LAYOUTS = {"sbu": write_sbu_like, "ipn": write_ipn_like, "weizmann": write_weizmann_like}  # SMOKE, no DATA_DIR
 KAGGLE_TIME_BUDGET_H = 11.0  # hours of training per Kaggle session (the session limit is 12 h); $BDQ_TIME_BUDGET_H
 # SMOKE: the whole chain on a tiny dataset in seconds (tests); never a result to read. It shrinks sizes and never
 # switches paths (`smoke_overrides`): the paper profile's uncached views and gradient accumulation stay.
