@@ -281,3 +281,15 @@ def test_tradeoff_explorer_redraws_in_the_browser(browser, smoke_run, tmp_path):
         second = wait_until(lambda: figure() not in (None, first) and figure(), what="a redraw for the encoder")
         clip.select_by_index(1)
         wait_until(lambda: figure() not in (None, first, second), what="a redraw for the clip")
+
+
+@pytest.mark.parametrize("required, outcome", [("1", "1 error"), ("", "1 skipped")])
+def test_without_a_browser_ci_fails_and_elsewhere_it_skips(tmp_path, required, outcome):
+    """.ci/run sets BDQ_REQUIRE_BROWSER=1: there a missing Chromium is an error, not a silent skip."""
+    env = {**os.environ, "PATH": str(tmp_path), "BDQ_REQUIRE_BROWSER": required}  # nothing on PATH: no chromium
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider",
+                           "tests/test_browser.py::test_report_page_shows_the_run_and_every_link_resolves"],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert outcome in done.stdout, done.stdout[-2000:]
+    assert ("BDQ_REQUIRE_BROWSER=1 but the browser tests cannot run" in done.stdout) == bool(required)
+    assert "no chromium/chromedriver on PATH" in done.stdout
