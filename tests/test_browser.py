@@ -178,7 +178,7 @@ def test_report_page_shows_the_run_and_every_link_resolves(browser, smoke_run, t
     results = browser.find_elements("css selector", "table.results")[0]
     methods = [r.find_elements("css selector", "td")[0].text for r in results.find_elements("css selector", "tbody tr")]
     assert {"raw", "bdq"} <= set(methods) and "±" in results.text  # every number with its interval
-    assert "removes" in body and "(means over 2 seed(s)" in body  # the computed headline sentence, SMOKE's 2 seeds
+    assert "BDQ (alpha=1)" in body and "means over 2 seed(s)" in body  # the computed headline, SMOKE's 2 seeds
     images = browser.find_elements("css selector", "img")
     assert len(images) >= 10
     broken = [i.get_attribute("src") for i in images

@@ -38,12 +38,12 @@ def test_seeds_that_disagree_widen_the_interval_of_their_mean():
     assert hi2 - lo2 > 2 * (hi1 - lo1)
 
 
-def fake_run(privacy_b: float, *, seeds=(0, 1, 2), videos=60, clips=4, seed=0):
-    """results.csv and predictions.csv of raw (privacy 0.95) and two encoders a (privacy 0.4) and b."""
+def fake_run(privacy_b: float, *, seeds=(0, 1, 2), videos=60, clips=4, seed=0, privacy_raw=0.95):
+    """results.csv and predictions.csv of raw (privacy 0.95; chance 0.1) and two encoders a (privacy 0.4) and b."""
     rng = np.random.default_rng(seed)
     results, preds = [], []
     for s in seeds:
-        for method, alpha, p_priv in (("raw", float("nan"), 0.95), ("a", 1.0, 0.4), ("b", float("nan"), privacy_b)):
+        for method, alpha, p_priv in (("raw", float("nan"), privacy_raw), ("a", 1.0, 0.4), ("b", float("nan"), privacy_b)):
             results.append({"dataset": "x", "method": method, "alpha": alpha, "protocol": "retrain",
                             "attacker": "strongest", "split": "video", "seed": s, "action_top1": 0.8,
                             "privacy_top1": 0.0, "privacy_chance": 0.1, "action_chance": 0.2,

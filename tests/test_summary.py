@@ -44,3 +44,15 @@ def test_the_kth_anchor_is_sppas_table_2_and_computes_to_96_percent():
     anchor = published.kth_anchor()
     assert round(anchor["removed"], 3) == round((90.00 - 7.15) / (90.00 - 4.0), 3)
     assert "SPPA" in anchor["source"] and "Table 2" in anchor["source"]
+
+
+def test_no_removal_is_claimed_where_raw_identity_is_not_above_chance():
+    """Weizmann's aligned masks (outputs/weizmann-aligned-5fold): raw privacy 0.10 at a chance of 0.14 made the
+    sentence "BDQ removes 72 % (-391 %-536 %)" -- a ratio over an identity the attackers never found."""
+    results, preds = fake_run(privacy_b=0.1, privacy_raw=0.11)  # raw at chance (0.1)
+    run = FakeRun(*[d.replace({"method": {"a": "bdq"}}) for d in (results, preds)])
+    head = summary.headline(run, 1.0)
+    assert "does not identify people on the raw video above chance" in head and "not measurable" in head
+    assert "of raw's above-chance identity" not in head and "chance 0.100" in head
+    above = FakeRun(*[d.replace({"method": {"a": "bdq"}}) for d in fake_run(privacy_b=0.1)])  # raw 0.95
+    assert summary.headline(above, 1.0).startswith("BDQ (alpha=1) removes")

@@ -43,10 +43,19 @@ def headline(run, alpha: float, ev: Evaluation | None = None) -> str:
     bdq, raw = (HEADLINE, alpha), (REFERENCE, None)
     rows = run.results()
     seeds = rows[(rows["method"] == HEADLINE) & (rows["protocol"] == "retrain")]["seed"].nunique()
+    measured = (f"Privacy is the attacker chosen on validation for each seed: raw {_value(ev, raw, 'privacy')}, "
+                f"BDQ {_value(ev, bdq, 'privacy')}; action raw {_value(ev, raw, 'action')}, BDQ "
+                f"{_value(ev, bdq, 'action')}.")
+    chance = raw_identity_at_chance(run, ev)
+    if chance is not None:  # a ratio over an above-chance identity that is not there says nothing
+        return (f"The attack suite does not identify people on the raw video above chance here (raw privacy "
+                f"{_value(ev, raw, 'privacy')}, chance {chance:.3f}; means over {seeds} seed(s), 95% intervals over "
+                f"seeds and test videos), so how much identity BDQ (alpha={alpha:g}) removes is not measurable in this "
+                f"run: a stronger attacker is needed first. BDQ keeps {_value(ev, bdq, 'kept')} of raw's action. "
+                + measured)
     text = (f"BDQ (alpha={alpha:g}) removes {_value(ev, bdq, 'removed')} of raw's above-chance identity and keeps "
             f"{_value(ev, bdq, 'kept')} of its action (means over {seeds} seed(s), 95% intervals over seeds and test "
-            f"videos). Privacy is the attacker chosen on validation for each seed: raw {_value(ev, raw, 'privacy')}, "
-            f"BDQ {_value(ev, bdq, 'privacy')}; action raw {_value(ev, raw, 'action')}, BDQ {_value(ev, bdq, 'action')}.")
+            f"videos). " + measured)
     if run.result(HEADLINE, 0.0) is not None and alpha != 0:
         v = ev.verdict(bdq, (HEADLINE, 0.0), "removed")
         text += f" Without the adversary (alpha=0) it removes {_value(ev, (HEADLINE, 0.0), 'removed')}" + \
@@ -55,6 +64,19 @@ def headline(run, alpha: float, ev: Evaluation | None = None) -> str:
     text += (f" For scale: {anchor['removed']:.0%} removed on real KTH by {anchor['source']} -- another dataset and "
              f"another protocol.")
     return text
+
+
+def raw_identity_at_chance(run, ev: Evaluation) -> float | None:
+    """The chance level where raw's privacy interval reaches down to it (the attackers found no identity to remove:
+    removal, a ratio over raw's above-chance identity, means nothing); None where raw is above chance."""
+    reps = ev.replicates((REFERENCE, None))
+    rows = run.results()
+    raw_rows = rows[(rows["method"] == REFERENCE) & (rows["protocol"] == ev.protocol)]
+    if reps is None or "privacy" not in reps or not len(raw_rows):
+        return None
+    chance = float(raw_rows["privacy_chance"].mean())
+    low, _ = interval(reps["privacy"][1])
+    return chance if low <= chance else None
 
 
 def compare_with_headline(run, alpha: float, names: list, ev: Evaluation | None = None) -> str:
