@@ -157,11 +157,9 @@ def write_weizmann_like(root, *, people: int = 3, frames: int = 16, seed: int = 
     fields = {}
     for p, name in enumerate(PEOPLE[:people]):
         subject = population[p]
-        takes = [(a, "") for a in WEIZMANN_ACTIONS] + ([(a, t) for a in ("run", "skip", "walk") for t in "12"]
-                                                        if name == "lena" else [])
+        takes = [(a, t) for a in WEIZMANN_ACTIONS  # lena's run, skip and walk have two takes: run1, run2 ...
+                 for t in (("1", "2") if name == "lena" and a in ("run", "skip", "walk") else ("",))]
         for action, take in takes:
-            if take == "" and name == "lena" and action in ("run", "skip", "walk"):
-                continue  # lena's run/skip/walk exist as run1/run2 ...
             motion = WEIZMANN_MOTION[action]
             masks = np.zeros((h, w, frames), np.uint8)
             for t in range(frames):
