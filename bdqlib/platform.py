@@ -1,6 +1,7 @@
 """Where we run: local, Kaggle or Colab -- and where data and outputs go there."""
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import platform as platform_module
@@ -114,6 +115,12 @@ def _cpu() -> dict:
     return info
 
 
+@functools.lru_cache(maxsize=None)
+def cpu_flags() -> tuple:
+    """The instruction-set flags of this CPU that oneDNN and ATen choose their kernels by (empty off Linux)."""
+    return tuple(_cpu()["flags"])
+
+
 def _git_commit(repo: Path | None) -> str:
     head = (repo or find_repo_root()) / ".git"
     try:
@@ -147,6 +154,7 @@ def environment(cfg=None) -> dict:
            "gpus": [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())],
            "cpu": _cpu(), "aten_cpu_capability": torch.backends.cpu.get_cpu_capability(),
            "threads": torch.get_num_threads(), "deterministic": deterministic_mode(),
+           "cpu_bf16": bool({"avx512_bf16", "amx_bf16"} & set(cpu_flags())) and not deterministic_mode(),
            "env": {k: os.environ[k] for k in ("ONEDNN_MAX_CPU_ISA", "ATEN_CPU_CAPABILITY", "OMP_NUM_THREADS")
                    if k in os.environ},
            "commit": _git_commit(None)}

@@ -24,6 +24,24 @@ def test_modes_resolve_per_device():
         assert auto.dtype in (torch.bfloat16, torch.float16) and (auto.scaler is None) == (auto.dtype == torch.bfloat16)
 
 
+@pytest.mark.parametrize("flags, deterministic, expected", [
+    (("avx2", "avx512f", "avx512_bf16"), False, True), (("avx2", "amx_bf16"), False, True),
+    (("avx2", "avx512f"), False, False),          # bf16 would be emulated: slower than fp32
+    (("avx2", "avx512f", "avx512_bf16"), True, False)])  # the deterministic mode caps the kernels at AVX2
+def test_auto_on_a_cpu_takes_bf16_only_where_it_is_native_and_for_networks_faster_so(monkeypatch, flags,
+                                                                                      deterministic, expected):
+    import bdqlib.platform as platform
+    monkeypatch.setattr(platform, "cpu_flags", lambda: flags)
+    monkeypatch.setattr(platform, "deterministic_mode", lambda: deterministic)
+    cpu = torch.device("cpu")
+    bf16 = torch.bfloat16 if expected else None
+    assert make_precision("auto", cpu, network="small3d").dtype is bf16
+    assert make_precision("auto", cpu, network=["small3d", "res2d"]).dtype is bf16
+    assert make_precision("auto", cpu, network=["small3d", "vit2d"]).dtype is None  # vit2d is slower in bf16
+    assert make_precision("auto", cpu).dtype is None  # an unnamed network (U-Net, anonymiser) keeps fp32
+    assert make_precision("off", cpu, network="small3d").dtype is None
+
+
 def batch():
     torch.manual_seed(0)
     return torch.randn(4, 3, 4, 16, 16), torch.tensor([0, 1, 2, 0]), torch.tensor([0, 1, 1, 0])

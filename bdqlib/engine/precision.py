@@ -1,8 +1,14 @@
 """Mixed precision for T, P and the validation networks: autocast (bf16, or fp16 with a GradScaler) and memory options.
 
 Config `amp`: "auto" (bf16 on a CUDA GPU of compute capability >= 8.0 -- A100, L4, H100 --, fp16 with a GradScaler on
-older ones -- P100, T4, V100 --, fp32 on a CPU), "off", "bf16" (also on a CPU: autocast's CPU path, which is how the tests exercise it),
-"fp16". The encoder E always runs in fp32 outside autocast: its quantizer compares values with 15 bin centres on a
+older ones -- P100, T4, V100 --; on a CPU bf16 for the registered classification networks where the CPU computes bf16
+natively -- AVX-512 BF16 or AMX, and not capped by the deterministic mode -- and the network is faster so, fp32
+otherwise), "off", "bf16" (also on a CPU: autocast's CPU path, which is how the tests exercise it), "fp16".
+
+Why bf16 on a CPU: one training step of the cpu profile's networks at batch 16 x 8 frames x 48 px on one thread of a
+2-core AVX-512 BF16 machine (bench/bench_precision.py) takes small3d 2.1x, res2d 1.4x, small2plus1d 1.3x less time;
+vit2d takes 1.9x more (its attention and LayerNorm are not faster in bf16 here), so it keeps fp32 (its registry entry
+says so). Where the CPU has no native bf16, oneDNN emulates it and it is slower than fp32. The encoder E always runs in fp32 outside autocast: its quantizer compares values with 15 bin centres on a
 0-15 scale, where bf16's 8-bit mantissa would round a step of 1/16 away. Losses are computed in fp32 from the
 (possibly half-precision) logits.
 """
@@ -70,11 +76,15 @@ class Precision:
 FP32 = Precision()
 
 
-def make_precision(mode: str, device: torch.device) -> Precision:
-    """The Precision of config `amp` on `device` (see the module docstring)."""
+def make_precision(mode: str, device: torch.device, *, network: str | None = None) -> Precision:
+    """The Precision of config `amp` on `device` (see the module docstring). `network`: the registered network(s)
+    (a name, or several, all of which must be faster in bf16) that run under it; on a CPU "auto" takes bf16 only
+    for those, so an unnamed network (the U-Net, RAPrivacy's anonymiser) keeps fp32 there."""
     if mode not in AMP_MODES:
         raise ValueError(f"amp must be one of {AMP_MODES}, got {mode!r}")
     kind = torch.device(device).type
+    if mode == "auto" and kind == "cpu" and network is not None and cpu_bf16(network):
+        return Precision(kind, torch.bfloat16)
     if mode == "off" or (mode == "auto" and kind != "cuda"):
         return Precision(kind)
     if mode == "auto":
@@ -82,6 +92,17 @@ def make_precision(mode: str, device: torch.device) -> Precision:
     if mode == "bf16":
         return Precision(kind, torch.bfloat16)
     return Precision(kind, torch.float16, torch.amp.GradScaler(kind))
+
+
+def cpu_bf16(network) -> bool:
+    """Whether "auto" runs `network` (a registered name, or several) in bf16 on this CPU: the CPU has AVX-512 BF16 or
+    AMX, the deterministic mode does not cap the kernels at AVX2 (where bf16 is emulated), and every network's
+    registry entry says it is faster so (Network.cpu_bf16)."""
+    from ..nets.zoo import network as registered  # zoo: the small networks registered
+    from ..platform import cpu_flags, deterministic_mode
+    names = [network] if isinstance(network, str) else list(network)
+    return (not deterministic_mode() and bool({"avx512_bf16", "amx_bf16"} & set(cpu_flags()))
+            and all(registered(n).cpu_bf16 for n in names))
 
 
 def native_bf16(device) -> bool:

@@ -86,4 +86,5 @@ def small2plus1d(num_classes: int, width: int = 16) -> nn.Module:
 
 for _name, _level, _fn, _width in (("mobile2d", "frame", mobile2d, 32), ("vit2d", "frame", vit2d, 64),
                                    ("small2plus1d", "clip", small2plus1d, 16)):
-    register_network(Network(_name, _level, scratch_builder(_fn, _name), width=_width))
+    # vit2d: 1.9x slower under bf16 on a CPU (bench/bench_precision.py), so "auto" keeps it in fp32 there
+    register_network(Network(_name, _level, scratch_builder(_fn, _name), width=_width, cpu_bf16=_name != "vit2d"))

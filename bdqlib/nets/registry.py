@@ -31,6 +31,8 @@ class Network:
     url: str | None = None            # pretrained weights to download
     trained_on: str = ""              # what those weights were trained on
     pretrained_here: bool = False     # its pretrained weights are made by bdqlib.train.pretrain (the cpu profile's)
+    cpu_bf16: bool = True             # faster under bf16 autocast on a CPU that has it (amp "auto" uses it there;
+                                      # bench/bench_precision.py measures each network)
 
     def __post_init__(self):
         if self.level not in ("clip", "frame"):

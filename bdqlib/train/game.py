@@ -223,13 +223,19 @@ def initial_encoder(cfg, make_encoder=None) -> torch.nn.Module:
     return bdq_encoder(cfg)
 
 
+def game_networks(cfg) -> list:
+    """The registered networks a game trains under one autocast: T, P and the ensemble's attackers."""
+    return [cfg.action_model, cfg.privacy_model] + [p.arch for p in (parse_probes(cfg.privacy_ensemble)
+                                                                     if cfg.privacy_ensemble else [])]
+
+
 def make_game(cfg, num_actions: int, num_subjects: int, device, make_encoder=None) -> Game:
     """E (BDQ, or the method's `make_encoder(cfg)`), T, P and the ensemble of `cfg` on `device`, initialised as the
     config says, with their optimizers: SGD or Adam for T and P, E's 16 numbers with their own learning rates (one
     optimizer with T's, the paper, or SGD of their own), any other encoder's weights with T's."""
     encoder = initial_encoder(cfg, make_encoder).to(device)
     action, privacy = make_models(cfg, num_actions, num_subjects, device)
-    precision = make_precision(cfg.amp, device)
+    precision = make_precision(cfg.amp, device, network=game_networks(cfg))
     action, privacy = (memory_format(m, cfg.channels_last and device.type == "cuda") for m in (action, privacy))
     members = [(probe.name, build_model(probe.arch, num_subjects, weights=init_weights(cfg, probe.arch, probe.init),
                                         width=model_width(cfg, probe.arch)).to(device), probe.level)

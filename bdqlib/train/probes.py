@@ -286,7 +286,7 @@ def train_probe(probe: Probe, encoded: EncodedData, cfg, *, checkpoint=None, ide
     if recipe.standardize:  # E's output standardised per channel with the training split's statistics
         model = Standardized(model, *encoded.channel_stats())
     model = memory_format(model.to(device), cfg.channels_last)  # on a CPU too: res2d evaluates 2.1x faster
-    precision = make_precision(cfg.amp, device)
+    precision = make_precision(cfg.amp, device, network=probe.arch)
     lr = recipe.lr or cfg.val_lr
     if recipe.optimizer == "adamw":
         opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=recipe.weight_decay or cfg.weight_decay)
@@ -392,7 +392,8 @@ def throwaway_probe(probe: Probe, cfg, clip_shape: tuple, classes: int, device):
     def make_step():
         model = memory_format(build_model(probe.arch, classes, width=model_width(cfg, probe.arch)).to(device),
                               cfg.channels_last)
-        precision, opt = make_precision(cfg.amp, device), make_optimizer(model.parameters(), cfg.val_lr, cfg)
+        precision = make_precision(cfg.amp, device, network=probe.arch)
+        opt = make_optimizer(model.parameters(), cfg.val_lr, cfg)
 
         def step(n):
             x = torch.randn(n, *clip_shape, device=device)
@@ -441,4 +442,6 @@ def frozen_predictions(encoder, data, cfg, action, attackers: dict, *, split: st
     heads = {"action": (action, "clip", "action")}
     heads.update({name: (model, level, "identity") for name, (model, level) in attackers.items()})
     encoded = EncodedData(encoder, data, cfg, device=device, views=0)
-    return predict(encoded.batches(split), heads, device=device, precision=make_precision(cfg.amp, device))
+    networks = [cfg.action_model] + [p.arch for p in parse_probes(",".join(attackers))]
+    return predict(encoded.batches(split), heads, device=device,
+                   precision=make_precision(cfg.amp, device, network=networks))
