@@ -65,11 +65,11 @@ ALPHA = run.cfg.alpha  # None above: the profile's value for the dataset
 # %% [markdown]
 # ## Raw video and the adversarially trained BDQ encoder, once per seed
 # For each seed: the action networks and the attack suite trained afresh on the raw video and on the frozen BDQ
-# encoder that 02 trained with that seed (its game resumes if it did not finish); on a CPU side by side, one process
-# per core (`SEED_WORKERS`).
+# encoder that 02 trained with that seed (its game resumes if it did not finish); on a CPU each network a training of
+# its own, side by side, one process per core (`SEED_WORKERS`).
 
 # %%
-pipeline.over_seeds(run, (pipeline.evaluate, "raw"), (pipeline.evaluate, "bdq", ALPHA));
+pipeline.evaluate_each(run, [("raw", None), ("bdq", ALPHA)]);
 
 # %% [markdown]
 # ## Did every network converge?

@@ -70,3 +70,52 @@ def test_seeds_side_by_side_give_the_rows_of_seeds_one_after_another(roots, tiny
         a, b = table(one, name), table(two, name)
         assert sorted(set(a["seed"])) == [0, 1]
         pd.testing.assert_frame_equal(a, b)
+
+
+def _stamp(x):
+    import time
+    start = time.time()
+    time.sleep(0.3)
+    return x, start, time.time()
+
+
+def test_run_graph_starts_a_job_after_the_ones_it_comes_after_and_the_ready_ones_by_priority():
+    jobs = {"fit": parallel.Job(_stamp, ("fit",)),
+            "a": parallel.Job(_stamp, ("a",), after=("fit",)), "b": parallel.Job(_stamp, ("b",), after=("fit",)),
+            "low": parallel.Job(_stamp, ("low",), priority=0), "high": parallel.Job(_stamp, ("high",), priority=5)}
+    done = parallel.run_graph(jobs, workers=2, log=None)
+    assert {k: v[0] for k, v in done.items()} == {k: k for k in jobs}
+    assert done["a"][1] >= done["fit"][2] and done["b"][1] >= done["fit"][2]   # after their fit
+    assert done["high"][1] <= done["low"][1]                                    # the higher priority first
+    with pytest.raises(ValueError, match="not there"):
+        parallel.run_graph({"a": parallel.Job(_stamp, ("a",), after=("nothing",))}, workers=2, log=None)
+    with pytest.raises(ValueError, match="wait on each other"):
+        parallel.run_graph({"a": parallel.Job(_stamp, ("a",), after=("b",)),
+                            "b": parallel.Job(_stamp, ("b",), after=("a",))}, workers=2, log=None)
+    with pytest.raises(ValueError, match="job 2 failed"):  # and the job after it is not started
+        parallel.run_graph({"f": parallel.Job(_fail, (2,)), "g": parallel.Job(_stamp, ("g",), after=("f",))},
+                           workers=2, log=None)
+
+
+def test_suites_side_by_side_give_the_rows_of_suites_trained_in_one_process(roots, tiny_cfg):
+    """evaluate_each with two workers trains each fit and each network of each suite as a job of its own (E's
+    output shared through a file, removed once the rows are recorded): the rows of the same trainings in one
+    process."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        one = _run(roots, tiny_cfg, "suite-one", 1)
+        pipeline.evaluate_each(one, [("raw", None), ("bdq", 1.0)], log=None)
+    finally:
+        torch.set_num_threads(threads)
+    two = _run(roots, tiny_cfg, "suite-two", 2)
+    lines = []
+    encoders = pipeline.evaluate_each(two, [("raw", None), ("bdq", 1.0)], log=lines.append)
+    assert sorted(encoders) == sorted((s, m, a) for s in (0, 1) for m, a in (("raw", None), ("bdq", 1.0)))
+    assert any("2 encoders to fit, 8 validation networks" in line for line in lines), lines
+    assert not list(two.run_dir.rglob("encoded.pt"))
+    for name in ("results.csv", "predictions.csv"):
+        a, b = (pd.read_csv(r.run_dir / name) for r in (one, two))
+        a, b = (df.drop(columns=[c for c in df.columns if "seconds" in c]).sort_values(list(df.columns[:8]))
+                .reset_index(drop=True) for df in (a, b))
+        pd.testing.assert_frame_equal(a, b)

@@ -81,17 +81,18 @@ def test_evaluate_fits_builds_and_validates_once_and_encoder_of_builds_any_metho
         pipeline.encoder_of(run, "bdq", 3.0)  # not trained in this run: says where it is trained
 
 
-def test_evaluate_each_reads_back_what_results_csv_holds_and_sends_only_the_rest_to_the_workers(roots, monkeypatch):
+def test_evaluate_each_reads_back_what_results_csv_holds_and_trains_only_the_rest(roots, monkeypatch):
     run = pipeline.start_run(run_dir=roots / "run", seeds="0,1")
     row = {"dataset": "synthetic", "method": "raw", "alpha": float("nan"), "protocol": "retrain", "split": "video",
            "action_top1": 0.9, "privacy_top1": 0.9, "action_chance": 1 / 6, "privacy_chance": 0.1, "n_test": 9,
            "epochs_trained": 8, "attacker": "strongest"}
     run.record({**row, "seed": 0}, {**row, "seed": 1})  # raw validated on both seeds
-    sent = []
-    monkeypatch.setattr(pipeline, "over_seeds", lambda run, *calls, log=None: sent.extend(calls) or
+    sent, trained = [], []
+    monkeypatch.setattr(pipeline, "train_side_by_side", lambda run, specs, log=None: trained.extend(specs))
+    monkeypatch.setattr(pipeline, "_in_process", lambda run, calls, log=None: sent.extend(calls) or
                         [{s: f"trained {c[1]} {s}" for s in run.seeds} for c in calls])
     out = pipeline.evaluate_each(run, [("raw", None), ("pixelate16", None)], log=None)
-    assert [c[1:] for c in sent] == [("pixelate16", None)]  # raw is not sent to a worker
+    assert [c[1:] for c in sent] == [("pixelate16", None)] == trained  # raw is neither trained nor evaluated again
     assert out[(1, "pixelate16", None)] == "trained pixelate16 1" and list(out) == [
         (0, "raw", None), (1, "raw", None), (0, "pixelate16", None), (1, "pixelate16", None)]
     assert isinstance(out[(0, "raw", None)], torch.nn.Module)  # read back: raw's encoder

@@ -13,6 +13,8 @@ import multiprocessing
 import os
 import queue as queues
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from typing import Callable
 
 import torch
 
@@ -48,18 +50,64 @@ def run_jobs(jobs: list, *, workers: int, threads: int, log=print) -> list:
     processes of `threads` threads each; returns their results in the order of `jobs`. A job that raises re-raises
     here (after the jobs already running have finished) with its traceback. The jobs' lines sent through
     `worker_log` are passed to `log` while they run."""
+    graph = {i: Job(job[0], tuple(job[1:]), threads=n)
+             for i, (job, n) in enumerate(zip(jobs, job_threads(len(jobs), workers, threads)))}
+    done = run_graph(graph, workers=workers, log=log)
+    return [done[i] for i in range(len(jobs))]
+
+
+@dataclass
+class Job:
+    """One training of run_graph: function(*args), started once the jobs named in `after` have finished, before
+    the ready ones of lower `priority`; `threads` None: the cores shared among the jobs not yet finished."""
+    function: Callable
+    args: tuple = ()
+    after: tuple = ()
+    priority: float = 0.0
+    threads: int | None = None
+
+
+def run_graph(jobs: dict, *, workers: int, log=print) -> dict:
+    """Run the Jobs of `jobs` (key -> Job) in `workers` spawned processes, each once the jobs it comes after have
+    finished; of the ready ones, the highest priority first (ties: the order of `jobs`). A job started with
+    threads=None gets the cores shared among the jobs not yet finished (at least one each). Returns key -> result.
+    A job that raises re-raises here, after the running ones have finished; the ones not started are dropped.
+    The jobs' `worker_log` lines are passed to `log` while they run."""
+    unknown = {a for job in jobs.values() for a in job.after if a not in jobs}
+    if unknown:
+        raise ValueError(f"jobs come after jobs that are not there: {sorted(map(str, unknown))}")
+    cores, order = os.cpu_count() or 1, {key: i for i, key in enumerate(jobs)}
+    waiting, running, results = dict(jobs), {}, {}
     context = multiprocessing.get_context("spawn")  # fork is unsafe with torch's thread pools
     with context.Manager() as manager:
         lines = manager.Queue()
-        with ProcessPoolExecutor(workers, mp_context=context, initializer=_init, initargs=(threads, lines)) as pool:
-            futures = [pool.submit(_call, n, job[0], *job[1:]) for n, job in zip(job_threads(len(jobs), workers,
-                                                                                             threads), jobs)]
-            pending = set(futures)
-            while pending:
-                _, pending = wait(pending, timeout=POLL_S, return_when=FIRST_COMPLETED)
+        with ProcessPoolExecutor(workers, mp_context=context, initializer=_init, initargs=(1, lines)) as pool:
+            failed = None
+            while waiting or running:
+                ready = sorted((k for k, j in waiting.items() if all(a in results for a in j.after)),
+                               key=lambda k: (-waiting[k].priority, order[k]))
+                while ready and len(running) < workers and failed is None:
+                    key = ready.pop(0)
+                    job = waiting.pop(key)
+                    unfinished = len(waiting) + len(running) + 1
+                    threads = job.threads or max(1, cores // min(workers, unfinished))
+                    running[pool.submit(_call, threads, job.function, *job.args)] = key
+                if not running:
+                    if failed is not None or not waiting:
+                        break
+                    raise ValueError(f"jobs wait on each other: {sorted(map(str, waiting))}")
+                finished, _ = wait(running, timeout=POLL_S, return_when=FIRST_COMPLETED)
                 _drain(lines, log)
+                for future in finished:
+                    key = running.pop(future)
+                    if future.exception() is not None:
+                        failed = failed or future
+                    else:
+                        results[key] = future.result()
             _drain(lines, log)
-            return [f.result() for f in futures]
+            if failed is not None:
+                failed.result()  # re-raises the job's exception
+    return results
 
 
 def job_threads(jobs: int, workers: int, threads: int) -> list:

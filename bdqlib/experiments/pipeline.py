@@ -27,11 +27,11 @@ from ..nets.registry import network
 from ..nets.zoo import build_model, model_width
 from ..report.results import STRONGEST
 from ..train.pretrain import prepare_population, pretrain_small_models
-from ..train.probes import Probe, num_classes, parse_probes
+from ..train.probes import Probe, num_classes, parse_probes, suite_probes
 from . import robustness
-from .parallel import plan_workers, run_jobs, worker_log
+from .parallel import Job, plan_workers, run_graph, run_jobs, worker_log
 from .run import NOTEBOOK_PARAMETERS, Run, alpha_key, open_run, start_notebook_run, start_run  # noqa: F401
-from .validate import evaluate_frozen_clean, validate_encoder
+from .validate import evaluate_frozen_clean, train_suite_member, validate_encoder
 
 
 def load_data(run: Run, log=print) -> DataBundle:
@@ -65,17 +65,11 @@ def over_seeds(run: Run, *calls, log=print) -> list:
     way. A seed's numbers do not depend on the worker count beyond the last bits of a float reduction: threads per
     process are recorded in run.json's environment.
     """
-    workers, threads = plan_workers(len(calls) * len(run.seeds), run.cfg.seed_workers,
-                                    cuda=resolve_device(run.cfg.device).type == "cuda" or launches(run.cfg.nproc))
-    out = [{} for _ in calls]
+    workers, threads = _plan(run, len(calls) * len(run.seeds))
     if workers == 1:
-        for r, data in each_seed(run, log=log):
-            for i, (function, *args) in enumerate(calls):
-                out[i][r.cfg.seed] = function(r, data, *args, log=log)
-        return out
-    load_data(run, log=log)  # the frame cache, written here once before the workers read it
-    if _needs_pretraining(run):
-        prepare_population(run.cfg, data_root=run.data_root, log=log)  # shared by the seeds' pretrainings
+        return _in_process(run, calls, log=log)
+    out = [{} for _ in calls]
+    _prepare_shared(run, log=log)
     jobs = [(_seed_job, run, seed, call) for call in calls for seed in run.seeds]  # seeds first: pretrain in parallel
     log(f"[parallel] {len(jobs)} trainings ({len(calls)} x {len(run.seeds)} seeds) in {workers} processes of "
         f"{threads} thread{'s' if threads > 1 else ''}")
@@ -86,14 +80,43 @@ def over_seeds(run: Run, *calls, log=print) -> list:
     return out
 
 
+def _plan(run: Run, jobs: int) -> tuple:
+    """(worker processes, threads each) for `jobs` independent trainings of this run (parallel.plan_workers)."""
+    return plan_workers(jobs, run.cfg.seed_workers,
+                        cuda=resolve_device(run.cfg.device).type == "cuda" or launches(run.cfg.nproc))
+
+
+def _in_process(run: Run, calls, *, log=print) -> list:
+    """over_seeds in this process, seed by seed."""
+    out = [{} for _ in calls]
+    for r, data in each_seed(run, log=log):
+        for i, (function, *args) in enumerate(calls):
+            out[i][r.cfg.seed] = function(r, data, *args, log=log)
+    return out
+
+
+def _prepare_shared(run: Run, *, log=print) -> None:
+    """What worker processes share, made here once before they start: the frame cache and the pretraining
+    population."""
+    load_data(run, log=log)
+    if _needs_pretraining(run):
+        prepare_population(run.cfg, data_root=run.data_root, log=log)
+
+
 def _seed_job(run: Run, seed: int, call: tuple):
     """One job of over_seeds, in a worker process: the seed's data and pretrained networks, then the call."""
+    r, data, log = _worker_seed(run, seed)
+    function, *args = call
+    return function(r, data, *args, log=log)
+
+
+def _worker_seed(run: Run, seed: int) -> tuple:
+    """In a worker process: (the run of `seed`, its data, a log through the notebook), its networks pretrained."""
     r = run.for_seed(seed)
     log = worker_log(f"[seed {seed}]")
     data = load_data(r, log=None)
     pretrain(r, log=log)
-    function, *args = call
-    return function(r, data, *args, log=log)
+    return r, data, log
 
 
 def _needs_pretraining(run: Run) -> bool:
@@ -188,11 +211,74 @@ def evaluate_each(run: Run, specs, *, log=print, frozen_clean: bool = False) -> 
     # share of the cores) for nothing while the one left to train runs on fewer threads
     ready = [spec for spec in specs if finished(*spec)]
     todo = [spec for spec in specs if spec not in ready]
-    done = over_seeds(run, *[(function, name, alpha) for name, alpha in todo], log=log) if todo else []
+    if todo:
+        train_side_by_side(run, todo, log=log)  # with one worker: nothing, everything is trained below
+    done = _in_process(run, [(function, name, alpha) for name, alpha in todo], log=log) if todo else []
     out = {(r.cfg.seed, name, alpha): encoder_of(r, name, alpha) for name, alpha in ready for r in run.each_seed()}
     out.update({(seed, name, alpha): encoder for (name, alpha), by_seed in zip(todo, done)
                 for seed, encoder in by_seed.items()})
     return {(r.cfg.seed, name, alpha): out[(r.cfg.seed, name, alpha)] for name, alpha in specs for r in run.each_seed()}
+
+
+def train_side_by_side(run: Run, specs, *, log=print) -> None:
+    """Train what validating the encoders of `specs` ((name, alpha) pairs) needs, for every seed, as separate jobs
+    in processes side by side (where the run has more than one worker): each encoder's fit (its game, RAPrivacy's
+    phases), then each network of its suite -- the action networks and every attacker -- once the fit is done.
+    Finer jobs than a whole encoder keep the cores busy: a suite is five trainings of unequal length, and one
+    method's long fit no longer holds its whole suite behind it. Everything lands in the run folder (checkpoints,
+    E's output shared through a file per encoder) for `evaluate` to read back; nothing is recorded here.
+
+    Of the jobs that can start, the fits go first (others wait on them), then networks from random initialisation
+    (they train longest), then the rest, each group in the order of `specs`."""
+    probes = suite_probes(run.cfg)
+    jobs = {}
+    for name, alpha in specs:
+        method = methods.resolve(name)[0]
+        key_alpha = _alpha_for(method, alpha, run)
+        for r in run.each_seed():
+            if r.has_result(name, key_alpha):
+                continue
+            same_as = method.same_as(r.cfg, key_alpha, methods.resolve(name)[1]) if method.same_as else None
+            if same_as is not None and r.has_result(*same_as):
+                continue  # validate records the other row's results under this name
+            seed, after = r.cfg.seed, ()
+            if method.fit is not None:
+                after = (("fit", seed, name, key_alpha),)
+                jobs[after[0]] = Job(_fit_job, (run, seed, name, key_alpha), priority=2)
+            folder = r.validation_dir(name, key_alpha)
+            for key, probe in probes.items():
+                if not _finished_probe(folder / f"{key}.pt"):
+                    jobs[("probe", seed, name, key_alpha, key)] = Job(
+                        _member_job, (run, seed, name, key_alpha, key), after=after,
+                        priority=1 if probe.init == "none" else 0)
+    workers, _ = _plan(run, len(jobs))
+    if workers == 1 or not jobs:
+        return
+    _prepare_shared(run, log=log)
+    log(f"[parallel] {len(jobs)} trainings ({sum(k[0] == 'fit' for k in jobs)} encoders to fit, "
+        f"{sum(k[0] == 'probe' for k in jobs)} validation networks) in {workers} processes")
+    run_graph(jobs, workers=workers, log=log)
+
+
+def _finished_probe(path: Path) -> bool:
+    return path.is_file() and "result" in torch.load(path, map_location="cpu", weights_only=False)
+
+
+def _fit_job(run: Run, seed: int, name: str, alpha) -> None:
+    r, data, log = _worker_seed(run, seed)
+    fit(r, data, name, alpha, log=log)
+
+
+def _member_job(run: Run, seed: int, name: str, alpha, key: str) -> None:
+    r, data, log = _worker_seed(run, seed)
+    train_suite_member(encoder_of(r, name, alpha), data, r.cfg, method=name, alpha=alpha,
+                       checkpoint_dir=r.validation_dir(name, alpha), key=key,
+                       store=encoded_store(r, name, alpha), log=log)
+
+
+def encoded_store(run: Run, method: str, alpha=None) -> Path:
+    """The file E's output of one encoder is shared through while its suite trains (removed once validated)."""
+    return run.validation_dir(method, alpha) / "encoded.pt"
 
 
 def _evaluate_with_frozen_clean(run: Run, data: DataBundle, name: str, alpha=None, *, log=print):
@@ -257,10 +343,14 @@ def validate(run: Run, data: DataBundle, encoder, *, method: str, alpha=None, lo
     if launches(run.cfg.nproc):  # the processes rebuild the encoder from (method, alpha) and record the rows
         launch_workers(run.cfg.nproc, "validate", run.run_dir, method, *([] if alpha is None else [alpha]), log=log)
         return run.rows(method, alpha)
+    store = encoded_store(run, method, alpha)
     rows, predictions = validate_encoder(encoder, data, run.cfg, method=method, alpha=alpha,
-                                         checkpoint_dir=run.validation_dir(method, alpha), log=log, budget=run.budget())
+                                         checkpoint_dir=run.validation_dir(method, alpha), log=log, budget=run.budget(),
+                                         store=store)
     run.record_predictions(predictions)
     run.record(*rows)
+    for path in (store, store.with_name(f".{store.name}.lock")):  # E's output is not needed once validated
+        path.unlink(missing_ok=True)
     return rows
 
 

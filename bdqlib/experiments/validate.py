@@ -119,20 +119,31 @@ def keeps_weights(cfg, method: str) -> bool:
     return cfg.probe_weights == "all" or (cfg.probe_weights == "raw" and method == "raw")
 
 
+def train_suite_member(encoder, data, cfg, *, method: str, alpha=None, checkpoint_dir, key: str, store=None,
+                       log=print) -> None:
+    """One network of `validate_encoder`'s suite (`key`: its name in suite_probes, e.g. "identity-res2d@scratch"),
+    trained to its finished checkpoint in `checkpoint_dir`: the suite's networks trained side by side in processes
+    (bdqlib.experiments.pipeline), E's output shared through the file `store`. validate_encoder reads them back."""
+    frozen = copy.deepcopy(encoder).cpu().eval()
+    run_probes(frozen, data, cfg, checkpoint_dir=checkpoint_dir, identity=encoder_identity(frozen, method, alpha),
+               log=log, keep_weights=keeps_weights(cfg, method), only={key}, store=store)
+
+
 def validate_encoder(encoder, data, cfg, *, method: str, alpha=None, checkpoint_dir=None, log=print,
-                     return_probes: bool = False, budget=None, dist: Dist = SINGLE):
+                     return_probes: bool = False, budget=None, dist: Dist = SINGLE, store=None):
     """Train the action networks and the attack suite on the frozen `encoder`'s output; return the results.csv rows
     and the predictions.csv rows (and the probe results).
 
     checkpoint_dir: optional folder; every probe then saves after each epoch and resumes (refusing a checkpoint
-    written with another config, method or encoder). dist: under torchrun, this process's place (every process
+    written with another config, method or encoder). store: a file with E's output computed by another process
+    (EncodedData), read instead of encoding again where a network is left to train. dist: under torchrun, this process's place (every process
     returns the same rows; only rank 0 writes).
     """
     log = log or quiet
     frozen = copy.deepcopy(encoder).cpu().eval()
     identity = encoder_identity(frozen, method, alpha)
     probes = run_probes(frozen, data, cfg, checkpoint_dir=checkpoint_dir, identity=identity, log=log, budget=budget,
-                        keep_weights=keeps_weights(cfg, method), dist=dist)
+                        keep_weights=keeps_weights(cfg, method), dist=dist, store=store)
     rows = suite_rows(cfg, data, method=method, alpha=alpha, protocol="retrain",
                       actions={r.probe.name: probe_scores(r) for r in probes["actions"]},
                       attackers={r.probe.name: probe_scores(r) for r in probes["attackers"]})

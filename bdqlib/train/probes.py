@@ -26,6 +26,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ..atomic import atomic_path, exclusive
 from ..config import parse_names
 from ..engine import loop, memory
 from ..engine.checkpoint import (
@@ -148,22 +149,46 @@ def augment(x: torch.Tensor, recipe: Recipe, generator: torch.Generator) -> torc
 class EncodedData:
     """E's output of the train/val/test splits of a DataBundle, batched as (video, action, subject).
 
-    views > 0: computed once and kept in memory (train: `views` augmented views per clip, epoch e reads view
-    (e - 1) mod views); views == 0: each batch is read and encoded when it is needed.
+    views > 0: computed once, when first needed, and kept in memory (train: `views` augmented views per clip, epoch
+    e reads view (e - 1) mod views); views == 0: each batch is read and encoded when it is needed. `store`: a file
+    that keeps the computed views for other processes training on the same encoder (the networks of one suite side
+    by side): the first to need them encodes and writes it, under a lock, the others read it; `identity` (what is
+    encoded) is kept in it, and a file of another encoder or config is encoded anew.
     """
 
-    def __init__(self, encoder, data, cfg, *, device, views: int, log=quiet):
-        log = log or quiet
+    def __init__(self, encoder, data, cfg, *, device, views: int, log=quiet, store=None, identity=None):
         self.encoder = copy.deepcopy(encoder).to(device).eval().requires_grad_(False)
         self.data, self.cfg, self.device, self.views = data, cfg, device, views
-        self.cached = {}
-        if views > 0:
-            t0 = time.time()
-            self.cached["train"] = self._encode(data.train, range(views), train=True)
-            for split in ("val", "test"):
-                self.cached[split] = self._encode(getattr(data, split), [0])
-            log(f"[encode] E's output cached: {views} views of {len(data.train)} training clips, "
-                f"{len(data.val)} validation and {len(data.test)} test clips ({time.time() - t0:.1f}s)")
+        self.log, self.store = log or quiet, None if store is None else Path(store)
+        self.identity = {**cfg.to_dict(), "encoded_views": views, **(identity or {})}
+        self._cached = None if views > 0 else {}
+
+    @property
+    def cached(self) -> dict:
+        """split -> (x (V, N, C, T, H, W) float16, action, subject) of the views kept in memory (computed, or read
+        from `store`, on first use)."""
+        if self._cached is None:
+            if self.store is None:
+                self._cached = self._encode_all()
+            else:
+                with exclusive(self.store):
+                    saved = torch.load(self.store, weights_only=False) if self.store.is_file() else None
+                    if saved is not None and same_config(saved["identity"], self.identity):
+                        self._cached = saved["cached"]
+                    else:
+                        self._cached = self._encode_all()
+                        with atomic_path(self.store, suffix=".pt") as tmp:
+                            torch.save({"identity": self.identity, "cached": self._cached}, tmp)
+        return self._cached
+
+    def _encode_all(self) -> dict:
+        t0 = time.time()
+        cached = {"train": self._encode(self.data.train, range(self.views), train=True)}
+        for split in ("val", "test"):
+            cached[split] = self._encode(getattr(self.data, split), [0])
+        self.log(f"[encode] E's output cached: {self.views} views of {len(self.data.train)} training clips, "
+                 f"{len(self.data.val)} validation and {len(self.data.test)} test clips ({time.time() - t0:.1f}s)")
+        return cached
 
     @torch.no_grad()
     def _encode(self, dataset, views, train: bool = False):
@@ -279,6 +304,14 @@ def train_probe(probe: Probe, encoded: EncodedData, cfg, *, checkpoint=None, ide
     """
     log, device = (log or quiet) if dist.main else quiet, encoded.device
     config = {**cfg.to_dict(), "probe": probe.name, "target": probe.target, **(identity or {})}
+    saved = None
+    if checkpoint is not None and Path(checkpoint).is_file():
+        saved = torch.load(checkpoint, map_location="cpu", weights_only=False)  # read once
+        if not same_config(saved["config"], config):
+            raise ConfigMismatch(f"probe checkpoint {checkpoint} belongs to another config, encoder or probe; "
+                                 f"delete it or use another run folder")
+        if "result" in saved:  # finished earlier: its result (and best weights, unless they were not kept)
+            return _finished(probe, saved, cfg, num_classes(encoded.data, probe.target))
     seed_everything(cfg.seed)
     model = build_model(probe.arch, num_classes(encoded.data, probe.target),
                         weights=init_weights(cfg, probe.arch, probe.init), width=model_width(cfg, probe.arch))
@@ -300,15 +333,7 @@ def train_probe(probe: Probe, encoded: EncodedData, cfg, *, checkpoint=None, ide
                                                            patience=cfg.val_lr_patience)
     objects = {"model": model, "opt": opt, "sched": sched, "precision": precision}
     start, history, best = 0, [], {"epoch": 0, "state": copy.deepcopy(model.state_dict())}
-    if checkpoint is not None and Path(checkpoint).is_file():
-        saved = torch.load(checkpoint, map_location="cpu", weights_only=False)  # read once
-        if not same_config(saved["config"], config):
-            raise ConfigMismatch(f"probe checkpoint {checkpoint} belongs to another config, encoder or probe; "
-                                 f"delete it or use another run folder")
-        if "result" in saved:  # finished earlier: its result (and best weights, unless they were not kept)
-            if saved["best"].get("state") is not None:
-                model.load_state_dict(saved["best"]["state"])
-            return ProbeResult(probe, model=model, history=saved["history"], **saved["result"])
+    if saved is not None:
         restore(saved, objects=objects)
         start, history, best = saved["epoch"], saved["history"], saved["best"]
         log(f"[probe {probe.name}] resuming after epoch {start}")
@@ -379,6 +404,18 @@ def train_probe(probe: Probe, encoded: EncodedData, cfg, *, checkpoint=None, ide
     return ProbeResult(probe, model=model, history=history, **result)
 
 
+def _finished(probe: Probe, saved: dict, cfg, classes: int) -> ProbeResult:
+    """A finished probe from its checkpoint: its result, and its network with the best weights where they were
+    kept. Nothing is encoded (the suite's networks trained side by side are read back without E's output)."""
+    model = build_model(probe.arch, classes, width=model_width(cfg, probe.arch))
+    state = saved["best"].get("state")
+    if state is not None:
+        if RECIPES[probe.recipe].standardize:  # the statistics are buffers of the saved state
+            model = Standardized(model, torch.zeros(state["mean"].numel()), torch.ones(state["std"].numel()))
+        model.load_state_dict(state)
+    return ProbeResult(probe, model=model, history=saved["history"], **saved["result"])
+
+
 def _stored(best: dict) -> dict:
     """The best epoch as a probe checkpoint stores it: {"val", "epoch", "state"} (-1 before any epoch)."""
     return {"val": best.get("value", best.get("val", -1.0)), "epoch": best.get("epoch", 0), "state": best.get("state")}
@@ -414,24 +451,37 @@ def action_probes(cfg) -> list:
 
 
 def run_probes(encoder, data, cfg, *, checkpoint_dir=None, identity: dict | None = None, log=quiet,
-               budget: TimeBudget | None = None, keep_weights: bool = True, dist: Dist = SINGLE) -> dict:
-    """The action networks (`action_probes`) and every attacker of cfg.attackers, trained on the frozen encoder.
+               budget: TimeBudget | None = None, keep_weights: bool = True, dist: Dist = SINGLE,
+               only=None, store=None) -> dict:
+    """The action networks (`suite_probes`: cfg.action_networks) and every attacker of cfg.attackers, trained on the
+    frozen encoder.
 
     Returns {"actions": [ProbeResult, ...], "attackers": [ProbeResult, ...]}; checkpoint_dir keeps one resumable
-    file per probe (with its best weights once finished only if `keep_weights`).
+    file per probe (with its best weights once finished only if `keep_weights`). only: the names ("target-probe",
+    as `suite_probes` gives them) of the networks to train here -- the others are left out of the result (a suite
+    shared among processes); store: a file sharing E's output with them (EncodedData).
     """
     device = device_for(dist, resolve_device(cfg.device))
-    encoded = EncodedData(encoder, data, cfg, device=device, views=cfg.val_views, log=log if dist.main else quiet)
+    encoded = EncodedData(encoder, data, cfg, device=device, views=cfg.val_views, log=log if dist.main else quiet,
+                          store=store, identity=identity)
     budget = budget or TimeBudget(cfg.time_budget_h)
-    actions = action_probes(cfg)
-    results = []
-    for probe in actions + parse_probes(cfg.attackers):
-        path = None if checkpoint_dir is None else Path(checkpoint_dir) / f"{probe.target}-{probe.name}.pt"
+    results = {"actions": [], "attackers": []}
+    for key, probe in suite_probes(cfg).items():
+        if only is not None and key not in only:
+            continue
+        path = None if checkpoint_dir is None else Path(checkpoint_dir) / f"{key}.pt"
         if path is not None and dist.main:
             path.parent.mkdir(parents=True, exist_ok=True)
-        results.append(train_probe(probe, encoded, cfg, checkpoint=path, identity=identity, log=log, budget=budget,
-                                   keep_weights=keep_weights, dist=dist))
-    return {"actions": results[:len(actions)], "attackers": results[len(actions):]}
+        results["actions" if probe.target == "action" else "attackers"].append(
+            train_probe(probe, encoded, cfg, checkpoint=path, identity=identity, log=log, budget=budget,
+                        keep_weights=keep_weights, dist=dist))
+    return results
+
+
+def suite_probes(cfg) -> dict:
+    """The networks validation trains on an encoder, by the name of their checkpoint file ("action-small3d",
+    "identity-res2d@scratch"): the action networks (`action_probes`), then the attackers of cfg.attackers."""
+    return {f"{p.target}-{p.name}": p for p in action_probes(cfg) + parse_probes(cfg.attackers)}
 
 
 def frozen_predictions(encoder, data, cfg, action, attackers: dict, *, split: str = "test") -> dict:
