@@ -103,8 +103,11 @@ print(sweeps)
 # sweep.
 
 # %%
+# Both sweeps (this one and the next section's action networks) are trained here, side by side on a CPU
 done = pipeline.over_seeds(run, *[(pipeline.attacker_sweep, method, alpha, sweeps["attackers"])
-                                   for _, method, alpha in encoders])  # per encoder: {seed: {attacker: top-1}}
+                                  for _, method, alpha in encoders],
+                           *[(pipeline.action_sweep, method, alpha, sweeps["actions"]) for _, method, alpha in encoders])
+done, action_done = done[:len(encoders)], done[len(encoders):]  # per encoder: {seed: {attacker: top-1}}, {seed: rows}
 rows = [{"encoder": label, "seed": seed, "network": name, "privacy_top1": acc}
         for (label, _, _), by_seed in zip(encoders, done) for seed, scores in by_seed.items()
         for name, acc in scores.items()]
@@ -123,9 +126,8 @@ print(describe_attacker_sweep(attacker_sweep, chance, predictions=run.prediction
 # (`bdqlib.report.published.BDQ_FIG6_ACTIONS`).
 
 # %%
-done = pipeline.over_seeds(run, *[(pipeline.action_sweep, method, alpha, sweeps["actions"])
-                                   for _, method, alpha in encoders])  # per encoder: {seed: its rows}
-frames = [rows.assign(encoder=label) for (label, _, _), by_seed in zip(encoders, done) for rows in by_seed.values()]
+frames = [rows.assign(encoder=label) for (label, _, _), by_seed in zip(encoders, action_done)
+          for rows in by_seed.values()]
 action_sweep = pd.concat(frames, ignore_index=True).groupby(["encoder", "network"], sort=False, as_index=False).agg(
     action_top1=("action_top1", "mean"), action_chance=("action_chance", "first"))
 plot_sweep(action_sweep, run.run_dir / "fig6_action_sweep.png", value="action_top1",

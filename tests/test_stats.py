@@ -38,7 +38,7 @@ def test_seeds_that_disagree_widen_the_interval_of_their_mean():
     assert hi2 - lo2 > 2 * (hi1 - lo1)
 
 
-def fake_run(privacy_b: float, *, seeds=(0, 1, 2), videos=60, clips=4, seed=0, privacy_raw=0.95):
+def fake_run(privacy_b: float, *, seeds=(0, 1, 2), videos=60, clips=4, seed=0, privacy_raw=0.95, action_raw=0.8):
     """results.csv and predictions.csv of raw (privacy 0.95; chance 0.1) and two encoders a (privacy 0.4) and b."""
     rng = np.random.default_rng(seed)
     results, preds = [], []
@@ -48,7 +48,8 @@ def fake_run(privacy_b: float, *, seeds=(0, 1, 2), videos=60, clips=4, seed=0, p
                             "attacker": "strongest", "split": "video", "seed": s, "action_top1": 0.8,
                             "privacy_top1": 0.0, "privacy_chance": 0.1, "action_chance": 0.2,
                             "strongest_attacker": "att", "action_network": "act"})
-            for network, target, p in (("att", "identity", p_priv), ("act", "action", 0.8)):
+            for network, target, p in (("att", "identity", p_priv),
+                                       ("act", "action", action_raw if method == "raw" else 0.8)):
                 for v in range(videos):
                     for c in range(clips):
                         hit = rng.random() < p
@@ -85,3 +86,9 @@ def test_a_protocol_no_encoder_was_evaluated_under_gives_an_empty_table():
     table = Evaluation(results, pd.DataFrame(), protocol="frozen_clean").table()
     shown = with_intervals(table, metrics=("action", "privacy"))
     assert len(shown) == 0 and list(shown.columns) == ["method", "alpha", "seeds", "action", "privacy"]
+
+
+def test_kept_is_undefined_not_an_error_where_raw_action_is_zero():
+    results, preds = fake_run(privacy_b=0.7, action_raw=0.0)  # a tiny SMOKE run (Weizmann's) got there
+    a = Evaluation(results, preds, resamples=200).table().set_index("method").loc["a"]
+    assert np.isnan(a["kept"]) and a["removed"] > 0 and a["action"] == pytest.approx(0.8, abs=0.05)

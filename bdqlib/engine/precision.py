@@ -1,7 +1,8 @@
 """Mixed precision for T, P and the validation networks: autocast (bf16, or fp16 with a GradScaler) and memory options.
 
 Config `amp`: "auto" (bf16 on a CUDA GPU of compute capability >= 8.0 -- A100, L4, H100 --, fp16 with a GradScaler on
-older ones -- P100, T4, V100 --; on a CPU bf16 for the registered classification networks where the CPU computes bf16
+older ones -- P100, T4, V100 --; on a CPU bf16 for the networks a caller names -- the validation networks (action
+networks, attackers, sweeps), not the game's T and P (bdqlib.train.game says why) -- where the CPU computes bf16
 natively -- AVX-512 BF16 or AMX, and not capped by the deterministic mode -- and the network is faster so, fp32
 otherwise), "off", "bf16" (also on a CPU: autocast's CPU path, which is how the tests exercise it), "fp16".
 

@@ -52,7 +52,7 @@ from ..methods.masking import SegmentationMask
 from ..methods.raprivacy import throwaway_raprivacy
 from ..methods.sppa_templates import DinoKeys
 from ..nets.zoo import build_model, make_models, model_width, video_frames
-from ..train.game import adversarial_step, game_networks, throwaway_game
+from ..train.game import adversarial_step, throwaway_game
 from ..train.probes import Probe, parse_probes, throwaway_probe
 from ..train.reconstruct import throwaway_unet
 
@@ -77,7 +77,7 @@ def probe_step(cfg, *, num_actions: int, num_subjects: int, batch: int, device, 
     action, privacy = make_models(cfg, num_actions, num_subjects, device)
     opt_et = make_optimizer(list(encoder.parameters()) + list(action.parameters()), cfg.lr, cfg)
     opt_p = make_optimizer(privacy.parameters(), cfg.lr, cfg)
-    precision = make_precision(cfg.amp, device, network=game_networks(cfg))
+    precision = make_precision(cfg.amp, device)  # as make_game
     x = torch.randn(batch, 3, cfg.num_frames, cfg.size, cfg.size, device=device)
     labels = (torch.randint(num_actions, (batch,), device=device), torch.randint(num_subjects, (batch,), device=device))
     saved: dict = {}

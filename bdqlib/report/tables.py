@@ -106,7 +106,10 @@ class Evaluation:
             pr, ar = plan.replicates(raw), plan.replicates(raw_action)
             out["removed"] = (float(stats.removal(np.array(privacy.point()), np.array(raw.point()), chance)),
                               stats.removal(p, pr, chance))
-            out["kept"] = (action.point() / raw_action.point(), a / np.maximum(ar, 1e-12))
+            # kept is undefined where raw video's action accuracy is 0 (a tiny SMOKE run can get there)
+            base = raw_action.point()
+            out["kept"] = (action.point() / base if base > 0 else float("nan"),
+                           np.where(ar > 0, a / np.maximum(ar, 1e-12), np.nan))
         self._cache[(key, seeds)] = out
         return out
 

@@ -30,7 +30,11 @@ PRETRAIN_MIN_EPOCHS = 5  # pretraining stops at its best validation epoch (patie
 def population_config(cfg, data_root):
     """The config of the pretraining population: synthetic, another seed, sharing nobody with cfg's people."""
     seed = cfg.synthetic_seed + POPULATION_SEED_OFFSET
-    return dataclasses.replace(cfg, dataset="synthetic", split="video", weights="none",
+    # T and P of the game start from these weights, and the game stays fp32 on a CPU (bdqlib.train.game): so does
+    # their pretraining (in bf16 the default's small3d reached 0.750 on the population's validation split where fp32
+    # reached 0.883: run 20261207-125756 against 20261207-113800)
+    amp = "off" if cfg.amp == "auto" and resolve_device(cfg.device).type != "cuda" else cfg.amp
+    return dataclasses.replace(cfg, dataset="synthetic", split="video", weights="none", amp=amp,
                                data_dir=str(Path(data_root) / f"synthetic-pretrain-{seed}"), synthetic_seed=seed,
                                synthetic_avoid=(cfg.synthetic_seed, cfg.synthetic_subjects),
                                val_epochs=cfg.pretrain_epochs, val_views=max(cfg.val_views, 1),
