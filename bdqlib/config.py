@@ -124,7 +124,8 @@ class Config:
     num_workers: int = 0               # DataLoader worker processes
     device: str = "auto"               # auto | cpu | cuda
     amp: str = "auto"                  # mixed precision of T, P and the validation networks (E stays fp32): auto
-                                       # (bf16 on a GPU that has it, fp16 + GradScaler otherwise, fp32 on a CPU)
+                                       # (bf16 on a GPU that has it, fp16 + GradScaler otherwise; on a CPU with
+                                       # AVX-512 BF16 or AMX bf16 for the validation networks only, else fp32)
                                        # | off | bf16 | fp16 (bdqlib.engine.precision)
     channels_last: bool = True         # channels-last memory format: T and P on a GPU (faster under amp), the
                                        # validation networks everywhere (on this 2-core CPU res2d's evaluation

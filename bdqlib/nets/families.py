@@ -86,5 +86,8 @@ def small2plus1d(num_classes: int, width: int = 16) -> nn.Module:
 
 for _name, _level, _fn, _width in (("mobile2d", "frame", mobile2d, 32), ("vit2d", "frame", vit2d, 64),
                                    ("small2plus1d", "clip", small2plus1d, 16)):
-    # vit2d: 1.9x slower under bf16 on a CPU (bench/bench_precision.py), so "auto" keeps it in fp32 there
-    register_network(Network(_name, _level, scratch_builder(_fn, _name), width=_width, cpu_bf16=_name != "vit2d"))
+    # fp32 on a CPU under "auto": vit2d is 1.9x slower in bf16 there (bench/bench_precision.py); small2plus1d is
+    # 1.4x faster but learned less in bf16 -- on all six encoders of the default run its action accuracy fell
+    # (e.g. BDQ alpha=1 0.829 -> 0.771, masking 0.888 -> 0.704; run 20261207-135916 against 20261207-113800)
+    register_network(Network(_name, _level, scratch_builder(_fn, _name), width=_width,
+                             cpu_bf16=_name not in ("vit2d", "small2plus1d")))
