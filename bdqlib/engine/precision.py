@@ -21,6 +21,9 @@ from dataclasses import dataclass
 import torch
 from torch.utils.checkpoint import checkpoint
 
+from .. import platform
+from ..nets.zoo import network as registered  # zoo: with the small networks registered
+
 AMP_MODES = ("auto", "off", "bf16", "fp16")
 
 
@@ -99,10 +102,8 @@ def cpu_bf16(network) -> bool:
     """Whether "auto" runs `network` (a registered name, or several) in bf16 on this CPU: the CPU has AVX-512 BF16 or
     AMX, the deterministic mode does not cap the kernels at AVX2 (where bf16 is emulated), and every network's
     registry entry says it is faster so (Network.cpu_bf16)."""
-    from ..nets.zoo import network as registered  # zoo: the small networks registered
-    from ..platform import cpu_flags, deterministic_mode
     names = [network] if isinstance(network, str) else list(network)
-    return (not deterministic_mode() and bool({"avx512_bf16", "amx_bf16"} & set(cpu_flags()))
+    return (not platform.deterministic_mode() and bool({"avx512_bf16", "amx_bf16"} & set(platform.cpu_flags()))
             and all(registered(n).cpu_bf16 for n in names))
 
 
