@@ -236,11 +236,8 @@ def train_side_by_side(run: Run, specs, *, log=print) -> None:
         method = methods.resolve(name)[0]
         key_alpha = _alpha_for(method, alpha, run)
         for r in run.each_seed():
-            if r.has_result(name, key_alpha):
-                continue
-            same_as = method.same_as(r.cfg, key_alpha, methods.resolve(name)[1]) if method.same_as else None
-            if same_as is not None and r.has_result(*same_as):
-                continue  # validate records the other row's results under this name
+            if r.has_result(name, key_alpha) or recorded_same_encoder(r, name, key_alpha):
+                continue  # done, or validate records the other row's results under this name
             seed, after = r.cfg.seed, ()
             if method.fit is not None:
                 after = (("fit", seed, name, key_alpha),)
@@ -320,13 +317,12 @@ def validate(run: Run, data: DataBundle, encoder, *, method: str, alpha=None, lo
     own name, as validation is deterministic for a seed, instead of being computed twice.
     """
     log = log or quiet
-    m, arg = methods.resolve(method)
-    alpha = _alpha_for(m, alpha, run)
+    alpha = _alpha_for(methods.resolve(method)[0], alpha, run)
     if run.has_result(method, alpha):
         log(f"[validate {method}] already in {run.results_path.name}; skipped")
         return None
-    same_as = m.same_as(run.cfg, alpha, arg) if m.same_as is not None else None
-    if same_as is not None and run.has_result(*same_as):
+    same_as = recorded_same_encoder(run, method, alpha)
+    if same_as is not None:
         rows = [{**r, "method": method, "alpha": alpha} for r in run.rows(*same_as)]
         same_preds = run.predictions()
         same_preds = same_preds[(same_preds["method"] == same_as[0]) & (same_preds["protocol"] == "retrain")
@@ -352,6 +348,14 @@ def validate(run: Run, data: DataBundle, encoder, *, method: str, alpha=None, lo
     for path in (store, store.with_name(f".{store.name}.lock")):  # E's output is not needed once validated
         path.unlink(missing_ok=True)
     return rows
+
+
+def recorded_same_encoder(run: Run, method: str, alpha=None):
+    """(method, alpha) of the results.csv row whose encoder `method`'s is (its `same_as`: B+D+Q is BDQ itself), if
+    that row is recorded for this seed; else None."""
+    m, arg = methods.resolve(method)
+    same_as = m.same_as(run.cfg, _alpha_for(m, alpha, run), arg) if m.same_as is not None else None
+    return same_as if same_as is not None and run.has_result(*same_as) else None
 
 
 def clean_models(run: Run, data: DataBundle) -> tuple:

@@ -229,10 +229,11 @@ def make_game(cfg, num_actions: int, num_subjects: int, device, make_encoder=Non
     optimizer with T's, the paper, or SGD of their own), any other encoder's weights with T's."""
     encoder = initial_encoder(cfg, make_encoder).to(device)
     action, privacy = make_models(cfg, num_actions, num_subjects, device)
-    # On a CPU the game stays fp32 under "auto" (no network named): with T and P in bf16 the default game gave
-    # another encoder (run 20261207-125756: BDQ alpha=1 privacy 0.517 against fp32's 0.338 +- 0.085, one seed);
-    # whether that is bf16 or the seed cannot be told from one seed, so the headline's game is not changed by it.
-    # On a GPU "auto" is bf16/fp16 as before.
+    # On a CPU the game stays fp32 under "auto" (no network named): not measured on its own. The one run with T and
+    # P in bf16 (20261207-125756) also pretrained and validated in bf16, and its BDQ alpha=1 privacy was 0.517 against
+    # fp32's 0.338 +- 0.085 (one seed); bf16 validation alone on fp32's encoder gave 0.371, so the rest came from the
+    # game or the bf16 pretraining, which cannot be told apart there. Until seeds show bf16 leaves the game's result
+    # within its intervals, the headline's game is not changed by it. On a GPU "auto" is bf16/fp16 as before.
     precision = make_precision(cfg.amp, device)
     action, privacy = (memory_format(m, cfg.channels_last and device.type == "cuda") for m in (action, privacy))
     members = [(probe.name, build_model(probe.arch, num_subjects, weights=init_weights(cfg, probe.arch, probe.init),
