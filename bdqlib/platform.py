@@ -121,6 +121,12 @@ def cpu_flags() -> tuple:
     return tuple(_cpu()["flags"])
 
 
+def native_cpu_bf16() -> bool:
+    """Whether this CPU computes bf16 natively (AVX-512 BF16 or AMX) with its kernels not capped at AVX2 by the
+    deterministic mode (capped, bf16 is emulated and slower than fp32)."""
+    return bool({"avx512_bf16", "amx_bf16"} & set(cpu_flags())) and not deterministic_mode()
+
+
 def _git_commit(repo: Path | None) -> str:
     head = (repo or find_repo_root()) / ".git"
     try:
@@ -154,7 +160,7 @@ def environment(cfg=None) -> dict:
            "gpus": [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())],
            "cpu": _cpu(), "aten_cpu_capability": torch.backends.cpu.get_cpu_capability(),
            "threads": torch.get_num_threads(), "deterministic": deterministic_mode(),
-           "cpu_bf16": bool({"avx512_bf16", "amx_bf16"} & set(cpu_flags())) and not deterministic_mode(),
+           "cpu_bf16": native_cpu_bf16(),
            "env": {k: os.environ[k] for k in ("ONEDNN_MAX_CPU_ISA", "ATEN_CPU_CAPABILITY", "OMP_NUM_THREADS")
                    if k in os.environ},
            "commit": _git_commit(None)}

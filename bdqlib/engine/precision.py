@@ -7,9 +7,10 @@ natively -- AVX-512 BF16 or AMX, and not capped by the deterministic mode -- and
 otherwise), "off", "bf16" (also on a CPU: autocast's CPU path, which is how the tests exercise it), "fp16".
 
 Why bf16 on a CPU: one training step of the cpu profile's networks at batch 16 x 8 frames x 48 px on one thread of a
-2-core AVX-512 BF16 machine (bench/bench_precision.py) takes small3d 2.1x, res2d 1.4x, small2plus1d 1.3x less time;
-vit2d takes 1.9x more (its attention and LayerNorm are not faster in bf16 here), so it keeps fp32 (its registry entry
-says so). Where the CPU has no native bf16, oneDNN emulates it and it is slower than fp32. The encoder E always runs in fp32 outside autocast: its quantizer compares values with 15 bin centres on a
+2-core AVX-512 BF16 machine (bench/bench_precision.py) is small3d 1.85x, res2d 1.4x, small2d 1.2x faster in bf16;
+vit2d takes 2x more, and small2plus1d, 1.4x faster, learned less in bf16 -- both keep fp32 (their registry entries
+say so, bdqlib.nets.families says why). Where the CPU has no native bf16, oneDNN emulates it and it is slower than
+fp32. The encoder E always runs in fp32 outside autocast: its quantizer compares values with 15 bin centres on a
 0-15 scale, where bf16's 8-bit mantissa would round a step of 1/16 away. Losses are computed in fp32 from the
 (possibly half-precision) logits.
 """
@@ -103,8 +104,7 @@ def cpu_bf16(network) -> bool:
     AMX, the deterministic mode does not cap the kernels at AVX2 (where bf16 is emulated), and every network's
     registry entry says it is faster so (Network.cpu_bf16)."""
     names = [network] if isinstance(network, str) else list(network)
-    return (not platform.deterministic_mode() and bool({"avx512_bf16", "amx_bf16"} & set(platform.cpu_flags()))
-            and all(registered(n).cpu_bf16 for n in names))
+    return platform.native_cpu_bf16() and all(registered(n).cpu_bf16 for n in names)
 
 
 def native_bf16(device) -> bool:

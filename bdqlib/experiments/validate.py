@@ -136,8 +136,8 @@ def validate_encoder(encoder, data, cfg, *, method: str, alpha=None, checkpoint_
 
     checkpoint_dir: optional folder; every probe then saves after each epoch and resumes (refusing a checkpoint
     written with another config, method or encoder). store: a file with E's output computed by another process
-    (EncodedData), read instead of encoding again where a network is left to train. dist: under torchrun, this process's place (every process
-    returns the same rows; only rank 0 writes).
+    (EncodedData), read instead of encoding again where a network is left to train. dist: under torchrun, this
+    process's place (every process returns the same rows; only rank 0 writes).
     """
     log = log or quiet
     frozen = copy.deepcopy(encoder).cpu().eval()
