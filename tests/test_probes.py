@@ -64,6 +64,32 @@ def test_early_stopping_restores_the_best_validation_weights(tiny_cfg, tiny_data
     assert (late.best_epoch, late.epochs_trained, late.test_top1) == (2, 7, 0.8)
 
 
+
+def test_a_one_cycle_recipe_runs_to_its_end_and_tests_its_best_validation_epoch(tiny_cfg, tiny_data, monkeypatch):
+    # A plateau recipe stops after `val_patience` epochs without a better validation; a one-cycle would then stop
+    # near its peak learning rate, before it anneals: it runs all val_epochs (measured: docs/studies/attack_search.md)
+    cfg = replace(tiny_cfg, val_epochs=8, val_patience=2, val_min_epochs=1, val_views=1)
+    encoded = EncodedData(BDQEncoder(), tiny_data, cfg, device=torch.device("cpu"), views=1)
+    curve = [0.3, 0.2, 0.2, 0.2, 0.25, 0.5, 0.7, 0.6]
+
+    def run(probe):
+        scripted = iter(curve + [0.65])  # the validations, then the test
+
+        def fake_accuracies(batches, heads, **kwargs):
+            return {"probe": next(scripted)}
+
+        def fake_predict(batches, heads, **kwargs):
+            right = round(100 * fake_accuracies(batches, heads)["probe"])
+            return {"probe": (torch.zeros(100, dtype=torch.long), (torch.arange(100) >= right).long())}
+        monkeypatch.setattr(attacks, "accuracies", fake_accuracies)
+        monkeypatch.setattr(attacks, "predict", fake_predict)
+        return train_probe(probe, encoded, cfg)
+    plateau, cycle = run(Probe("small2d", "identity", "none")), run(Probe("small2d", "identity", "none", "strong"))
+    assert (plateau.best_epoch, plateau.epochs_trained, plateau.val_top1) == (1, 3, 0.3)
+    assert (cycle.best_epoch, cycle.epochs_trained, cycle.val_top1, cycle.test_top1) == (7, 8, 0.7, 0.65)
+    lrs = [h["lr"] for h in cycle.history]
+    assert max(lrs) > lrs[0] and lrs[-1] < lrs[0] / 100  # warmed up, then annealed to the end of the cycle
+
 def test_a_resumed_suite_ends_with_the_rows_of_an_uninterrupted_one(tmp_path, tiny_cfg, tiny_data, monkeypatch):
     cfg = replace(tiny_cfg, attackers="small2d,small3d@scratch", val_epochs=3, val_patience=5, val_views=2)
     enc = BDQEncoder()

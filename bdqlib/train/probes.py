@@ -61,8 +61,13 @@ class Recipe:
     """How a probe is trained beyond the config's defaults: its optimizer, learning rate and weight decay (None: the
     config's val_lr, optimizer and weight_decay), its schedule (the config's plateau drops, or a one-cycle over
     val_epochs), and ordinary training practice -- E's output standardised per channel with the training split's
-    statistics, horizontal flips, random shifts by up to `shift` px. Every probe still stops at its best validation
-    epoch."""
+    statistics, horizontal flips, random shifts by up to `shift` px.
+
+    A plateau schedule stops at the config's patience; a one-cycle runs all val_epochs, because early stopping would
+    stop it near its peak learning rate, before the annealing in which it learns most (measured: res2d from scratch
+    on BDQ alpha = 1 was still near the chance loss when patience stopped it after 18 of 40 epochs; the whole cycle of
+    60 epochs reached 0.59 on validation -- docs/studies/attack_search.md). Either way the best validation epoch's
+    weights are the ones tested."""
     optimizer: str | None = None   # None: cfg.optimizer | adamw
     lr: float | None = None
     weight_decay: float | None = None
@@ -325,7 +330,7 @@ def train_probe(probe: Probe, encoded: EncodedData, cfg, *, checkpoint=None, ide
         opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=recipe.weight_decay or cfg.weight_decay)
     else:
         opt = make_optimizer(model.parameters(), lr, cfg)
-    if recipe.schedule == "onecycle":  # over the most epochs; early stopping may end it before the cycle does
+    if recipe.schedule == "onecycle":  # run to its end (see Recipe)
         sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, epochs=cfg.val_epochs,
                                                     steps_per_epoch=max(encoded.steps_per_epoch(dist), 1))
     else:
@@ -383,9 +388,10 @@ def train_probe(probe: Probe, encoded: EncodedData, cfg, *, checkpoint=None, ide
             save_checkpoint(checkpoint, objects=objects, epoch=epoch, history=hist, config=config,
                             best=_stored(best))
 
+    patience = cfg.val_patience if recipe.schedule == "plateau" else None  # a one-cycle runs to its end
     done = loop.fit(epoch_row, epochs=cfg.val_epochs, start=start, history=history, best=best, monitor="val_top1",
-               mode="max", patience=cfg.val_patience, min_epochs=cfg.val_min_epochs,
-               snapshot=lambda: copy.deepcopy(model.state_dict()), save=save, budget=budget, dist=dist)
+                    mode="max", patience=patience, min_epochs=cfg.val_min_epochs,
+                    snapshot=lambda: copy.deepcopy(model.state_dict()), save=save, budget=budget, dist=dist)
     if done.status == "time_budget":
         raise TimeBudgetReached(f"time budget of {cfg.time_budget_h} h reached while training {probe.name} "
                                 f"(epoch {done.epoch} saved in {checkpoint}); re-run with the same run folder")
