@@ -163,9 +163,9 @@ DATASET_DEFAULTS = {
               "weizmann": dict(split="kfold5", cache_short_side=144)},  # 180 x 144: kept at its size
     "cpu": {"sbu": dict(alpha=2.0, split="authors"), "ipn": dict(alpha=8.0, split="subject"),
             # Weizmann has ~17 probe steps per epoch (259 training clips) where the synthetic default has 30: the
-            # probes' floor and cap are set in steps like the synthetic default's (20 x 17 = 340 >= 10 x 30; 80 x 17
-            # = 1360 >= 40 x 30), so a small dataset does not stop its attackers after fewer steps.
-            "weizmann": dict(split="kfold5", val_min_epochs=20, val_epochs=80)},
+            # probes' floor and cap are set in steps like the synthetic default's (20 x 17 = 340 >= 10 x 30; 210 x
+            # 17 = 3570 ~ 120 x 30, the one-cycle's length), so a small dataset does not train its attackers less.
+            "weizmann": dict(split="kfold5", val_min_epochs=20, val_epochs=210)},
 }
 
 PROFILES = {
@@ -180,10 +180,13 @@ PROFILES = {
         optimizer="adam", lr=2e-3, val_lr=2e-3,           # tiny nets: Adam learns in the few steps there are
         encoder_optimizer="sgd", encoder_lr=0.15, sigma_lr=0.06,  # E follows the mean gradient (SGD), fast
         epochs=20, warmup_epochs=4,                       # 4 epochs with E frozen (competent T and P first)
-        attackers="small2d,res2d@scratch,small3d",        # frame-level pretrained (the paper's P), a residual
-                                                          # frame CNN from random init, a clip-level one
-        val_epochs=40, val_patience=5, val_lr_patience=1,  # each to its best validation epoch
-        val_min_epochs=10,                                # ... never before 10 (random init starts slowly)
+        attackers="small2d,res2d@scratch:strong,small3d",  # frame-level pretrained (the paper's P), a residual
+                                                          # frame CNN from random init trained by a one-cycle of
+                                                          # val_epochs (the search's best on validation, docs/
+                                                          # studies/attack_search.md), a clip-level one
+        val_epochs=120, val_patience=5, val_lr_patience=1,  # plateau recipes: each to its best validation epoch
+        val_min_epochs=10,                                # ... never before 10 (random init starts slowly); the
+                                                          # one-cycle runs all 120 (0.59 in 60 on BDQ, 0.70 in 120)
         val_views=4, val_frames=2,                        # E's output cached: 4 augmented views per clip;
                                                           # 2 random frames per clip and step
         eval_every=4,                                     # the game's val accuracies: every 4th epoch (time)
@@ -242,7 +245,8 @@ RUN_DEFAULTS = {
         STUDY_SEEDS="0",  # past the 25-minute limit; -p SEEDS 0,1,2 runs three everywhere (docs/profiles.md)
         ALPHAS="0,1", GAMES="bdq", MODULES="B+D+Q", BASELINES="",
         ALF_ALPHAS="", ELR="", SYSTEMS="raprivacy,sppa,masking",  # the longest job first
-        ATTACKER_SWEEP="small2d,res2d@scratch,small3d,vit2d@scratch", ACTION_SWEEP="small3d,small2plus1d@scratch",
+        ATTACKER_SWEEP="small2d,res2d@scratch:strong,small3d,vit2d@scratch",  # the suite (reused) and a ViT
+        ACTION_SWEEP="small3d,small2plus1d@scratch",
         SWEEP_ENCODERS="bdq", DVS_THRESHOLDS="", RECON_ALPHAS="{alpha}",
         RECON_EPOCHS=6, UNET=dict(width=8, depth=2, patience=2)),
 }

@@ -67,13 +67,13 @@ def test_early_stopping_restores_the_best_validation_weights(tiny_cfg, tiny_data
 
 def test_a_one_cycle_recipe_runs_to_its_end_and_tests_its_best_validation_epoch(tiny_cfg, tiny_data, monkeypatch):
     # A plateau recipe stops after `val_patience` epochs without a better validation; a one-cycle would then stop
-    # near its peak learning rate, before it anneals: it runs all val_epochs (measured: docs/studies/attack_search.md)
+    # near its peak learning rate, before it anneals: it runs all val_epochs (measured: docs/studies/attack_search.md),
+    # evaluated in its second half only
     cfg = replace(tiny_cfg, val_epochs=8, val_patience=2, val_min_epochs=1, val_views=1)
     encoded = EncodedData(BDQEncoder(), tiny_data, cfg, device=torch.device("cpu"), views=1)
-    curve = [0.3, 0.2, 0.2, 0.2, 0.25, 0.5, 0.7, 0.6]
 
-    def run(probe):
-        scripted = iter(curve + [0.65])  # the validations, then the test
+    def run(probe, validations, test):
+        scripted = iter(validations + [test])
 
         def fake_accuracies(batches, heads, **kwargs):
             return {"probe": next(scripted)}
@@ -83,12 +83,17 @@ def test_a_one_cycle_recipe_runs_to_its_end_and_tests_its_best_validation_epoch(
             return {"probe": (torch.zeros(100, dtype=torch.long), (torch.arange(100) >= right).long())}
         monkeypatch.setattr(attacks, "accuracies", fake_accuracies)
         monkeypatch.setattr(attacks, "predict", fake_predict)
-        return train_probe(probe, encoded, cfg)
-    plateau, cycle = run(Probe("small2d", "identity", "none")), run(Probe("small2d", "identity", "none", "strong"))
+        result = train_probe(probe, encoded, cfg)
+        assert next(scripted, None) is None  # every scripted number was read: as many validations as expected
+        return result
+    plateau = run(Probe("small2d", "identity", "none"), [0.3, 0.2, 0.2], 0.25)
     assert (plateau.best_epoch, plateau.epochs_trained, plateau.val_top1) == (1, 3, 0.3)
+    cycle = run(Probe("small2d", "identity", "none", "strong"), [0.5, 0.4, 0.7, 0.6], 0.65)  # epochs 5-8
     assert (cycle.best_epoch, cycle.epochs_trained, cycle.val_top1, cycle.test_top1) == (7, 8, 0.7, 0.65)
+    assert [h["val_top1"] != h["val_top1"] for h in cycle.history] == [True] * 4 + [False] * 4  # NaN: not evaluated
     lrs = [h["lr"] for h in cycle.history]
     assert max(lrs) > lrs[0] and lrs[-1] < lrs[0] / 100  # warmed up, then annealed to the end of the cycle
+
 
 def test_a_resumed_suite_ends_with_the_rows_of_an_uninterrupted_one(tmp_path, tiny_cfg, tiny_data, monkeypatch):
     cfg = replace(tiny_cfg, attackers="small2d,small3d@scratch", val_epochs=3, val_patience=5, val_views=2)

@@ -27,7 +27,7 @@ from ..nets.registry import network
 from ..nets.zoo import build_model, model_width
 from ..report.results import STRONGEST
 from ..train.pretrain import prepare_population, pretrain_small_models
-from ..train.probes import Probe, num_classes, parse_probes, suite_probes
+from ..train.probes import RECIPES, Probe, num_classes, parse_probes, suite_probes
 from . import robustness
 from .parallel import Job, plan_workers, run_graph, run_jobs, worker_log
 from .run import NOTEBOOK_PARAMETERS, Run, alpha_key, open_run, start_notebook_run, start_run  # noqa: F401
@@ -228,8 +228,9 @@ def train_side_by_side(run: Run, specs, *, log=print) -> None:
     method's long fit no longer holds its whole suite behind it. Everything lands in the run folder (checkpoints,
     E's output shared through a file per encoder) for `evaluate` to read back; nothing is recorded here.
 
-    Of the jobs that can start, the fits go first (others wait on them), then networks from random initialisation
-    (they train longest), then the rest, each group in the order of `specs`."""
+    Of the jobs that can start, the fits go first (others wait on them), then the one-cycle recipes (they run all
+    val_epochs), then networks from random initialisation (they train longer), then the rest, each group in the order
+    of `specs`."""
     probes = suite_probes(run.cfg)
     jobs = {}
     for name, alpha in specs:
@@ -247,7 +248,8 @@ def train_side_by_side(run: Run, specs, *, log=print) -> None:
                 if not _finished_probe(folder / f"{key}.pt"):
                     jobs[("probe", seed, name, key_alpha, key)] = Job(
                         _member_job, (run, seed, name, key_alpha, key), after=after,
-                        priority=1 if probe.init == "none" else 0)
+                        priority=1.5 if RECIPES[probe.recipe].schedule == "onecycle" else 1 if probe.init == "none"
+                        else 0)
     workers, _ = _plan(run, len(jobs))
     if workers == 1 or not jobs:
         return
