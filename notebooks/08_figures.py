@@ -8,8 +8,9 @@
 # # 08 · Figures and tables
 #
 # Everything below is drawn from this run's `results.csv`, the adversarial logs and the saved encoders -- no
-# number is typed in. Privacy is always the strongest attacker's (the maximum over the attack suite, each attacker
-# trained to its best validation epoch); per-attacker numbers are shown separately. The comments compare with the paper (Kumawat & Nagahara, ECCV 2022) and with SPPA's
+# number is typed in. Privacy is always the attacker's of the suite with the best validation accuracy (each attacker
+# trained to its best validation epoch; the test maximum only as the labelled oracle column); per-attacker numbers
+# are shown separately. The comments compare with the paper (Kumawat & Nagahara, ECCV 2022) and with SPPA's
 # re-evaluation (Ilic et al.); the verdict lines are computed from the results.
 
 # %% tags=["parameters"]
