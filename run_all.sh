@@ -5,6 +5,7 @@
 #   ./run_all.sh                                    # synthetic data, cpu profile
 #   ./run_all.sh -p DATASET kth -p DATA_DIR /data/kth -p PROFILE paper
 #   ./run_all.sh -p RUN_DIR outputs/20261122-101500  # resume an interrupted run in its folder
+#   ./run_all.sh --only 01,02,03 -p RUN_DIR ...      # some notebooks only (in order; each resumes what is done)
 #
 # Parameters are checked before anything runs (an unknown name or a value of the wrong type stops here, naming
 # it), and each notebook receives only the parameters it declares. Other papermill options are passed through.
@@ -23,6 +24,28 @@ export PYTHONUNBUFFERED=1
 export BDQ_HEADLESS=1  # no front end: widgets only save their first view (bdqlib.widgets)
 py=.venv/bin/python
 source scripts/deterministic_env.sh  # BDQ_DETERMINISTIC=1: the kernel caps, exported before any notebook starts
+only=""  # --only 01,03: run these notebooks (by number) and skip the others
+args=()
+while (($#)); do
+  if [[ "$1" == "--only" ]]; then
+    if [[ $# -lt 2 || "$2" == -* ]]; then
+      echo "run_all.sh: --only needs a list of notebook numbers, e.g. --only 01,02,03" >&2
+      exit 2
+    fi
+    only=",$2,"
+    for n in ${2//,/ }; do
+      if ! compgen -G "notebooks/${n}_*.py" >/dev/null; then
+        echo "run_all.sh: --only: no notebook numbered '$n' in notebooks/" >&2
+        exit 2
+      fi
+    done
+    shift 2
+  else
+    args+=("$1")
+    shift
+  fi
+done
+set -- ${args[@]+"${args[@]}"}
 "$py" scripts/params.py check -- "$@" || exit 2
 
 run_dir=""
@@ -44,6 +67,7 @@ echo "[run_all] run folder: $run_dir" | tee -a "$log"
 status=0
 for source in notebooks/[0-9][0-9]_*.py; do
   name="$(basename "$source" .py)"
+  [[ -z "$only" || "$only" == *",${name:0:2},"* ]] || continue
   mapfile -t mine < <("$py" scripts/params.py args "$name" -- "${args[@]}")  # only what it declares
   start=$(date +%s)
   echo "[run_all] $name ..." | tee -a "$log"

@@ -56,6 +56,8 @@ def test_the_examples_of_the_help_and_the_readme_are_accepted():
     (["-p", "SMOKE", "yes"], "parameter SMOKE must be bool"),
     (["-p", "SPLIT", "person"], "SPLIT must be one of video, clip, scenario"),
     (["-p", "ALPHA"], "needs a NAME and a VALUE"),
+    (["--only", "01,09"], "--only: no notebook numbered '09'"),
+    (["-p", "SMOKE", "True", "--only"], "--only needs a list of notebook numbers"),
 ])
 def test_a_bad_parameter_is_refused_before_anything_runs(tmp_path, args, message):
     latest = os.readlink(REPO / "outputs" / "latest") if (REPO / "outputs" / "latest").is_symlink() else None
