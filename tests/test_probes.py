@@ -95,6 +95,22 @@ def test_a_one_cycle_recipe_runs_to_its_end_and_tests_its_best_validation_epoch(
     assert max(lrs) > lrs[0] and lrs[-1] < lrs[0] / 100  # warmed up, then annealed to the end of the cycle
 
 
+
+def test_a_finished_probe_is_read_back_as_it_was_trained_standardised_or_not(tmp_path, tiny_cfg, tiny_data):
+    # frozen_clean applies the raw video's saved networks (pipeline.clean_models); a ':strong' one carries its input
+    # statistics as buffers of a Standardized wrapper, which a bare network cannot load
+    cfg = replace(tiny_cfg, val_epochs=1, val_views=1)
+    encoded = EncodedData(BDQEncoder(), tiny_data, cfg, device=torch.device("cpu"), views=1)
+    x = next(encoded.batches("test"))[0]
+    for probe in parse_probes("small2d@scratch,small2d@scratch:strong"):
+        result = train_probe(probe, encoded, cfg, checkpoint=tmp_path / f"{probe.name}.pt")
+        state = torch.load(tmp_path / f"{probe.name}.pt", weights_only=False)["best"]["state"]
+        back = attacks.saved_model(probe, state, cfg, tiny_data.num_subjects).eval()
+        assert isinstance(back, attacks.Standardized) == (probe.recipe == "strong")
+        frames = x.transpose(1, 2).flatten(0, 1)  # (B*T, C, H, W): a frame network's input
+        with torch.no_grad():
+            assert torch.equal(back(frames), result.model.eval()(frames))
+
 def test_a_resumed_suite_ends_with_the_rows_of_an_uninterrupted_one(tmp_path, tiny_cfg, tiny_data, monkeypatch):
     cfg = replace(tiny_cfg, attackers="small2d,small3d@scratch", val_epochs=3, val_patience=5, val_views=2)
     enc = BDQEncoder()

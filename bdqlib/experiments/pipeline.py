@@ -24,10 +24,9 @@ from ..engine.steps import quiet, resolve_device
 from ..methods.games import encoder_path
 from ..methods.games import trained_encoder as _trained_game_encoder
 from ..nets.registry import network
-from ..nets.zoo import build_model, model_width
 from ..report.results import STRONGEST
 from ..train.pretrain import prepare_population, pretrain_small_models
-from ..train.probes import RECIPES, Probe, num_classes, parse_probes, suite_probes
+from ..train.probes import RECIPES, Probe, num_classes, parse_probes, saved_model, suite_probes
 from . import robustness
 from .parallel import Job, plan_workers, run_graph, run_jobs, worker_log
 from .run import NOTEBOOK_PARAMETERS, Run, alpha_key, open_run, start_notebook_run, start_run  # noqa: F401
@@ -375,8 +374,7 @@ def clean_models(run: Run, data: DataBundle) -> tuple:
             raise FileNotFoundError(f"{path} kept its result but not its weights (probe_weights="
                                     f"{run.cfg.probe_weights!r}); frozen_clean needs the raw video's networks: "
                                     f"run with probe_weights 'raw' or 'all'")
-        model = build_model(probe.arch, num_classes(data, probe.target), width=model_width(run.cfg, probe.arch))
-        model.load_state_dict(state)
+        model = saved_model(probe, state, run.cfg, num_classes(data, probe.target))  # as trained (Standardized)
         models[probe.name if probe.target == "identity" else "action"] = (model.to(resolve_device(run.cfg.device)),
                                                                           probe.level)
     return models.pop("action")[0], models

@@ -415,15 +415,21 @@ def train_probe(probe: Probe, encoded: EncodedData, cfg, *, checkpoint=None, ide
     return ProbeResult(probe, model=model, history=history, **result)
 
 
-def _finished(probe: Probe, saved: dict, cfg, classes: int) -> ProbeResult:
-    """A finished probe from its checkpoint: its result, and its network with the best weights where they were
-    kept. Nothing is encoded (the suite's networks trained side by side are read back without E's output)."""
+def saved_model(probe: Probe, state: dict | None, cfg, classes: int) -> nn.Module:
+    """The probe's network as train_probe built it (wrapped in Standardized where its recipe standardises), with
+    the weights of a saved `state` (a checkpoint's best state) loaded; None: untrained."""
     model = build_model(probe.arch, classes, width=model_width(cfg, probe.arch))
-    state = saved["best"].get("state")
     if state is not None:
         if RECIPES[probe.recipe].standardize:  # the statistics are buffers of the saved state
             model = Standardized(model, torch.zeros(state["mean"].numel()), torch.ones(state["std"].numel()))
         model.load_state_dict(state)
+    return model
+
+
+def _finished(probe: Probe, saved: dict, cfg, classes: int) -> ProbeResult:
+    """A finished probe from its checkpoint: its result, and its network with the best weights where they were
+    kept. Nothing is encoded (the suite's networks trained side by side are read back without E's output)."""
+    model = saved_model(probe, saved["best"].get("state"), cfg, classes)
     return ProbeResult(probe, model=model, history=saved["history"], **saved["result"])
 
 
