@@ -189,3 +189,12 @@ def test_report_sentences_are_computed_and_survive_an_encoder_at_chance():
     actions = pd.DataFrame([{"encoder": e, "network": "t", "action_top1": a} for e, a in [("raw", 0.0), ("bdq", 0.5)]])
     text = describe_action_sweep(actions)
     assert "t: raw 0.000, bdq 0.500" in text and "of raw" not in text  # no ratio to a zero
+
+
+def test_a_sweep_keeps_each_networks_training_recipe(run):
+    """A sweep naming the suite's "res2d@scratch:strong" must train (or reuse) that network, not res2d@scratch with
+    the plateau recipe under another name."""
+    probes = robustness.probes_of("small2d,res2d@scratch:strong", run, "bdq", 1.0)
+    assert [(p.name, p.recipe) for p in probes] == [("small2d", "default"), ("res2d@scratch:strong", "strong")]
+    actions = robustness.probes_of("small2plus1d@scratch:strong", run, "bdq", 1.0, target="action")
+    assert [(p.name, p.target) for p in actions] == [("small2plus1d@scratch:strong", "action")]

@@ -207,7 +207,7 @@ def probes_of(spec: str, run, method: str, alpha=None, target: str = "identity")
         return strongest_probes(run, method, alpha)
     if spec == "suite":
         return parse_probes(run.cfg.attackers)
-    return [Probe(p.arch, target, p.init) for p in parse_probes(spec)]
+    return [Probe(p.arch, target, p.init, p.recipe) for p in parse_probes(spec)]  # recipe kept: the suite reused
 
 
 def sweep_settings(profile: str, *, attackers=None, actions=None, dvs=None, recon_epochs=None, recon_alphas=None,
