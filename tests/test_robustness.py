@@ -129,7 +129,9 @@ def test_event_cameras_are_encoders_of_the_run(validated_run):
 
 def test_settings_come_from_the_profile_unless_a_parameter_says_otherwise():
     cpu = robustness.sweep_settings("cpu", alpha=1.0)
-    assert cpu["recon_alphas"] == [1.0] and cpu["dvs"] == [] and "vit2d@scratch" in cpu["attackers"]
+    assert cpu["recon_alphas"] == [] and cpu["dvs"] == [] and "vit2d@scratch" in cpu["attackers"]
+    assert robustness.sweep_settings("cpu", alpha=1.0, smoke=True)["recon_alphas"] == [1.0]  # the chain runs it
+    assert robustness.sweep_settings("cpu", alpha=1.0, smoke=True, recon_alphas="")["recon_alphas"] == []
     assert cpu["encoders"] == "bdq" and robustness.sweep_settings("cpu", encoders="raw,bdq")["encoders"] == "raw,bdq"
     assert robustness.sweep_settings("cpu", smoke=True)["dvs"] == [0.4]  # the smoke chain still runs the camera
     paper = robustness.sweep_settings("paper", alpha=2.0, dvs="", recon_epochs=7)

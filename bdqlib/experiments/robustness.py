@@ -213,7 +213,8 @@ def probes_of(spec: str, run, method: str, alpha=None, target: str = "identity")
 def sweep_settings(profile: str, *, attackers=None, actions=None, dvs=None, recon_epochs=None, recon_alphas=None,
                    encoders=None, alpha: float = 1.0, smoke: bool = False) -> dict:
     """Notebook 06's sweeps: the profile's (bdqlib.config.RUN_DEFAULTS) where its parameters are None. SMOKE keeps
-    one event camera when the profile has none, so the smoke chain still runs that code."""
+    one event camera and the headline encoder's reconstruction when the profile has none, so the smoke chain still
+    runs that code."""
     unet = dict(run_default(profile, "UNET"), epochs=int(run_default(profile, "RECON_EPOCHS", recon_epochs)))
     if smoke:
         unet.update(epochs=1 if recon_epochs is None else unet["epochs"], patience=1)
@@ -222,8 +223,8 @@ def sweep_settings(profile: str, *, attackers=None, actions=None, dvs=None, reco
             "actions": run_default(profile, "ACTION_SWEEP", actions),
             "encoders": run_default(profile, "SWEEP_ENCODERS", encoders),
             "dvs": parse_numbers(dvs, "DVS_THRESHOLDS"),
-            "recon_alphas": parse_numbers(run_default(profile, "RECON_ALPHAS", recon_alphas, alpha=alpha),
-                                          "RECON_ALPHAS"),
+            "recon_alphas": parse_numbers(run_default(profile, "RECON_ALPHAS", recon_alphas, alpha=alpha) or
+                                          (f"{alpha:g}" if smoke and recon_alphas is None else ""), "RECON_ALPHAS"),
             "unet": unet}
 
 
