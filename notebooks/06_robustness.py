@@ -75,6 +75,7 @@ import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 
 from bdqlib.core.encoder import encode_clip  # noqa: E402
+from IPython.display import display  # noqa: E402
 from bdqlib.experiments import pipeline, robustness  # noqa: E402
 from bdqlib.methods.dvs import event_method  # noqa: E402
 from bdqlib.report import plots, tables  # noqa: E402
@@ -152,14 +153,17 @@ for alpha in sweeps["recon_alphas"]:
     recon_tables.append(table)
     encoded = encode_clip(encoder, clip[None])  # the clip moves to each network's device (a GPU after training)
     recon_views[f"alpha={alpha:g}"] = (encoded[0].float().cpu(), encode_clip(unet, encoded)[0].float().cpu())
-reconstruction = pd.concat(recon_tables, ignore_index=True)
-plot_reconstructions(clip, recon_views, run.run_dir / "fig7_reconstruction.png", mean=run.cfg.mean,
-                     std=run.cfg.std, frame=run.cfg.num_frames // 2);
-reconstruction[["alpha", "psnr", "ssim", "input_psnr", "input_ssim", "attacker", "privacy_raw", "privacy_encoded",
-                "privacy_top1", "privacy_chance"]]
+reconstruction = pd.concat(recon_tables, ignore_index=True) if recon_tables else None
+if reconstruction is not None:
+    plot_reconstructions(clip, recon_views, run.run_dir / "fig7_reconstruction.png", mean=run.cfg.mean,
+                         std=run.cfg.std, frame=run.cfg.num_frames // 2)
+    display(reconstruction[["alpha", "psnr", "ssim", "input_psnr", "input_ssim", "attacker", "privacy_raw",
+                            "privacy_encoded", "privacy_top1", "privacy_chance"]])
 
 # %%
-print(describe_reconstruction(reconstruction, run.predictions()))
+print(describe_reconstruction(reconstruction, run.predictions()) if reconstruction is not None else
+      "No reconstruction attack in this run (RECON_ALPHAS is empty: the cpu default leaves it out for time; "
+      "-p RECON_ALPHAS 1 runs it).")
 print(f"reconstruction done ({time.time() - t0:.0f}s)")
 
 # %% [markdown]
