@@ -64,10 +64,10 @@ class Recipe:
     statistics, horizontal flips, random shifts by up to `shift` px.
 
     A plateau schedule stops at the config's patience; a one-cycle runs all val_epochs, because early stopping would
-    stop it near its peak learning rate, before the annealing in which it learns most (measured: res2d from scratch
-    on BDQ alpha = 1 was still near the chance loss when patience stopped it after 18 of 40 epochs; the whole cycle of
-    60 epochs reached 0.59 on validation -- docs/studies/attack_search.md). Either way the best validation epoch's
-    weights are the ones tested."""
+    stop it near its peak learning rate, before the annealing in which it learns most (measured on BDQ alpha = 1:
+    wide2d from scratch was still near the chance loss when patience stopped it after 18 of 40 epochs, validation
+    0.26; res2d's whole cycle of 60 epochs reached 0.59, of 120 epochs 0.70 -- docs/studies/attack_search.md).
+    Either way the best validation epoch's weights are the ones tested."""
     optimizer: str | None = None   # None: cfg.optimizer | adamw
     lr: float | None = None
     weight_decay: float | None = None
