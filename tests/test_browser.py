@@ -63,6 +63,10 @@ def browser():
     options.binary_location = chrome
     driver = webdriver.Chrome(service=Service(driver_path), options=options)
     driver.set_page_load_timeout(300)
+    # the HTTP read to chromedriver waits past the page-load limit (its default, 120 s, cut a Voila page that took
+    # 125 s to run in a fresh clone's first kernel -- CI, 2026-12-07; alone it took 20 s): a slow page fails at 300 s
+    # with the page-load error, not earlier with a read timeout
+    driver.command_executor.client_config.timeout = 330
     yield driver
     driver.quit()
 
