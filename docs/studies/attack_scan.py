@@ -13,20 +13,18 @@ import sys
 import time
 from dataclasses import replace
 
-from bdqlib.engine.steps import resolve_device
+from attack_search import encoded_output  # this folder's search: the same encoded data
 from bdqlib.experiments import pipeline
-from bdqlib.train.probes import RECIPES, EncodedData, parse_probes, train_probe
+from bdqlib.train.probes import RECIPES, parse_probes, train_probe
 
 if os.environ.get("LR"):
     RECIPES["strong"] = replace(RECIPES["strong"], lr=float(os.environ["LR"]))
 run = pipeline.open_run(sys.argv[1]).for_seed(0)
-data = pipeline.load_data(run, log=None)
 pipeline.pretrain(run, log=None)
 alpha = None if sys.argv[2] == "raw" else float(sys.argv[2])
-encoder = pipeline.encoder_of(run, "raw" if alpha is None else "bdq", alpha)
 overrides = dict(a.split("=", 1) for a in sys.argv[4:])
 cfg = replace(run.cfg, **{k: type(getattr(run.cfg, k))(v) for k, v in overrides.items()})
-encoded = EncodedData(encoder, data, cfg, device=resolve_device(cfg.device), views=cfg.val_views)
+encoded = encoded_output(replace(run, cfg=cfg), alpha)  # with the overrides (val_frames, ...) as the suite would
 for probe in parse_probes(sys.argv[3]):
     t0 = time.time()
     result = train_probe(probe, encoded, cfg, log=print)

@@ -47,16 +47,20 @@ def candidate(spec: str) -> tuple:
     return name, int(epochs) if epochs else None
 
 
+def encoded_output(run, alpha, *, store=None, label: str = "") -> EncodedData:
+    """E's output of the run's raw video (alpha None) or of its BDQ encoder at `alpha`, as the suite trains on it."""
+    encoder = pipeline.encoder_of(run, "raw" if alpha is None else "bdq", alpha)
+    return EncodedData(encoder, pipeline.load_data(run, log=None), run.cfg, device=resolve_device(run.cfg.device),
+                       views=run.cfg.val_views, store=store, identity={"encoder": label} if label else None)
+
+
 def train_candidate(run_dir: str, family: str, spec: str, store: str) -> dict:
     """One candidate on one encoder (a worker of the pool): its validation accuracy, epochs and seconds."""
     run = pipeline.open_run(run_dir).for_seed(0)
-    data = pipeline.load_data(run, log=None)
     label, alpha = encoder_families(run)[family]
     name, epochs = candidate(spec)
     cfg = run.cfg if epochs is None else replace(run.cfg, val_epochs=epochs)
-    encoder = pipeline.encoder_of(run, "raw" if alpha is None else "bdq", alpha)
-    encoded = EncodedData(encoder, data, run.cfg, device=resolve_device(run.cfg.device), views=run.cfg.val_views,
-                          store=store, identity={"encoder": label})
+    encoded = encoded_output(run, alpha, store=store, label=label)
     t0 = time.time()
     result = train_probe(parse_probes(name)[0], encoded, cfg, log=None)  # result.test_top1 is not looked at
     return {"encoder": label, "attacker": spec, "val_top1": result.val_top1, "best_epoch": result.best_epoch,
@@ -79,7 +83,7 @@ def main() -> None:
     unknown = set(families) - set(encoder_families(run))
     if unknown:
         raise SystemExit(f"--encoders: unknown {sorted(unknown)}; known: {', '.join(encoder_families(run))}")
-    pipeline.load_data(run, log=None)  # the frame cache and the pretrained weights, once, before the workers
+    pipeline.load_data(run, log=None)  # the frame cache, then the pretrained weights, once, before the workers
     pipeline.pretrain(run, log=None)
     t0 = time.time()
     with tempfile.TemporaryDirectory() as tmp:
