@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bdqlib.experiments.page import notebook_times  # noqa: E402
+from bdqlib.experiments.page import notebook_times, wall_seconds  # noqa: E402
 
 PRETRAINS_IN = "02_adversarial_train"  # the small networks' pretraining reports as probes there
 KINDS = [  # (kind, pattern of a line that ends with the training's own seconds)
@@ -53,11 +53,12 @@ def main() -> None:
     ap.add_argument("runs", nargs="+", type=Path)
     args = ap.parse_args()
     pd.set_option("display.width", 200)
-    walls = {}
+    walls, totals = {}, {}
     for run_dir in args.runs:
         times = notebook_times(run_dir)
         walls[run_dir.name] = times.set_index("notebook")["seconds"]
-        print(f"\n== {run_dir} (total {times['seconds'].sum():.0f} s wall)")
+        totals[run_dir.name] = wall_seconds(run_dir, times)  # notebooks side by side count once
+        print(f"\n== {run_dir} (total {totals[run_dir.name]:.0f} s wall)")
         df = breakdown(run_dir)
         table = df.pivot_table(index="notebook", columns="kind", values="seconds", aggfunc="sum", fill_value=0)
         table = table.reindex(walls[run_dir.name].index, fill_value=0)
@@ -68,7 +69,7 @@ def main() -> None:
         print(per_net.round(1).sort_values("sum", ascending=False).to_string())
     if len(walls) > 1:
         both = pd.DataFrame(walls)
-        both.loc["total"] = both.sum()
+        both.loc["total"] = pd.Series(totals)  # wall: side-by-side notebooks once
         names = list(walls)
         both["ratio"] = both[names[0]] / both[names[-1]]
         print(f"\nwall seconds per notebook; ratio = {names[0]} / {names[-1]}")

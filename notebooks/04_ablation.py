@@ -108,7 +108,8 @@ print(f"alpha sweep done ({time.time() - t0:.0f}s)")
 
 # %%
 if len(games) > 1:
-    comparison = tables.Evaluation(run.results(attacker=None), run.predictions()).table()
+    comparison = tables.Evaluation(run.results(attacker=None), run.predictions(),
+                                   only=[(m, a) for _, m, a in encoders]).table()
     display(tables.with_intervals(plots.family_rows(comparison, *games)))
     shown = ALPHA if ALPHA in alphas else alphas[-1]  # each other game's dynamics, as 02 shows the paper's
     for game in games[1:]:
@@ -154,5 +155,6 @@ if FROZEN_CLEAN:
 # Means over seeds; 95 % intervals over seeds and test videos (`bdqlib.report.tables`).
 
 # %%
-evaluation = tables.Evaluation(run.results(attacker=None), run.predictions())
+evaluation = tables.Evaluation(run.results(attacker=None), run.predictions(),  # not another notebook's encoders
+                               only=[("bdq", ALPHA)] + [(m, a) for _, m, a in encoders])
 tables.with_intervals(evaluation.table())

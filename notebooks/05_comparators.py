@@ -147,13 +147,14 @@ if FROZEN_CLEAN and encoders:
     print(f"frozen_clean done ({time.time() - t0:.0f}s)")
 
 # %% [markdown]
-# ## Every method so far, with seeds and intervals
+# ## This notebook's methods beside raw video and BDQ, with seeds and intervals
 # Means over seeds; 95 % intervals over seeds and test videos. The comparisons with BDQ are verdicts on the same
-# resamples: "X > Y", "X < Y", or not distinguishable at this size.
+# resamples: "X > Y", "X < Y", or not distinguishable at this size. (08 shows every encoder of the run.)
 
 # %%
-evaluation = tables.Evaluation(run.results(attacker=None), run.predictions())
-plots.plot_tradeoff(run.results(), run.run_dir / "comparators_tradeoff.png", evaluation=evaluation);
+shown = [("bdq", ALPHA)] + [(m, a) for _, m, a in encoders]  # not another notebook's, run beside this one
+evaluation = tables.Evaluation(run.results(attacker=None), run.predictions(), only=shown)
+plots.plot_tradeoff(run.results(only=shown), run.run_dir / "comparators_tradeoff.png", evaluation=evaluation);
 tables.with_intervals(evaluation.table())
 
 # %%

@@ -119,7 +119,7 @@ def parse_args(args: list) -> tuple:
 
 def usage() -> str:
     table = declared()
-    lines = ["usage: ./run_all.sh [-p NAME VALUE]... [--only 01,02,...] [papermill options]",
+    lines = ["usage: ./run_all.sh [-p NAME VALUE]... [--only 01,02,...] [--sequential] [papermill options]",
              "", "Runs the notebooks " + ", ".join(n[:2] for n in notebooks()) + " headless into outputs/<run_id>/ (the last",
              "line printed is that folder; outputs/latest points at it once a run completes).", "", "Parameters:"]
     for name, (default, kind, comment, where) in table.items():
@@ -131,7 +131,8 @@ def usage() -> str:
     lines += ["", "Examples:", "  ./run_all.sh -p ALPHA 2 -p SEEDS 1",
               "  ./run_all.sh -p DATASET kth -p DATA_DIR /data/kth -p PROFILE paper",
               "  ./run_all.sh -p RUN_DIR outputs/20261122-101500     # resume an interrupted run",
-              "  ./run_all.sh --only 01,02,03 -p RUN_DIR <folder>     # some notebooks only, in order"]
+              "  ./run_all.sh --only 01,02,03 -p RUN_DIR <folder>     # some notebooks only, in order",
+              "  ./run_all.sh --sequential   # one notebook at a time (on a CPU 04, 05 and 07 otherwise run side by side)"]
     return "\n".join(lines)
 
 

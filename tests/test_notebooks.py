@@ -1,6 +1,7 @@
 """The whole chain, as a user runs it: ./run_all.sh (papermill, every notebook) in SMOKE mode."""
 import json
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -88,6 +89,14 @@ def test_run_all_smoke(smoke_run):
     assert not (REPO / "outputs" / "latest").resolve().is_relative_to(smoke_run.root)  # elsewhere: not "latest"
     page = (run_dir / "index.html").read_text()  # the report page (its content: tests/test_browser.py)
     assert f"All {len(NOTEBOOKS)} notebooks finished" in page
+    # on a CPU 04, 05 and 07 ran side by side; run.log keeps one whole section per notebook, in order
+    assert "[run_all] side by side: 04_ablation 05_comparators 07_identification_study" in smoke_run.log
+    starts = [line.split()[1] for line in smoke_run.log.splitlines() if re.match(r"^\[run_all\] \d\d_\w+ \.\.\.$", line)]
+    assert starts == ["01_preprocess", "02_adversarial_train", "03_validate_frozen_encoder", "04_ablation",
+                      "05_comparators", "07_identification_study", "06_robustness", "08_figures"], starts
+    for a, b in zip(starts, starts[1:]):  # a section ends (done) before the next one starts
+        assert smoke_run.log.index(f"[run_all] {a} done in") < smoke_run.log.index(f"[run_all] {b} ...")
+    assert not (run_dir / "logs").exists()
     for name in NOTEBOOKS:
         assert (run_dir / f"{name}.report.html").is_file() and f'href="{name}.report.html"' in page
 

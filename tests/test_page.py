@@ -67,3 +67,13 @@ def test_a_half_written_notebook_costs_only_its_own_report(folder):
 def test_a_folder_that_does_not_exist_is_named(tmp_path, capsys):
     assert page.main([str(tmp_path / "nope")]) == 2
     assert "nope" in capsys.readouterr().err and not (tmp_path / "nope").exists()
+
+
+def test_notebooks_run_side_by_side_count_once_in_the_total(folder):
+    """run_all.sh runs 04, 05 and 07 side by side on a CPU: the run's time is their group's, not the sum of theirs."""
+    (folder / "run.log").write_text("[run_all] 01_preprocess done in 61s\n"
+                                    "[run_all] side by side: 02_adversarial_train 03_x (their output: logs/)\n"
+                                    "[run_all] 02_adversarial_train done in 100s\n[run_all] 03_x done in 80s\n"
+                                    "[run_all] side by side 02_adversarial_train,03_x ended in 101s\n")
+    assert page.wall_seconds(folder) == 61 + 101
+    assert "All 3 notebooks finished in 2 min 42 s." in page.page(folder)

@@ -92,3 +92,14 @@ def test_kept_is_undefined_not_an_error_where_raw_action_is_zero():
     results, preds = fake_run(privacy_b=0.7, action_raw=0.0)  # a tiny SMOKE run (Weizmann's) got there
     a = Evaluation(results, preds, resamples=200).table().set_index("method").loc["a"]
     assert np.isnan(a["kept"]) and a["removed"] > 0 and a["action"] == pytest.approx(0.8, abs=0.05)
+
+
+def test_a_table_of_some_encoders_is_theirs_and_raws_with_the_intervals_of_the_whole():
+    """A notebook shows its own encoders (Evaluation(only=...)): rows another notebook adds beside it, at any moment,
+    change nothing in it -- neither which rows nor their intervals."""
+    results, preds = fake_run(privacy_b=0.7)
+    whole = Evaluation(results, preds, resamples=300).table().set_index("method")
+    mine = Evaluation(results, preds, resamples=300, only=[("a", 1.0)]).table().set_index("method")
+    assert sorted(mine.index) == ["a", "raw"]
+    pd.testing.assert_frame_equal(mine.loc[["a", "raw"]], whole.loc[["a", "raw"]])
+    assert sorted(Evaluation(results, preds, resamples=50, only=[("b", float("nan"))]).table()["method"]) == ["b", "raw"]

@@ -52,6 +52,27 @@ def notebook_times(run_dir: Path) -> pd.DataFrame:
     return pd.DataFrame([(n, s, t) for n, (s, t) in sorted(rows.items())], columns=["notebook", "status", "seconds"])
 
 
+_SIDE_BY_SIDE = re.compile(r"^\[run_all\] side by side ([\w,]+) ended in (\d+)s")
+
+
+def wall_seconds(run_dir: Path, times: pd.DataFrame | None = None) -> float:
+    """The run's wall time from run.log: each notebook's seconds (its last attempt), except that notebooks run_all.sh
+    ran side by side count once, as the time their group took (their own times overlap)."""
+    times = notebook_times(Path(run_dir)) if times is None else times
+    seconds = dict(zip(times["notebook"], times["seconds"]))
+    groups = {}
+    log = Path(run_dir) / "run.log"
+    for line in (log.read_text(errors="replace").splitlines() if log.is_file() else []):
+        m = _SIDE_BY_SIDE.match(line)
+        if m:
+            groups[tuple(m.group(1).split(","))] = int(m.group(2))  # the last attempt of each group
+    total = sum(float(v) for v in seconds.values() if v == v and v is not None)
+    for members, together in groups.items():
+        if all(seconds.get(n) == seconds.get(n) and seconds.get(n) is not None for n in members):
+            total += together - sum(float(seconds[n]) for n in members)
+    return total
+
+
 def write_reader_versions(run_dir: Path) -> list:
     """`<name>.report.html` beside each executed `<name>.ipynb`: outputs and narrative only (no code cells, no
     prompts). Returns the notebooks that could not be converted (a partial notebook still converts)."""
@@ -116,8 +137,8 @@ def page(run_dir: Path, conversion_errors=()) -> str:
         status = f'<p class="status failed">Notebook <b>{html.escape(failed[0])}</b> FAILED: the run stopped there ' \
                  f'(see its report below and run.log).</p>'
     elif len(times) and (times["status"] == "done").all():
-        status = f'<p class="status ok">All {len(times)} notebooks finished in ' \
-                 f'{int(times["seconds"].sum()) // 60} min {int(times["seconds"].sum()) % 60} s.</p>'
+        wall = int(wall_seconds(run_dir, times))
+        status = f'<p class="status ok">All {len(times)} notebooks finished in {wall // 60} min {wall % 60} s.</p>'
     else:
         status = '<p class="status running">The run has not finished (or was stopped): the notebooks below without ' \
                  'a time did not end.</p>'

@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from ..atomic import write_json_atomic
+from ..atomic import exclusive, write_json_atomic
 from ..config import Config, config_changes, make_config, parse_names, renamed, run_default
 from ..data.layouts import write_ipn_like, write_sbu_like, write_weizmann_like
 from ..engine.checkpoint import ConfigMismatch, TimeBudget, session_start
@@ -114,9 +114,13 @@ class Run:
         """Where the validation networks of one encoder keep their checkpoints."""
         return self.space("validation") / encoder_tag(method, alpha_key(alpha))
 
-    def results(self, attacker: str | None = STRONGEST) -> pd.DataFrame:
-        """results.csv: the "strongest" rows (the headline numbers), or one attacker's, or all (attacker=None)."""
+    def results(self, attacker: str | None = STRONGEST, *, only=None) -> pd.DataFrame:
+        """results.csv: the "strongest" rows (the headline numbers), or one attacker's, or all (attacker=None).
+        only: the rows of these encoders [(method, alpha), ...] and the raw video's (None: every encoder's)."""
         df = read_results(self.results_path)
+        if only is not None and len(df):
+            keep = {(m, alpha_key(a)) for m, a in only} | {("raw", None)}
+            df = df[[(m, alpha_key(a)) in keep for m, a in zip(df["method"], df["alpha"])]]
         return df if attacker is None or len(df) == 0 else df[df["attacker"] == attacker].reset_index(drop=True)
 
     def rows(self, method: str, alpha=None, protocol: str = "retrain") -> list:
@@ -201,6 +205,14 @@ def start_run(*, dataset="synthetic", data_dir="", profile="cpu", alpha=None, ep
     run_dir.mkdir(parents=True, exist_ok=True)
     record = {"profile": profile, "smoke": bool(smoke), "platform": platform, **cfg.to_dict()}
     saved = run_dir / "run.json"
+    with exclusive(saved):  # notebooks side by side (run_all.sh) start together: one read-modify-write at a time
+        _record_run(saved, record, seed_list, cfg)
+    session_start(run_dir)  # the first notebook of a session starts its time budget
+    return Run(cfg, run_dir, data_root, smoke, tuple(seed_list))
+
+
+def _record_run(saved: Path, record: dict, seed_list: list, cfg) -> None:
+    """run.json: refused if it belongs to other parameters; else every seed and commit it has seen, this one's added."""
     seen = list(seed_list)
     if saved.is_file():
         old = json.loads(saved.read_text())
@@ -216,8 +228,6 @@ def start_run(*, dataset="synthetic", data_dir="", profile="cpu", alpha=None, ep
     before = json.loads(saved.read_text()).get("commits", []) if saved.is_file() else []
     commits = before + [env["commit"]] if env["commit"] not in before else before
     write_json_atomic(saved, {**record, "seeds": seen, "environment": env, "commits": commits})
-    session_start(run_dir)  # the first notebook of a session starts its time budget
-    return Run(cfg, run_dir, data_root, smoke, tuple(seed_list))
 
 
 # The run parameters every notebook declares (its papermill parameters cell) -> start_run's arguments.

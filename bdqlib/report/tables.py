@@ -34,9 +34,15 @@ class Evaluation:
     """Every encoder of a run under one protocol, on one shared bootstrap plan."""
 
     def __init__(self, results: pd.DataFrame, predictions: pd.DataFrame, *, protocol: str = "retrain",
-                 resamples: int = stats.RESAMPLES):
+                 resamples: int = stats.RESAMPLES, only=None):
+        """only: the encoders [(method, alpha), ...] to show (the raw video always, as the reference); None: every
+        encoder of `results`. A notebook's table of its own encoders stays the same while another notebook, run
+        beside it, adds rows to the same results.csv."""
         self.protocol = protocol
         self.rows = results[(results["protocol"] == protocol) & (results["attacker"] == STRONGEST)]
+        if only is not None:
+            keep = {_key(m, a) for m, a in only} | {_key(REFERENCE, None)}
+            self.rows = self.rows[[_key(m, a) in keep for m, a in zip(self.rows["method"], self.rows["alpha"])]]
         preds = predictions[predictions["protocol"] == protocol] if len(predictions) else predictions
         self.available = len(preds) > 0
         if not self.available:
