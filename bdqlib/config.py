@@ -23,6 +23,9 @@ class Config:
                                        # `protocol` before; old run folders resume.)
     num_frames: int = 32               # t: consecutive frames per clip (paper: 32 for KTH and IPN, 16 for SBU)
     size: int = 224                    # S: crops are S x S
+    crop: str = "square"               # square: S x S crops (the paper's); frame: the whole frame's aspect, short
+                                       # side S (Weizmann's 48 x 60 frames: a 48 x 48 centre crop cuts off people
+                                       # who cross the frame; docs/weizmann.md)
     cache_short_side: int = 120        # frames are cached with this short side (KTH is 160x120)
     mean: tuple = (0.45, 0.45, 0.45)   # input normalisation after /255 (Kinetics statistics)
     std: tuple = (0.225, 0.225, 0.225)

@@ -381,6 +381,20 @@ def test_spatial_transform_shapes_and_scales():
         assert spatial_transform(x, 32, train=True).shape == (4, 3, 32, 32)
 
 
+def test_whole_frame_crops_keep_the_aspect_and_the_person_at_the_edge():
+    """crop="frame" (Weizmann: people cross a 48 x 60 frame): the test sees the whole frame, training crops keep
+    its aspect; an unknown crop is refused by name."""
+    x = torch.rand(4, 3, 48, 60)
+    assert torch.equal(spatial_transform(x, 48, train=False, crop="frame"), x)  # the whole frame, no scaling
+    assert spatial_transform(torch.rand(2, 3, 120, 160), 48, train=False, crop="frame").shape == (2, 3, 48, 64)
+    assert spatial_transform(torch.rand(2, 3, 160, 120), 48, train=False, crop="frame").shape == (2, 3, 64, 48)
+    torch.manual_seed(1)
+    for _ in range(20):
+        assert spatial_transform(x, 48, train=True, scales=(1.0, 0.5), crop="frame").shape == (4, 3, 48, 60)
+    with pytest.raises(ValueError, match="crop must be one of square, frame"):
+        spatial_transform(x, 48, train=False, crop="wide")
+
+
 def test_dataset_items(tiny_cfg, tiny_data):
     clip, action, subject = tiny_data.train[0]
     assert clip.shape == (3, tiny_cfg.num_frames, tiny_cfg.size, tiny_cfg.size) and clip.dtype == torch.float32

@@ -135,7 +135,7 @@ def prepare_data(cfg, *, root="data", cache_root=None, log=print) -> DataBundle:
     check_splits(manifest, shared_videos=cfg.split == "clip")
     source = CachedFrames(cache)
     common = dict(num_frames=cfg.num_frames, size=cfg.size, mean=cfg.mean, std=cfg.std, short_clips=cfg.short_clips,
-                  scales=cfg.crop_scales)
+                  scales=cfg.crop_scales, crop=cfg.crop)
     splits = {s: VideoClipDataset(manifest[manifest["split"] == s], source, train=(s == "train"), **common)
               for s in ("train", "val", "test")}
     subjects = sorted(manifest["subject"].unique())

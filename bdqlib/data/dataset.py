@@ -80,18 +80,30 @@ def temporal_window(start: int, end: int, t: int, *, train: bool, generator=None
     return start + offset + np.arange(t)
 
 
+CROPS = ("square", "frame")
+
+
 def spatial_transform(frames: torch.Tensor, size: int, *, train: bool, scales=MULTISCALE,
-                      generator=None) -> torch.Tensor:
-    """(T, 3, H, W) float -> (T, 3, size, size): multi-scale random crop (train) or resize + centre crop."""
+                      generator=None, crop: str = "square") -> torch.Tensor:
+    """(T, 3, H, W) float -> (T, 3, size, size): multi-scale random crop (train) or resize + centre crop.
+
+    crop "frame": (T, 3, size, W') with W' = W * size / H (short side `size`, the frame's aspect kept): training
+    crops of `scales` of the whole frame (both sides), at a random position; the test sees the whole frame."""
+    if crop not in CROPS:
+        raise ValueError(f"crop must be one of {', '.join(CROPS)}, got {crop!r}")
     _, _, h, w = frames.shape
     short = min(h, w)
+    if crop == "frame":
+        out = (size, max(size, round(w * size / h))) if h <= w else (max(size, round(h * size / w)), size)
+    else:
+        out = (size, size)
     if train:
         s = scales[int(torch.randint(0, len(scales), (1,), generator=generator))]
-        c = max(1, round(s * short))
-        y0 = int(torch.randint(0, h - c + 1, (1,), generator=generator))
-        x0 = int(torch.randint(0, w - c + 1, (1,), generator=generator))
-        frames = frames[:, :, y0:y0 + c, x0:x0 + c]
-    else:
+        ch, cw = (max(1, round(s * h)), max(1, round(s * w))) if crop == "frame" else (max(1, round(s * short)),) * 2
+        y0 = int(torch.randint(0, h - ch + 1, (1,), generator=generator))
+        x0 = int(torch.randint(0, w - cw + 1, (1,), generator=generator))
+        frames = frames[:, :, y0:y0 + ch, x0:x0 + cw]
+    elif crop == "square":
         if short != size:
             k = size / short
             frames = F.interpolate(frames, size=(max(size, round(h * k)), max(size, round(w * k))),
@@ -99,8 +111,8 @@ def spatial_transform(frames: torch.Tensor, size: int, *, train: bool, scales=MU
             h, w = frames.shape[-2:]
         y0, x0 = (h - size) // 2, (w - size) // 2
         frames = frames[:, :, y0:y0 + size, x0:x0 + size]
-    if frames.shape[-1] != size:
-        frames = F.interpolate(frames, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+    if tuple(frames.shape[-2:]) != out:
+        frames = F.interpolate(frames, size=out, mode="bilinear", antialias=True, align_corners=False)
     return frames
 
 
@@ -112,15 +124,20 @@ class VideoClipDataset(torch.utils.data.Dataset):
         frames: a CachedFrames or DecodedFrames source.
         num_frames: t. size: S. train: random sampling (True) or the deterministic test sampling.
         mean, std: per-channel normalisation after scaling to [0, 1].
+        crop: "square" (S x S) or "frame" (the frame's aspect, short side S; see spatial_transform).
         short_clips: "skip" (default; `self.skipped` counts them) or "loop".
     Randomness comes from torch's global generator (seeded per run and per DataLoader worker), so a run with
     a fixed seed samples the same clips, and a resumed run continues the same sequence.
     """
 
     def __init__(self, manifest: pd.DataFrame, frames, *, num_frames: int, size: int, train: bool,
-                 mean=KINETICS_MEAN, std=KINETICS_STD, scales=MULTISCALE, short_clips: str = "skip"):
+                 mean=KINETICS_MEAN, std=KINETICS_STD, scales=MULTISCALE, short_clips: str = "skip",
+                 crop: str = "square"):
         if short_clips not in ("skip", "loop"):
             raise ValueError(f"short_clips must be 'skip' or 'loop', got {short_clips!r}")
+        if crop not in CROPS:
+            raise ValueError(f"crop must be one of {', '.join(CROPS)}, got {crop!r}")
+        self.crop = crop
         missing = {"video", "start", "end", "action_idx", "subject_idx"} - set(manifest.columns)
         if missing:
             raise ValueError(f"manifest lacks columns {sorted(missing)}")
@@ -145,7 +162,7 @@ class VideoClipDataset(torch.utils.data.Dataset):
         first = int(idx.min())
         raw = self.frames.clip(video, first, int(idx.max()) - first + 1)[idx - first]  # (T, H, W, 3) uint8
         x = torch.from_numpy(np.ascontiguousarray(raw)).permute(0, 3, 1, 2).float()  # grey levels 0..255
-        x = spatial_transform(x, self.size, train=self.train, scales=self.scales)  # (T, 3, S, S); linear, so
+        x = spatial_transform(x, self.size, train=self.train, scales=self.scales, crop=self.crop)  # (T, 3, S, S); linear, so
         out = torch.empty(x.shape[1], x.shape[0], *x.shape[2:])  # (C, T, S, S), contiguous
         torch.addcmul(self.bias, x.permute(1, 0, 2, 3), self.gain, out=out)  # normalising after it is the same
         return out, int(action), int(subject)

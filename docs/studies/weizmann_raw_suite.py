@@ -1,6 +1,7 @@
 """The attack suite and the action networks on RAW Weizmann silhouettes, 5 video-level folds (the seeds 0-4).
 
     .venv/bin/python docs/studies/weizmann_raw_suite.py --masks <...>/classification_masks.mat --out outputs/<name>
+        [--crop frame]   # whole 48 x 60 frames instead of 48 x 48 centre crops (the outside CNN's input)
 
 Question (docs/weizmann.md): can the harness's attack suite identify real people from raw silhouettes at all --
 the earlier suites reached 0.20-0.22 (chance 0.14) where a CNN written outside the project reached 0.56. Only raw
@@ -22,10 +23,12 @@ def main() -> None:
     ap.add_argument("--out", required=True, help="the run folder (resumes if it exists with the same config)")
     ap.add_argument("--attackers", default=None, help="the suite (default: the profile's)")
     ap.add_argument("--seeds", default="0,1,2,3,4")
+    ap.add_argument("--crop", default="square", help="square (48 x 48 centre crops) or frame (the whole 48 x 60)")
+    ap.add_argument("--smoke", action="store_true", help="SMOKE sizes (a check that the path runs)")
     args = ap.parse_args()
     extra = {} if args.attackers is None else {"attackers": args.attackers}
     run = start_run(dataset="weizmann", data_dir=args.masks, profile="cpu", seeds=args.seeds, run_dir=args.out,
-                    **extra)
+                    crop=args.crop, smoke=args.smoke, **extra)
     pipeline.evaluate_each(run, [("raw", None)])
     print(run.results(attacker=None).to_string())
     reps = summary.evaluation(run).replicates(("raw", None))
