@@ -34,8 +34,9 @@ only=""  # --only 01,03: run these notebooks (by number) and skip the others
 # trainings would share one device's memory. --sequential: one at a time.
 SIDE_BY_SIDE="04 05 07"
 # The one that holds the stage's longest chain (05: RAPrivacy's game, its encoding, then its suite) keeps its
-# priority; the others run under `nice` and take the cores it leaves idle, so the chain is not slowed to half a
-# core (measured: run 20261207-195121, all at one priority, RAPrivacy's epochs took 115-126 s instead of ~61 s).
+# priority; the others run under `nice` and BDQ_NICE (the kernel's session, bdqlib.platform.yield_cores) and take
+# the cores it leaves idle, so the chain is not slowed to half a core (measured: run 20261207-195121, all at one
+# priority, RAPrivacy's epochs took 115-126 s instead of ~61 s).
 LEAD="05"
 sequential=0
 args=()
@@ -85,7 +86,7 @@ run_notebook() {  # NAME OUT [NICE]: papermill into the run folder, its output a
   mapfile -t mine < <("$py" scripts/params.py args "$name" -- "${args[@]}")  # only what it declares
   start=$(date +%s)
   echo "[run_all] $name ..." | tee -a "$out"
-  if nice -n "$niceness" "$py" -m papermill "notebooks/$name.ipynb" "$run_dir/$name.ipynb" -k python3 --cwd "$PWD" \
+  if BDQ_NICE="$niceness" nice -n "$niceness" "$py" -m papermill "notebooks/$name.ipynb" "$run_dir/$name.ipynb" -k python3 --cwd "$PWD" \
       --log-output --no-progress-bar "${mine[@]}" >>"$out" 2>&1; then
     echo "[run_all] $name done in $(( $(date +%s) - start ))s" | tee -a "$out"
   else
