@@ -86,8 +86,8 @@ run_notebook() {  # NAME OUT [NICE]: papermill into the run folder, its output a
   mapfile -t mine < <("$py" scripts/params.py args "$name" -- "${args[@]}")  # only what it declares
   start=$(date +%s)
   echo "[run_all] $name ..." | tee -a "$out"
-  if BDQ_NICE="$niceness" nice -n "$niceness" "$py" -m papermill "notebooks/$name.ipynb" "$run_dir/$name.ipynb" -k python3 --cwd "$PWD" \
-      --log-output --no-progress-bar "${mine[@]}" >>"$out" 2>&1; then
+  if BDQ_NICE="$niceness" nice -n "$niceness" "$py" -m papermill "notebooks/$name.ipynb" "$run_dir/$name.ipynb" \
+      -k python3 --cwd "$PWD" --log-output --no-progress-bar "${mine[@]}" >>"$out" 2>&1; then
     echo "[run_all] $name done in $(( $(date +%s) - start ))s" | tee -a "$out"
   else
     rc=1
