@@ -33,11 +33,10 @@ only=""  # --only 01,03: run these notebooks (by number) and skip the others
 # notebook's. 06 waits for 04 (its sweeps add to BDQ's suite, whose rows 04 copies for B+D+Q). Not on a GPU: the
 # trainings would share one device's memory. --sequential: one at a time.
 SIDE_BY_SIDE="04 05 07"
-# The one that holds the stage's longest chain (05: RAPrivacy's game, its encoding, then its suite) keeps its
-# priority; the others run under `nice` and BDQ_NICE (the kernel's session, bdqlib.platform.yield_cores) and take
-# the cores it leaves idle, so the chain is not slowed to half a core (measured: run 20261207-195121, all at one
-# priority, RAPrivacy's epochs took 115-126 s instead of ~61 s).
-LEAD="05"
+# All at one priority: giving 05 (the longest chain) the cores made 04's own chain (its game, then its suite) end
+# last -- measured: run 20261207-211912, 04 and 07 niced per kernel session, stage 911 s against 912 and 825 s at
+# one priority (runs 20261207-195121, and -201914 whose plain nice does not act between kernels' sessions); the
+# stage is bound by its work (~810 s on two cores).
 sequential=0
 args=()
 while (($#)); do
@@ -81,13 +80,13 @@ log="$run_dir/run.log"
 echo "[run_all] run folder: $run_dir" | tee -a "$log"
 
 "$py" scripts/sync_notebooks.py | tee -a "$log"  # the .py sources are the truth; refresh their .ipynb
-run_notebook() {  # NAME OUT [NICE]: papermill into the run folder, its output appended to OUT, then the HTML
-  local name="$1" out="$2" niceness="${3:-0}" start rc=0
+run_notebook() {  # NAME OUT: papermill into the run folder, its output appended to OUT, then the HTML rendering
+  local name="$1" out="$2" start rc=0
   mapfile -t mine < <("$py" scripts/params.py args "$name" -- "${args[@]}")  # only what it declares
   start=$(date +%s)
   echo "[run_all] $name ..." | tee -a "$out"
-  if BDQ_NICE="$niceness" nice -n "$niceness" "$py" -m papermill "notebooks/$name.ipynb" "$run_dir/$name.ipynb" \
-      -k python3 --cwd "$PWD" --log-output --no-progress-bar "${mine[@]}" >>"$out" 2>&1; then
+  if "$py" -m papermill "notebooks/$name.ipynb" "$run_dir/$name.ipynb" -k python3 --cwd "$PWD" \
+      --log-output --no-progress-bar "${mine[@]}" >>"$out" 2>&1; then
     echo "[run_all] $name done in $(( $(date +%s) - start ))s" | tee -a "$out"
   else
     rc=1
@@ -129,13 +128,11 @@ for stage in "${stages[@]}"; do
     # each writes its own log, appended whole to run.log when all have ended (run.log stays one section per notebook)
     start=$(date +%s)
     mkdir -p "$run_dir/logs"
-    echo "[run_all] side by side: ${members[*]} (their output: $run_dir/logs/; all but $LEAD under nice)" | tee -a "$log"
+    echo "[run_all] side by side: ${members[*]} (their output: $run_dir/logs/)" | tee -a "$log"
     pids=()
     for name in "${members[@]}"; do
       : >"$run_dir/logs/$name.log"
-      niceness=10
-      if [[ "${name:0:2}" == "$LEAD" ]]; then niceness=0; fi
-      run_notebook "$name" "$run_dir/logs/$name.log" "$niceness" &
+      run_notebook "$name" "$run_dir/logs/$name.log" &
       pids+=($!)
     done
     for pid in "${pids[@]}"; do

@@ -64,28 +64,6 @@ ACCELERATOR_ADVICE = {"kaggle": "in the notebook's settings choose the accelerat
                                "use a newer GPU"}
 
 
-def yield_cores() -> int | None:
-    """BDQ_NICE=N (run_all.sh sets it for the notebooks that run beside the one with the longest chain): lower this
-    process's CPU priority and its session's. Linux schedules each session (autogroup) as one, and a Jupyter kernel
-    starts a session of its own, so `nice` alone changes nothing between two kernels (measured: run 20261207-201914,
-    04 under nice, 05's RAPrivacy epochs still 99-116 s instead of ~61 s); the session's own priority is
-    /proc/self/autogroup. The kernel's pool workers are in its session. Returns N, or None when unset."""
-    value = os.environ.get("BDQ_NICE", "").strip()
-    if not value:
-        return None
-    try:
-        niceness = int(value)
-    except ValueError:
-        raise ValueError(f"BDQ_NICE must be an integer (a niceness, 0-19), got {value!r}") from None
-    if niceness > os.nice(0):
-        os.nice(niceness - os.nice(0))
-    try:
-        Path("/proc/self/autogroup").write_text(str(niceness))
-    except OSError:  # not Linux, or autogroups off: the process's own priority is what counts there
-        pass
-    return niceness
-
-
 def runs_on(capability: tuple, arch_list) -> bool:
     """Whether a torch built for `arch_list` (torch.cuda.get_arch_list(): 'sm_75', 'compute_90', ...) has kernels
     for a GPU of compute `capability` (major, minor): a cubin of the same major and a minor not above the GPU's,

@@ -30,7 +30,6 @@ ENVIRONMENT = {
     "BDQ_SPLITS_DIR": "where SBU's split files and IPN's annotation files are looked for (default: <DATA_DIR>/splits)",
     "BDQ_TIME_BUDGET_H": "stop training cleanly after this many hours, resumable (Kaggle default: 11)",
     "BDQ_DETERMINISTIC": "1: bit-identical CPU results across x86 machines of a kind (kernels capped to AVX2; slower)",
-    "BDQ_NICE": "a notebook's CPU priority (niceness; run_all.sh sets 10 for those beside 05, which leads)",
 }
 
 

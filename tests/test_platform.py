@@ -45,21 +45,3 @@ def test_roots_per_platform(monkeypatch, tmp_path):
                                                 platform.Path("/kaggle/working/outputs"))
     assert platform.default_roots("local", tmp_path) == (tmp_path / "data", tmp_path / "outputs")
 
-
-def test_bdq_nice_lowers_the_process_and_its_session(tmp_path):
-    """run_all.sh's notebooks beside the leading one: their kernel's session (autogroup) must yield, not only the
-    process -- Linux weighs sessions against each other, and each Jupyter kernel is a session of its own."""
-    import os
-    import subprocess
-    import sys
-    code = ("import os; from bdqlib.platform import yield_cores; print(yield_cores(), os.nice(0)); "
-            "print(open('/proc/self/autogroup').read().strip() if os.path.exists('/proc/self/autogroup') else '')")
-    # a session of its own, as a kernel has: its autogroup is not the test runner's
-    done = subprocess.run([sys.executable, "-c", code], env={**os.environ, "BDQ_NICE": "7"}, capture_output=True,
-                          text=True, start_new_session=True, timeout=120)
-    lines = done.stdout.split("\n")
-    assert done.returncode == 0 and lines[0] == "7 7", done.stderr
-    assert lines[1] == "" or lines[1].endswith("nice 7"), lines[1]
-    bad = subprocess.run([sys.executable, "-c", code], env={**os.environ, "BDQ_NICE": "low"}, capture_output=True,
-                         text=True, timeout=120)
-    assert bad.returncode != 0 and "BDQ_NICE must be an integer" in bad.stderr

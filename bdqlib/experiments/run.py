@@ -25,7 +25,7 @@ from ..data.layouts import write_ipn_like, write_sbu_like, write_weizmann_like
 from ..engine.checkpoint import ConfigMismatch, TimeBudget, session_start
 from ..engine.distributed import check_nproc
 from ..engine.steps import resolve_device
-from ..platform import check_cuda_arch, default_roots, detect_platform, environment, find_repo_root, yield_cores
+from ..platform import check_cuda_arch, default_roots, detect_platform, environment, find_repo_root
 from ..report.results import (
     KEY,
     PREDICTION_COLUMNS,
@@ -247,7 +247,6 @@ def start_notebook_run(params: dict, *, seeds_default: str = "SEEDS") -> Run:
     missing = [name for name in NOTEBOOK_PARAMETERS if name not in params]
     if missing:
         raise NameError(f"the notebook's parameters cell does not define {', '.join(missing)}")
-    yield_cores()  # BDQ_NICE: beside the notebook that leads (run_all.sh), before any training starts
     return start_run(**{arg: params[name] for name, arg in NOTEBOOK_PARAMETERS.items()}, seeds_default=seeds_default)
 
 
