@@ -54,6 +54,7 @@ PRIVACY_FRAMES = None  # str: frames of each clip P sees per game step: all | on
 VAL_FRAMES = None      # str: frames per clip a frame-level validation network trains on: all | a number
 CHECKPOINTING = None   # bool: recompute P's activations in the game's backward (memory for time)
 WEIGHTS = None         # str: pretrained | none (random init: e.g. a GPU check offline) | a file (None: pretrained)
+CROP = None            # str: square (S x S crops, the paper's) | frame (whole frames, short side S; SPPA, RAPrivacy: square)
 
 # %% [markdown]
 # On **Kaggle or Colab** this cell installs `bdqlib` from your clone of the repository (see README), leaving the

@@ -61,6 +61,7 @@ PRIVACY_FRAMES = None
 VAL_FRAMES = None
 CHECKPOINTING = None
 WEIGHTS = None
+CROP = None
 ALF_ALPHAS = None         # str: adversarial weights of ALF's game, e.g. "1,2"; None: the profile's
                           # (bdqlib.config.RUN_DEFAULTS); "": no ALF
 ELR = None                # str: ELR resolutions at 224 px, e.g. "elr28,elr14"; None: the profile's; "": none
@@ -91,7 +92,11 @@ print(f"seeds: {', '.join(map(str, run.seeds))} (SEEDS; left unset, the profile'
 ALPHA = run.cfg.alpha  # None above: the profile's value for the dataset
 alf_alphas = parse_numbers(run_default(PROFILE, "ALF_ALPHAS", ALF_ALPHAS, alpha=ALPHA), "ALF_ALPHAS")
 elr = pipeline.parse_methods(run_default(PROFILE, "ELR", ELR), "ELR", family="elr")
-systems = pipeline.parse_methods(run_default(PROFILE, "SYSTEMS", SYSTEMS), "SYSTEMS")  # any method of bdqlib.methods
+# any method of bdqlib.methods; a list you name must be defined on the run's CROP, the profile's is trimmed to it
+systems = pipeline.parse_methods(run_default(PROFILE, "SYSTEMS", SYSTEMS), "SYSTEMS",
+                                 cfg=run.cfg if SYSTEMS is not None else None)
+if SYSTEMS is None:
+    systems = pipeline.on_crop(systems, run.cfg, "SYSTEMS")
 seeds = list(pipeline.each_seed(run))  # (run of a seed, its data), each seed's small networks pretrained
 encoders, t0 = {}, time.time()  # (seed, method, alpha) -> encoder
 

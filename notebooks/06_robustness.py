@@ -49,6 +49,7 @@ PRIVACY_FRAMES = None
 VAL_FRAMES = None
 CHECKPOINTING = None
 WEIGHTS = None
+CROP = None
 ATTACKER_SWEEP = None     # str: attacker networks (`@scratch`: random init); None: the profile's (bdqlib.experiments.robustness.SWEEPS)
 ACTION_SWEEP = None       # str: action networks; None: the profile's
 SWEEP_ENCODERS = None     # str: encoders both sweeps run on: raw, bdq (at ALPHA), bdq@<alpha>, a module or baseline

@@ -36,6 +36,7 @@ PRIVACY_FRAMES = None
 VAL_FRAMES = None
 CHECKPOINTING = None
 WEIGHTS = None
+CROP = None
 
 # %%
 import importlib.util, os, sys, subprocess  # noqa: E401,I001

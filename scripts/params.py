@@ -22,7 +22,7 @@ _TYPED = re.compile(r"^(?P<type>int|float|str|bool):\s*(?P<rest>.*)$")
 CHOICES = {"DATASET": ("synthetic", "kth", "ixmas", "sbu", "ipn", "weizmann"), "PROFILE": ("cpu", "paper"),
            "SPLIT": ("video", "clip", "scenario", "authors", "sppa", "subject", "kfold",
                      *(f"kfold{k}" for k in range(2, 11))),
-           "MISSING": ("error", "skip"), "AMP": ("auto", "off", "bf16", "fp16")}
+           "MISSING": ("error", "skip"), "CROP": ("square", "frame"), "AMP": ("auto", "off", "bf16", "fp16")}
 ENVIRONMENT = {
     "BDQ_DATA_ROOT": "where datasets, the frame cache and pretrained small models live (default: data/)",
     "BDQ_OUTPUTS_ROOT": "where run folders are made (default: outputs/)",

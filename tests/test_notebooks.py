@@ -130,12 +130,14 @@ def test_run_all_smoke_on_a_tiny_folder_in_the_datasets_layout(tmp_path, dataset
     same way on any dataset, and the synthetic chain above runs them."""
     run_dir = tmp_path / "run"
     env = {**os.environ, "BDQ_DATA_ROOT": str(tmp_path / "data"), "BDQ_OUTPUTS_ROOT": str(tmp_path / "outputs")}
-    # Weizmann's chain also runs 06 as the cpu default does, without a reconstruction attack (RECON_ALPHAS empty;
-    # the synthetic chain runs it with one), its sweeps kept to the suite and no event camera
+    # Weizmann's chain runs on whole frames (CROP frame: 05 leaves out SPPA and RAPrivacy, defined on S x S crops,
+    # and runs masking) and also runs 06 as the cpu default does, without a reconstruction attack (RECON_ALPHAS
+    # empty; the synthetic chain runs it with one), its sweeps kept to the suite and no event camera
     only, extra = ("01,02,03,07,08", [])
     if dataset == "weizmann":
-        only, extra = "01,02,03,06,07,08", ["-p", "RECON_ALPHAS", "", "-p", "DVS_THRESHOLDS", "", "-p",
-                                            "ATTACKER_SWEEP", "suite", "-p", "ACTION_SWEEP", "small3d"]
+        only, extra = "01,02,03,05,06,07,08", ["-p", "CROP", "frame", "-p", "RECON_ALPHAS", "", "-p",
+                                               "DVS_THRESHOLDS", "", "-p", "ATTACKER_SWEEP", "suite", "-p",
+                                               "ACTION_SWEEP", "small3d"]
     done = subprocess.run(["./run_all.sh", "--only", only, "-p", "DATASET", dataset, "-p", "SMOKE",
                            "True", "-p", "RUN_DIR", str(run_dir), *extra],
                           cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
@@ -149,7 +151,11 @@ def test_run_all_smoke_on_a_tiny_folder_in_the_datasets_layout(tmp_path, dataset
     config = json.loads((run_dir / "run.json").read_text())
     assert config["dataset"] == dataset and config["alpha"] == alpha  # the paper's alpha for the dataset
     results = pd.read_csv(run_dir / "results.csv")
-    assert set(results["method"]) == {"raw", "bdq"} and (results["dataset"] == dataset).all()
+    assert set(results["method"]) == ({"raw", "bdq", "masking"} if dataset == "weizmann" else {"raw", "bdq"})
+    assert (results["dataset"] == dataset).all()
+    if dataset == "weizmann":
+        assert config["crop"] == "frame"
+        assert "SYSTEMS: raprivacy, sppa left out" in (run_dir / "05_comparators.ipynb").read_text()
     assert results["privacy_top1"].between(0, 1).all()
     study = json.loads((run_dir / "study" / "study.json").read_text())
     assert len(study["gallery"]) == pairs  # SBU: 4 actors; IPN: 2 genders; Weizmann's tiny layout: 3 people

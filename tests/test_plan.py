@@ -72,3 +72,11 @@ def test_for_card_halves_the_activations_under_mixed_precision():
     assert plan.for_card(line, 16, 20.0, half=False) == 2  # 1 + 2 * 8 = 17 <= 18
     assert plan.for_card(line, 16, 20.0, half=True) == 1   # 1 + 1 * 16 = 17
     assert plan.for_card(line, 16, 1.0, half=True) is None
+
+
+def test_whole_frames_are_planned_at_the_widest_aspect():
+    """CROP frame: clips are S high and as wide as the frame; the plan takes 4:3 (KTH, IXMAS), the widest supported
+    aspect, so its memory is an upper bound for Weizmann's 5:4."""
+    assert plan.input_hw(make_config("cpu", size=48)) == (48, 48)
+    assert plan.input_hw(make_config("cpu", size=48, crop="frame")) == (48, 64)
+    assert plan.input_hw(make_config("cpu", size=50, crop="frame")) == (50, 67)

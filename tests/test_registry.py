@@ -48,6 +48,25 @@ def test_notebook_parameters_of_methods_are_checked_against_the_registry():
     assert pipeline.parse_methods("", "ELR", family="elr") == []
 
 
+def test_methods_defined_on_square_crops_are_refused_on_whole_frames():
+    """CROP frame: SPPA's templates and RAPrivacy's style pictures are S x S, so a list that names them is refused
+    before anything trains, the profile's default list is trimmed with a line saying so, and a direct build refuses
+    too; masking and the fixed encoders run on any frame."""
+    from bdqlib.config import make_config
+    frame, square = make_config("cpu", crop="frame"), make_config("cpu")
+    with pytest.raises(ValueError, match=r"SYSTEMS='sppa,masking'.*sppa \(needs crop square; CROP is frame\)"):
+        pipeline.parse_methods("sppa,masking", "SYSTEMS", cfg=frame)
+    assert pipeline.parse_methods("sppa,raprivacy,masking", "SYSTEMS", cfg=square) == ["sppa", "raprivacy", "masking"]
+    lines = []
+    assert pipeline.on_crop(["raprivacy", "sppa", "masking"], frame, "SYSTEMS", log=lines.append) == ["masking"]
+    assert lines == ["SYSTEMS: raprivacy, sppa left out -- defined on S x S crops only, and this run's CROP is frame"]
+    assert pipeline.on_crop(["raprivacy", "masking"], square, "SYSTEMS", log=lines.append) == ["raprivacy", "masking"]
+    assert len(lines) == 1
+    with pytest.raises(ValueError, match="method 'sppa' needs crop square.*crop='frame'"):
+        methods.build_fixed("sppa", frame)
+    assert methods.build_fixed("pixelate16", frame) is not None
+
+
 def _compared_strings(tree) -> set:
     """String constants a notebook compares with (==, !=, in, not in) or hands to str.startswith."""
     found = set()

@@ -129,10 +129,10 @@ def pretrain(run: Run, log=print) -> None:
         pretrain_small_models(run.cfg, data_root=run.data_root, log=log)
 
 
-def parse_methods(spec, name: str, *, games: bool = False, family=None, required=()) -> list:
+def parse_methods(spec, name: str, *, games: bool = False, family=None, required=(), cfg=None) -> list:
     """A notebook parameter of method names ("bdq,bdq_ensemble", "B,D+Q", "elr28,elr14"), each checked against the
     registry: known, a game method if `games`, of `family` (a name or tuple of names) if given, with every name of
-    `required`; an error naming the parameter otherwise."""
+    `required`, defined on `cfg`'s crop if a config is given; an error naming the parameter otherwise."""
     names = parse_names(spec)
     families = (family,) if isinstance(family, str) else family
     bad = []
@@ -143,6 +143,8 @@ def parse_methods(spec, name: str, *, games: bool = False, family=None, required
         m = methods.resolve(n)[0]
         if (games and m.game is None) or (families and m.family not in families):
             bad.append(n)
+        elif cfg is not None and cfg.crop not in m.crops:
+            bad.append(f"{n} (needs crop {' or '.join(m.crops)}; CROP is {cfg.crop})")
     missing = [r for r in required if r not in names]
     if bad or missing:
         want = "game methods (" + ", ".join(methods.games()) + ")" if games else \
@@ -151,6 +153,16 @@ def parse_methods(spec, name: str, *, games: bool = False, family=None, required
                          + (f"; must include {', '.join(missing)}" if missing else "")
                          + f". Known: {', '.join(methods.known())}")
     return names
+
+
+def on_crop(names: list, cfg, parameter: str, log=print) -> list:
+    """The names of a profile's default method list that are defined on `cfg`'s crop; the others are left out with a
+    line saying so (a list the user wrote is checked by parse_methods(cfg=...) instead, and refused)."""
+    kept = [n for n in names if cfg.crop in methods.resolve(n)[0].crops]
+    if len(kept) < len(names):
+        log(f"{parameter}: {', '.join(n for n in names if n not in kept)} left out -- defined on S x S crops only, and "
+            f"this run's CROP is {cfg.crop}")
+    return kept
 
 
 def encoder_alpha(run: Run, name: str, alpha=None):
@@ -169,6 +181,7 @@ def fit(run: Run, data: DataBundle, name: str, alpha=None, log=print):
     """Whatever `name` needs trained before it can be built (the game at `alpha`, RAPrivacy's two phases), in the
     run folder, resuming; nothing for a fixed encoder. Returns what the method's fit returns (None if nothing)."""
     method, arg = methods.resolve(name)
+    methods.check_crop(method, run.cfg, name)
     if method.fit is None:
         return None
     return method.fit(run, data, _alpha_for(method, alpha, run), arg, log)
@@ -177,6 +190,7 @@ def fit(run: Run, data: DataBundle, name: str, alpha=None, log=print):
 def encoder_of(run: Run, name: str, alpha=None):
     """The frozen encoder behind a results.csv row of this run (trained ones read from the run folder)."""
     method, arg = methods.resolve(name)
+    methods.check_crop(method, run.cfg, name)
     return method.build(run, _alpha_for(method, alpha, run), arg)
 
 

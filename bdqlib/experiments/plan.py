@@ -67,6 +67,12 @@ def _state_bytes(modules, optimizers) -> int:
     return 2 * params + states  # weights + gradients + optimizer state
 
 
+def input_hw(cfg) -> tuple:
+    """(H, W) of the clips a run of `cfg` trains on: S x S crops, or with CROP frame the whole frame at short side S,
+    planned at 4:3 -- the widest aspect of the supported datasets (KTH, IXMAS 4:3; Weizmann 5:4), so an upper bound."""
+    return (cfg.size, cfg.size) if cfg.crop == "square" else (cfg.size, -(-cfg.size * 4 // 3))
+
+
 def probe_step(cfg, *, num_actions: int, num_subjects: int, batch: int, device, steps: int = 3) -> dict:
     """One adversarial step at `batch` clips (median of `steps` after a warm-up step): seconds, bytes saved for backward,
     bytes of parameters + gradients + optimizer state, input bytes, CUDA peak (or None), FLOPs of the step."""
@@ -78,7 +84,7 @@ def probe_step(cfg, *, num_actions: int, num_subjects: int, batch: int, device, 
     opt_et = make_optimizer(list(encoder.parameters()) + list(action.parameters()), cfg.lr, cfg)
     opt_p = make_optimizer(privacy.parameters(), cfg.lr, cfg)
     precision = make_precision(cfg.amp, device)  # as make_game
-    x = torch.randn(batch, 3, cfg.num_frames, cfg.size, cfg.size, device=device)
+    x = torch.randn(batch, 3, cfg.num_frames, *input_hw(cfg), device=device)
     labels = (torch.randint(num_actions, (batch,), device=device), torch.randint(num_subjects, (batch,), device=device))
     saved: dict = {}
 
@@ -265,7 +271,7 @@ def stages(cfg, *, num_actions: int, num_subjects: int, unet: dict | None = None
     """name -> (make_step on `device` -- the meta device for accounting --, what shrinks it) for every training stage
     of a run of `cfg`, and the inference networks (SPPA's keys, masking's segmenter) as no-grad steps."""
     meta = torch.device(device)
-    clip = (3, cfg.num_frames, cfg.size, cfg.size)
+    clip = (3, cfg.num_frames, *input_hw(cfg))
     out = {}
     for game in games:
         method = methods.resolve(game)[0]

@@ -238,7 +238,8 @@ NOTEBOOK_PARAMETERS = {"DATASET": "dataset", "DATA_DIR": "data_dir", "PROFILE": 
                        # what fits a GPU (bdqlib.engine.memory): the effective batch, micro-batches, precision, frames
                        "BATCH_SIZE": "batch_size", "ACCUM": "accum_steps", "AMP": "amp",
                        "PRIVACY_FRAMES": "privacy_frames", "VAL_FRAMES": "val_frames",
-                       "CHECKPOINTING": "activation_checkpointing", "WEIGHTS": "weights"}
+                       "CHECKPOINTING": "activation_checkpointing", "WEIGHTS": "weights",
+                       "CROP": "crop"}  # square | frame (bdqlib.config.Config.crop)
 
 
 def start_notebook_run(params: dict, *, seeds_default: str = "SEEDS") -> Run:

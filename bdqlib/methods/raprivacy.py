@@ -308,4 +308,4 @@ def trained_anonymiser(run, alpha=None, arg=None) -> Anonymiser:
 register(Method("raprivacy", family="raprivacy", colour="gold", description="RAPrivacy: AdaAttN style transfer to depth images, "
                                                               "trained in two phases against a contrastive privacy "
                                                               "branch",
-                build=trained_anonymiser, fit=fit, trained_in="05_comparators"))
+                build=trained_anonymiser, fit=fit, trained_in="05_comparators", crops=("square",)))  # S x S styles

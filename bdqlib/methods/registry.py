@@ -42,6 +42,7 @@ class Method:
     strength: Callable = lambda arg, alpha: 1.0  # a degradation rank for marker sizes
     same_as: Callable | None = None            # same_as(cfg, alpha, arg) -> (method, alpha) whose encoder this is
     panels: Callable | None = None             # panels(encoder, clip, frame) -> [(title, (H, W) image)]
+    crops: tuple = ("square", "frame")         # the run crops (Config.crop) its encoder is defined on
 
     def __post_init__(self):
         if self.pattern is not None and re.compile(self.pattern).groups != 1:
@@ -57,6 +58,14 @@ def register(method: Method) -> Method:
         raise ValueError(f"method {method.name!r} is registered twice")
     REGISTRY[method.name] = method
     return method
+
+
+def check_crop(method: Method, cfg, name: str = "") -> None:
+    """Refuse a method whose encoder is not defined on the run's crop (SPPA's templates and RAPrivacy's style
+    pictures are S x S), before anything is trained or written."""
+    if cfg.crop not in method.crops:
+        raise ValueError(f"method {name or method.name!r} needs crop {' or '.join(method.crops)}, and this run has "
+                         f"crop={cfg.crop!r} (CROP): run it in a run folder with CROP square")
 
 
 def resolve(name: str) -> tuple:
@@ -123,6 +132,7 @@ def build_fixed(name: str, cfg, alpha=None):
     if method.fit is not None:
         raise ValueError(f"{name} is trained ({method.trained_in}): build it from a run (bdqlib.experiments.pipeline."
                          f"encoder_of)")
+    check_crop(method, cfg, name)
     return method.build(_ConfigOnly(cfg), alpha, arg)
 
 

@@ -198,4 +198,4 @@ for _name, _noise, _what in (("sppa", "motion", "noise carried along the optical
     register(Method(_name, family="sppa", colour="tab:olive", description=f"SPPA (template saliency, Eq. 1-5) with {_what}",
                     build=lambda run, alpha, arg, noise=_noise: make_sppa(run.cfg, noise=noise,
                                                                           device=resolve_device(run.cfg.device)),
-                    panels=_saliency_panel))
+                    panels=_saliency_panel, crops=("square",)))  # templates are S x S
