@@ -17,15 +17,13 @@ from ..atomic import atomic_path, write_text_atomic
 from .ipn import IPN_GESTURES, NON_GESTURE
 from .kth import ACTIONS
 from .sbu import SBU_ACTIONS
-from .synthetic import LOCOMOTION_SPEED, draw_person, draw_population, pose, render_video
-from .weizmann import PEOPLE, WEIZMANN_ACTIONS
+from .silhouettes import write_silhouette_masks
+from .synthetic import draw_population, render_video
 
 # Which synthetic motion stands in for each interaction / gesture (the renderer knows KTH's six actions).
 SBU_MOTION = dict(zip(SBU_ACTIONS, ("walking", "walking", "boxing", "boxing", "handwaving", "handclapping",
                                     "handwaving", "handclapping")))
 IPN_MOTION = {g: ACTIONS[i % len(ACTIONS)] for i, g in enumerate(IPN_GESTURES)}
-WEIZMANN_MOTION = dict(zip(WEIZMANN_ACTIONS, ("boxing", "handwaving", "jogging", "handclapping", "running", "walking",
-                                              "jogging", "walking", "handwaving", "handclapping")))
 
 
 def _done(root: Path, params: dict) -> bool:
@@ -143,37 +141,6 @@ def write_weizmann_like(root, *, people: int = 3, frames: int = 16, seed: int = 
     """Weizmann's masks file under `root`: classification_masks.mat with both structs (`original_masks`,
     `aligned_masks`; H x W x T uint8 in {0, 1}), one field `<person>_<action>` per video for the first `people` of
     the dataset's names x its ten actions, plus lena's second takes when lena is among them. The silhouettes are
-    synthetic people (white on black, thresholded). Returns the file's path (DATA_DIR of a Weizmann run)."""
-    from scipy.io import savemat  # only this writer needs it
-
-    root = Path(root)
-    out = root / "classification_masks.mat"
-    params = {"kind": "weizmann", "people": people, "frames": frames, "seed": seed, "size": list(size)}
-    if _done(root, params):
-        return out
-    w, h = size
-    population = draw_population(seed, people)
-    white = {name: (255.0, 255.0, 255.0) for name in ("shirt", "pants", "skin", "hair")}
-    fields = {}
-    for p, name in enumerate(PEOPLE[:people]):
-        subject = population[p]
-        takes = [(a, t) for a in WEIZMANN_ACTIONS  # lena's run, skip and walk have two takes: run1, run2 ...
-                 for t in (("1", "2") if name == "lena" and a in ("run", "skip", "walk") else ("",))]
-        for action, take in takes:
-            motion = WEIZMANN_MOTION[action]
-            masks = np.zeros((h, w, frames), np.uint8)
-            for t in range(frames):
-                img = np.zeros((h, w, 3), np.float32)
-                x = w / 2 + LOCOMOTION_SPEED.get(motion, 0.0) * (t - frames / 2)
-                draw_person(img, subject, subject.outfits[0], white, pose(motion, t, subject, 0.3 * p, 1),
-                            (x, h * 0.9), h / 120.0, 1)
-                masks[..., t] = img[..., 0] > 127
-            fields[f"{name}_{action}{take}"] = masks
-    aligned = {k: v[h // 8:h - h // 8, w // 4:w - w // 4] for k, v in fields.items()}
-    root.mkdir(parents=True, exist_ok=True)
-    with atomic_path(out, suffix=".mat") as tmp:
-        savemat(tmp, {"original_masks": fields, "aligned_masks": aligned}, do_compression=True)
-    write_text_atomic(root / "layout.json", json.dumps(params))
-    if log:
-        log(f"[layout] Weizmann-format masks of {len(fields)} videos of {people} people written to {out}")
-    return out
+    synthetic people, every video `frames` long, centred (bdqlib.data.silhouettes with its default cues). Returns
+    the file's path (DATA_DIR of a Weizmann run)."""
+    return write_silhouette_masks(root, people=people, lengths=frames, seed=seed, size=size, log=log)

@@ -90,6 +90,12 @@ def _videos(data_dir) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["video", "person", "action", "take", "path", "frames"])
 
 
+def video_lengths(data_dir) -> dict:
+    """video name -> frames, for every video of the source (e.g. to render synthetic people video for video:
+    bdqlib.data.silhouettes)."""
+    return dict(zip(*_videos(data_dir)[["video", "frames"]].T.values))
+
+
 def fold_of(videos: pd.DataFrame, k: int) -> pd.Series:
     """Each video's fold: (its index among its person's videos in name order + the person's index) mod k."""
     order = videos.sort_values("video").groupby("person").cumcount()

@@ -17,6 +17,22 @@ from bdqlib.report import summary
 from bdqlib.report.stats import interval
 
 
+def raw_suite(masks, out, *, seeds="0,1,2,3,4", crop="square", attackers=None, smoke=False, log=print) -> dict:
+    """Validate raw on a masks file (every fold of `seeds`) in run folder `out`; metric -> (point, lo, hi)."""
+    extra = {} if attackers is None else {"attackers": attackers}
+    run = start_run(dataset="weizmann", data_dir=str(masks), profile="cpu", seeds=seeds, run_dir=str(out), crop=crop,
+                    smoke=smoke, **extra)
+    pipeline.evaluate_each(run, [("raw", None)])
+    log(run.results(attacker=None).to_string())
+    reps = summary.evaluation(run).replicates(("raw", None))
+    found = {}
+    for metric in ("action", "privacy"):
+        point, r = reps[metric]
+        found[metric] = (point, *interval(r))
+        log(f"raw {metric}: {point:.3f} (95 % {found[metric][1]:.3f}-{found[metric][2]:.3f}; folds, then test videos)")
+    return found
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--masks", required=True, help="the masks file (append #aligned_masks for the aligned struct)")
@@ -26,16 +42,7 @@ def main() -> None:
     ap.add_argument("--crop", default="square", help="square (48 x 48 centre crops) or frame (the whole 48 x 60)")
     ap.add_argument("--smoke", action="store_true", help="SMOKE sizes (a check that the path runs)")
     args = ap.parse_args()
-    extra = {} if args.attackers is None else {"attackers": args.attackers}
-    run = start_run(dataset="weizmann", data_dir=args.masks, profile="cpu", seeds=args.seeds, run_dir=args.out,
-                    crop=args.crop, smoke=args.smoke, **extra)
-    pipeline.evaluate_each(run, [("raw", None)])
-    print(run.results(attacker=None).to_string())
-    reps = summary.evaluation(run).replicates(("raw", None))
-    for metric in ("action", "privacy"):
-        point, r = reps[metric]
-        lo, hi = interval(r)
-        print(f"raw {metric}: {point:.3f} (95 % {lo:.3f}-{hi:.3f}; folds, then test videos)")
+    raw_suite(args.masks, args.out, seeds=args.seeds, crop=args.crop, attackers=args.attackers, smoke=args.smoke)
 
 
 if __name__ == "__main__":
