@@ -35,6 +35,9 @@ class Config:
     synthetic_subjects: int = 10       # synthetic data only: number of identities
     synthetic_seed: int = 0            # synthetic data only: the dataset's seed (independent of the run's seed)
     synthetic_avoid: tuple = ()        # synthetic data only: (seed, subjects) of a population to share nobody with
+    synthetic_colour: bool = False     # synthetic data only: coloured people; False (default): grey, as KTH's camera
+                                       # records -- colour is a cue BDQ's difference removes and ELR, SPPA and
+                                       # masking keep, so coloured people flatter BDQ against them
     # --- encoder (paper §3.1)
     kernel_size: int = 5               # blur window
     sigma: float = 1.0                 # initial blur sigma (see bdqlib.core.encoder.DEFAULT_SIGMA)

@@ -55,6 +55,7 @@ VAL_FRAMES = None      # str: frames per clip a frame-level validation network t
 CHECKPOINTING = None   # bool: recompute P's activations in the game's backward (memory for time)
 WEIGHTS = None         # str: pretrained | none (random init: e.g. a GPU check offline) | a file (None: pretrained)
 CROP = None            # str: square (S x S crops, the paper's) | frame (whole frames, short side S; SPPA, RAPrivacy: square)
+COLOUR = None          # bool: coloured synthetic people (None: grey, as KTH's camera; synthetic data only)
 
 # %% [markdown]
 # On **Kaggle or Colab** this cell installs `bdqlib` from your clone of the repository (see README), leaving the

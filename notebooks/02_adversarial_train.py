@@ -57,6 +57,7 @@ VAL_FRAMES = None
 CHECKPOINTING = None
 WEIGHTS = None
 CROP = None
+COLOUR = None
 
 # %%
 import importlib.util, os, sys, subprocess  # noqa: E401,I001

@@ -49,6 +49,7 @@ VAL_FRAMES = None
 CHECKPOINTING = None
 WEIGHTS = None
 CROP = None
+COLOUR = None
 ALPHAS = None             # str: adversarial weights of the sweep (0: no adversary), e.g. "0,0.5,1,2,4"; None: the
                           # profile's (bdqlib.config.RUN_DEFAULTS)
 GAMES = None              # str: the games of the sweep: bdq (the paper's) and/or bdq_ensemble (hardened, not in the

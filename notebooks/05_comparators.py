@@ -62,6 +62,7 @@ VAL_FRAMES = None
 CHECKPOINTING = None
 WEIGHTS = None
 CROP = None
+COLOUR = None
 ALF_ALPHAS = None         # str: adversarial weights of ALF's game, e.g. "1,2"; None: the profile's
                           # (bdqlib.config.RUN_DEFAULTS); "": no ALF
 ELR = None                # str: ELR resolutions at 224 px, e.g. "elr28,elr14"; None: the profile's; "": none

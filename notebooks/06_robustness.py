@@ -50,6 +50,7 @@ VAL_FRAMES = None
 CHECKPOINTING = None
 WEIGHTS = None
 CROP = None
+COLOUR = None
 ATTACKER_SWEEP = None     # str: attacker networks (`@scratch`: random init); None: the profile's (bdqlib.experiments.robustness.SWEEPS)
 ACTION_SWEEP = None       # str: action networks; None: the profile's
 SWEEP_ENCODERS = None     # str: encoders both sweeps run on: raw, bdq (at ALPHA), bdq@<alpha>, a module or baseline

@@ -48,6 +48,7 @@ VAL_FRAMES = None
 CHECKPOINTING = None
 WEIGHTS = None
 CROP = None
+COLOUR = None
 QUESTIONS = 60            # questions in the study (fewer if the test split has fewer videos); paper: 60
 CANDIDATES = 7            # candidate people per question (capped at the number of people); paper: 7
 PARTICIPANT = ""          # your name to take the study interactively; empty: build, preview and score only

@@ -8,7 +8,7 @@ import torch
 
 from bdqlib.atomic import atomic_path
 from bdqlib.data import check_splits, prepare_data
-from bdqlib.data.cache import FrameCache, build_cache
+from bdqlib.data.cache import GREY_TOLERANCE, FrameCache, build_cache
 from bdqlib.data.dataset import (
     CachedFrames,
     DecodedFrames,
@@ -347,9 +347,9 @@ def test_cache_round_trip_and_reuse(tmp_path, tiny_synthetic):
     assert any("4/4 videos ready (4 decoded" in line for line in lines)
     video, path = videos.iloc[0]["video"], videos.iloc[0]["path"]
     cached = cache.frames(video)
-    assert isinstance(cached, np.memmap) and cached.shape[1:] == (48, 64, 3)
-    decoded = DecodedFrames({video: path}, short_side=48)
-    assert np.array_equal(np.asarray(cached[3:8]), decoded.clip(video, 4, 5))
+    assert isinstance(cached, np.memmap) and cached.shape[1:] == (48, 64, 1)  # grey people: one channel on disk
+    decoded = DecodedFrames({video: path}, short_side=48)  # three channels, equal up to the codec's chroma noise
+    assert np.abs(cache.clip(video, 4, 5).astype(int) - decoded.clip(video, 4, 5)).max() <= GREY_TOLERANCE
     lines.clear()
     build_cache(videos, tmp_path / "c", short_side=48, log=lines.append)
     assert any("(0 decoded" in line for line in lines)  # nothing decoded again
@@ -484,8 +484,35 @@ def test_grey_videos_are_cached_with_one_channel_and_read_with_three(tmp_path):
     assert "0 decoded" in lines[-1]  # a one-channel entry is valid on the next build
 
 
-def test_colour_videos_keep_three_channels(tmp_path, tiny_synthetic):
-    video = sorted(tiny_synthetic.glob("*.avi"))[0]
+def test_colour_videos_keep_three_channels(tmp_path):
+    root = make_kth_like(tmp_path / "colour", subjects=1, scenarios=("d1",), clip_frames=8, colour=True, workers=1,
+                         log=None)
+    video = sorted(root.glob("*.avi"))[0]
     cache = build_cache(pd.DataFrame({"video": ["v"], "path": [str(video)]}), tmp_path / "c", short_side=None,
                         log=None)
     assert cache.frames("v").shape[-1] == 3 and cache.clip("v", 1, 2).shape[-1] == 3
+
+
+def test_synthetic_people_are_grey_by_default_and_coloured_on_request(tmp_path):
+    """The default population is grey, as KTH's camera records (colour is a cue BDQ's frame difference removes and
+    ELR, SPPA and masking keep); `colour=True` renders the same scene in colour, and the two never share a folder
+    (bdqlib.data.data_dir_of) or pretrained weights (the weights key)."""
+    from dataclasses import replace
+
+    from bdqlib.config import make_config
+    from bdqlib.data import data_dir_of
+    from bdqlib.data.synthetic import LUMA, render_video
+    from bdqlib.nets.zoo import small_weights_file
+
+    args = dict(clips=1, clip_frames=6, size=(80, 60))
+    grey, _ = render_video(0, 1, "walking", "d1", **args)
+    colour, _ = render_video(0, 1, "walking", "d1", colour=True, **args)
+    assert (grey[..., 0] == grey[..., 1]).all() and (grey[..., 1] == grey[..., 2]).all()
+    assert np.ptp(colour.astype(int), axis=-1).max() > 20  # coloured clothes
+    luma = np.clip(colour.astype(np.float32) @ np.array(LUMA, np.float32), 0, 255)
+    assert np.abs(luma - grey[..., 0]).mean() < 1.0  # the same scene, seen in grey
+    cfg = make_config("cpu")
+    coloured = replace(cfg, synthetic_colour=True)
+    assert data_dir_of(cfg, tmp_path) == tmp_path / "synthetic" and data_dir_of(coloured, tmp_path).name == \
+        "synthetic-colour"
+    assert small_weights_file(cfg, "small2d") != small_weights_file(coloured, "small2d")

@@ -62,6 +62,15 @@ def default_data_dir(dataset: str, root="data") -> Path:
     return Path(root) / dataset
 
 
+def data_dir_of(cfg, root="data") -> Path:
+    """The folder of cfg's data: DATA_DIR, else root/<dataset> -- root/synthetic-colour for coloured synthetic
+    people, so that grey and coloured runs never rewrite each other's videos."""
+    if cfg.data_dir:
+        return Path(cfg.data_dir)
+    return default_data_dir("synthetic-colour" if cfg.dataset == "synthetic" and cfg.synthetic_colour else cfg.dataset,
+                            root)
+
+
 def cache_dir_for(data_dir: Path, short_side, cache_root) -> Path:
     key = hashlib.sha1(str(Path(data_dir).resolve()).encode()).hexdigest()[:8]
     return Path(cache_root) / f"{Path(data_dir).name}-{key}-{short_side or 'native'}px"
@@ -69,10 +78,10 @@ def cache_dir_for(data_dir: Path, short_side, cache_root) -> Path:
 
 def load_manifest(cfg, *, root="data", log=print) -> tuple[pd.DataFrame, tuple]:
     """The labelled manifest of cfg.dataset (generating the synthetic data if needed) and its action names."""
-    data_dir = Path(cfg.data_dir) if cfg.data_dir else default_data_dir(cfg.dataset, root)
+    data_dir = data_dir_of(cfg, root)
     if cfg.dataset == "synthetic":
         make_kth_like(data_dir, subjects=cfg.synthetic_subjects, seed=cfg.synthetic_seed,
-                      avoid=tuple(cfg.synthetic_avoid) or None, log=log)
+                      avoid=tuple(cfg.synthetic_avoid) or None, colour=cfg.synthetic_colour, log=log)
         manifest, actions = kth_manifest(data_dir, protocol=cfg.split, log=log), ACTIONS
     elif cfg.dataset == "kth":
         manifest, actions = kth_manifest(data_dir, protocol=cfg.split, missing=cfg.missing, log=log), ACTIONS
@@ -125,7 +134,7 @@ def check_splits(manifest: pd.DataFrame, *, shared_videos: bool = False) -> str:
 def prepare_data(cfg, *, root="data", cache_root=None, log=print) -> DataBundle:
     """Manifest, frame cache and the three split datasets for `cfg` (see bdqlib.config.Config)."""
     manifest, actions = load_manifest(cfg, root=root, log=log)
-    data_dir = Path(cfg.data_dir) if cfg.data_dir else default_data_dir(cfg.dataset, root)
+    data_dir = data_dir_of(cfg, root)
     cache = build_cache(manifest, cache_dir_for(data_dir, cfg.cache_short_side, cache_root or Path(root) / "cache"),
                         short_side=cfg.cache_short_side, log=log)
     # Annotations past a video's last decodable frame are cut to what the file holds.

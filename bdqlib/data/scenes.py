@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from .kth import ACTIONS
-from .synthetic import Garment, Outfit, background, draw_person, make_subject, pose
+from .synthetic import Garment, Outfit, background, draw_person, make_subject, pose, to_grey
 
 PARTS = ("head", "hair", "torso", "arm", "hand", "leg")  # what a template can be clicked on
 _PLAIN = Garment("plain", 0.0, 5.0, 0.0)
@@ -37,9 +37,10 @@ def _layout(subj, p, origin, scale, facing):
 
 
 def person_scene(seed: int, person: int, *, size=(160, 120), action: str = "handwaving", t: int = 0,
-                 scenario: str = "d1", subjects: int | None = None, avoid: tuple | None = None):
+                 scenario: str = "d1", subjects: int | None = None, avoid: tuple | None = None, colour: bool = False):
     """(image (H, W, 3) uint8 RGB, {part: (x, y) px}) of person `person` of population `seed`, centred, feet on
-    the ground line, in the first outfit, on the background of `scenario` (d1 outdoor, d4 indoor)."""
+    the ground line, in the first outfit, on the background of `scenario` (d1 outdoor, d4 indoor); in grey unless
+    `colour`, as the population's videos (bdqlib.data.synthetic.render_video)."""
     w, h = size
     k = w / 160.0
     subj = make_subject(seed, person, subjects=subjects, avoid=avoid)
@@ -51,7 +52,7 @@ def person_scene(seed: int, person: int, *, size=(160, 120), action: str = "hand
     p = pose(action, t, subj, 0.0, 1)
     origin = (w / 2, ground)
     draw_person(img, subj, outfit, colours, p, origin, k, 1)
-    return np.clip(img, 0, 255).astype(np.uint8), _layout(subj, p, origin, k, 1)
+    return np.clip(img if colour else to_grey(img), 0, 255).astype(np.uint8), _layout(subj, p, origin, k, 1)
 
 
 def depth_scene(seed: int, person: int, *, size=(160, 120), action: str = "walking", t: int = 0, x: float = 0.5,

@@ -41,6 +41,7 @@ from .kth import ACTIONS, SCENARIOS
 from .video import write_video
 
 FPS = 25
+LUMA = (0.299, 0.587, 0.114)  # ITU-R BT.601: grey = this mix of R, G, B
 LOCOMOTION_SPEED = {"walking": 1.6, "jogging": 2.6, "running": 3.6}  # px/frame at 160x120
 
 
@@ -372,11 +373,17 @@ def _segments(rng, clips: int, clip_frames: int):
     return segs, cursor - 1
 
 
+def to_grey(img: np.ndarray) -> np.ndarray:
+    """(H, W, 3) float RGB -> the same image in grey (ITU-R BT.601 luma in all three channels), as a grey camera."""
+    return np.repeat(img @ np.array(LUMA, np.float32), 3).reshape(img.shape)
+
+
 def render_video(seed: int, person: int, action: str, scenario: str, *, clips: int, clip_frames: int,
-                 size: tuple[int, int], subject: Subject | None = None):
+                 size: tuple[int, int], subject: Subject | None = None, colour: bool = False):
     """Frames (T, H, W, 3) uint8 RGB and the annotated segments of one video.
 
     subject: the person's identity (default: person `person` of `draw_population(seed, person)`).
+    colour: False (default) records the scene in grey, as KTH's camera does; the same scene and noise either way.
     """
     w, h = size
     k = w / 160.0  # everything is designed at 160x120 and scaled to `size`
@@ -424,7 +431,7 @@ def render_video(seed: int, person: int, action: str, scenario: str, *, clips: i
             draw_person(img, subj, outfit, colours, pose(action, pose_t, subj, phase0, facing), (centre_x, ground),
                         scale, facing)
         img += noise[rng.integers(len(noise))]
-        frames[t] = np.clip(img, 0, 255).astype(np.uint8)
+        frames[t] = np.clip(img if colour else to_grey(img), 0, 255).astype(np.uint8)
     return frames, segs
 
 
@@ -434,9 +441,9 @@ def sequences_line(video: str, segs) -> str:
 
 
 def _write_one(job):
-    root, seed, person, action, scenario, clips, clip_frames, size, subject = job
+    root, seed, person, action, scenario, clips, clip_frames, size, subject, colour = job
     frames, segs = render_video(seed, person, action, scenario, clips=clips, clip_frames=clip_frames, size=size,
-                                subject=subject)
+                                subject=subject, colour=colour)
     video = f"person{person:02d}_{action}_{scenario}"
     write_video(Path(root) / f"{video}_uncomp.avi", frames, fps=FPS)
     return video, segs
@@ -444,7 +451,7 @@ def _write_one(job):
 
 def make_kth_like(root, *, subjects: int = 10, scenarios=SCENARIOS, clips_per_video: int = 4,
                   clip_frames: int = 40, seed: int = 0, size: tuple[int, int] = (160, 120), workers: int = 2,
-                  avoid: tuple | None = None, log=print):
+                  avoid: tuple | None = None, colour: bool = False, log=print):
     """Write the synthetic dataset into `root` (created) and return `root` as a Path.
 
     Args:
@@ -456,12 +463,13 @@ def make_kth_like(root, *, subjects: int = 10, scenarios=SCENARIOS, clips_per_vi
         size: (width, height) of the videos; KTH is 160x120.
         workers: processes rendering videos in parallel.
         avoid: (seed, subjects) of another population this one must share no outfit, hair or body with.
+        colour: coloured people; False (default): grey videos, as KTH's.
     An existing dataset written with the same arguments is kept as it is (recorded in `synthetic.json`).
     """
     root = Path(root)
     params = {"subjects": subjects, "scenarios": list(scenarios), "clips_per_video": clips_per_video,
               "clip_frames": clip_frames, "seed": seed, "size": list(size), "format": 2,
-              "avoid": list(avoid) if avoid else None}
+              "avoid": list(avoid) if avoid else None, "colour": bool(colour)}
     for d in scenarios:
         if d not in SCENARIOS:
             raise ValueError(f"scenarios must be among {SCENARIOS}, got {d!r}")
@@ -473,7 +481,7 @@ def make_kth_like(root, *, subjects: int = 10, scenarios=SCENARIOS, clips_per_vi
     root.mkdir(parents=True, exist_ok=True)
     stamp.unlink(missing_ok=True)
     people = draw_population(seed, subjects, avoid=tuple(avoid) if avoid else None)
-    jobs = [(str(root), seed, p, a, d, clips_per_video, clip_frames, tuple(size), people[p - 1])
+    jobs = [(str(root), seed, p, a, d, clips_per_video, clip_frames, tuple(size), people[p - 1], bool(colour))
             for p in range(1, subjects + 1) for a in ACTIONS for d in scenarios]
     t0 = time.time()
     results = {}

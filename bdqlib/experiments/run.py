@@ -239,7 +239,7 @@ NOTEBOOK_PARAMETERS = {"DATASET": "dataset", "DATA_DIR": "data_dir", "PROFILE": 
                        "BATCH_SIZE": "batch_size", "ACCUM": "accum_steps", "AMP": "amp",
                        "PRIVACY_FRAMES": "privacy_frames", "VAL_FRAMES": "val_frames",
                        "CHECKPOINTING": "activation_checkpointing", "WEIGHTS": "weights",
-                       "CROP": "crop"}  # square | frame (bdqlib.config.Config.crop)
+                       "CROP": "crop", "COLOUR": "synthetic_colour"}  # bdqlib.config.Config's crop, synthetic_colour
 
 
 def start_notebook_run(params: dict, *, seeds_default: str = "SEEDS") -> Run:

@@ -127,7 +127,7 @@ def synthetic_templates(cfg, keys: nn.Module, parts) -> torch.Tensor:
     per_part = {p: [] for p in parts}
     for person, scenario in ((p, s) for p in range(1, TEMPLATE_PEOPLE + 1) for s in TEMPLATE_SCENES):
         image, where = person_scene(seed, person, size=(width, side), scenario=scenario, subjects=TEMPLATE_PEOPLE,
-                                    avoid=avoid)
+                                    avoid=avoid, colour=cfg.synthetic_colour)
         x0 = (width - side) // 2
         crop = normalise(image[:, x0:x0 + side], cfg.mean, cfg.std)
         found = keys_at(keys, crop, [(where[p][0] - x0, where[p][1]) for p in parts])

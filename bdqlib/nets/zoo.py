@@ -38,7 +38,8 @@ def small_weights_file(cfg, name: str) -> Path:
     width = model_width(cfg, name)
     key = (f"{name}-w{width}-t{cfg.num_frames}-s{cfg.size}-pop{cfg.synthetic_seed + POPULATION_SEED_OFFSET}"
            f"x{cfg.synthetic_subjects}-e{cfg.pretrain_epochs}-v3" + ("" if cfg.seed == 0 else f"-seed{cfg.seed}")
-           + ("" if cfg.crop == "square" else f"-{cfg.crop}"))  # whole frames: other inputs, other weights
+           + ("" if cfg.crop == "square" else f"-{cfg.crop}")  # whole frames: other inputs, other weights
+           + ("" if cfg.synthetic_colour else "-grey"))  # a grey population (the default since 2026-12-07)
     return weights_dir(cfg.weights_dir) / f"{key}.pt"
 
 

@@ -35,7 +35,9 @@ def population_config(cfg, data_root):
     # reached 0.883: run 20261207-125756 against 20261207-113800)
     amp = "off" if cfg.amp == "auto" and resolve_device(cfg.device).type != "cuda" else cfg.amp
     return dataclasses.replace(cfg, dataset="synthetic", split="video", weights="none", amp=amp,
-                               data_dir=str(Path(data_root) / f"synthetic-pretrain-{seed}"), synthetic_seed=seed,
+                               data_dir=str(Path(data_root) / (f"synthetic-pretrain-{seed}"
+                                                                + ("-colour" if cfg.synthetic_colour else ""))),
+                               synthetic_seed=seed,
                                synthetic_avoid=(cfg.synthetic_seed, cfg.synthetic_subjects),
                                val_epochs=cfg.pretrain_epochs, val_views=max(cfg.val_views, 1),
                                val_min_epochs=min(cfg.val_min_epochs, PRETRAIN_MIN_EPOCHS))
