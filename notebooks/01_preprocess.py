@@ -24,7 +24,7 @@
 # **Default: a synthetic dataset in KTH's exact file format** (160x120 MPEG-4 AVIs and a `00sequences.txt`),
 # generated here in under a minute, so everything runs without a download. Its people differ as people do --
 # clothes (plain or patterned, dark to light, a second outfit in d3), hair, skin, height, build and gait -- and
-# actions differ in motion. It shows whether the method and the protocol work; it cannot show how BDQ fares on
+# actions differ in motion. They are filmed in grey, as KTH is (`COLOUR = True` films them in colour). It shows whether the method and the protocol work; it cannot show how BDQ fares on
 # real faces and real scenes. Point `DATASET`/`DATA_DIR` at real KTH or IXMAS to use them instead: the same code
 # reads both. The paper's other two datasets read the same way: **SBU** (`DATASET = "sbu"`: two people interact;
 # eight interactions; privacy = the actor *pair*, 13 classes; the BDQ authors' split) and **IPN Hand**
